@@ -1,0 +1,47 @@
+/* Streaming log-mel front-end: STFT (FFTW3 float, plan made once), window,
+ * power spectrum, mel filterbank, log compression, per-band normalisation.
+ * It is fed mono samples at spec.sample_rate in chunks of any size and emits
+ * one frame of n_mels floats per hop.  Every parameter comes from the model
+ * file (see doc/model-format.md for the exact definition). */
+#ifndef GENRE_FRONTEND_H
+#define GENRE_FRONTEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum genre_window_kind { GENRE_WINDOW_HANN = 1 };          /* periodic Hann */
+enum genre_mel_scale { GENRE_MEL_SLANEY = 1, GENRE_MEL_HTK = 2 };
+
+typedef struct genre_frontend_spec {
+    uint32_t sample_rate;   /* Hz */
+    uint32_t n_fft;         /* frame length = FFT size, samples */
+    uint32_t hop;           /* samples between frame starts */
+    uint32_t window;        /* enum genre_window_kind */
+    uint32_t n_mels;
+    float fmin, fmax;       /* Hz, mel filterbank edges */
+    uint32_t mel_scale;     /* enum genre_mel_scale */
+    float log_offset;       /* frame = ln(mel_power + log_offset) */
+    uint32_t window_frames; /* frames in one network input window */
+    /* Per-band normalisation: out = (ln(..) - norm_mean[b]) / norm_std[b].
+     * Both NULL: no normalisation (raw log-mel, used to make training
+     * features).  Pointers are borrowed; the front-end copies them. */
+    const float *norm_mean, *norm_std;
+} genre_frontend_spec;
+
+/* Receives one frame of n_mels floats; return non-zero to stop. */
+typedef int (*genre_frame_sink)(void *user, const float *frame);
+
+typedef struct genre_frontend genre_frontend;
+
+/* Checks the spec (sizes, fmax <= rate/2, every mel band non-empty, ...). */
+genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, size_t errlen);
+/* Returns 0 or the first non-zero sink value. */
+int genre_frontend_push(genre_frontend *fe, const float *samples, size_t n,
+                        genre_frame_sink sink, void *user);
+void genre_frontend_reset(genre_frontend *fe);
+/* The mel filterbank, n_mels rows of n_fft/2+1 weights (for tests). */
+const float *genre_frontend_mel_matrix(const genre_frontend *fe);
+const genre_frontend_spec *genre_frontend_get_spec(const genre_frontend *fe);
+void genre_frontend_del(genre_frontend *fe);
+
+#endif

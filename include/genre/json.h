@@ -1,0 +1,32 @@
+/* Minimal JSON writing for genre-classify --json, the daemon's socket
+ * protocol and genrectl: a growable string builder that escapes strings
+ * correctly (UTF-8 passed through, control characters as \u00XX). */
+#ifndef GENRE_JSON_H
+#define GENRE_JSON_H
+
+#include <stddef.h>
+
+typedef struct genre_json {
+    char *buf;
+    size_t len, cap;
+    int need_comma;     /* internal: a value was written at this level */
+    int failed;         /* allocation failed: buf is incomplete */
+} genre_json;
+
+void genre_json_init(genre_json *j);
+void genre_json_reset(genre_json *j);      /* len = 0, keeps the buffer */
+void genre_json_free(genre_json *j);
+void genre_json_begin_object(genre_json *j);
+void genre_json_end_object(genre_json *j);
+void genre_json_begin_array(genre_json *j);
+void genre_json_end_array(genre_json *j);
+void genre_json_key(genre_json *j, const char *key);
+void genre_json_string(genre_json *j, const char *s);
+void genre_json_number(genre_json *j, double v);     /* %.6g; NaN/inf -> null */
+void genre_json_int(genre_json *j, long long v);
+void genre_json_bool(genre_json *j, int v);
+void genre_json_null(genre_json *j);
+/* Append raw, already-valid JSON. */
+void genre_json_raw(genre_json *j, const char *s);
+
+#endif
