@@ -33,7 +33,17 @@ typedef int (*genre_frame_sink)(void *user, const float *frame);
 
 typedef struct genre_frontend genre_frontend;
 
-/* Checks the spec (sizes, fmax <= rate/2, every mel band non-empty, ...). */
+/* The project's default front-end (used to make training features before a
+ * model exists): 16 kHz, n_fft 512, hop 256, periodic Hann, 96 slaney mels
+ * over 0..8000 Hz, ln(E + 1e-3), 624-frame (exactly 10 s) windows, no
+ * normalisation.  Exact definition: doc/frontend.md. */
+genre_frontend_spec genre_frontend_default_spec(void);
+
+/* Checks the spec (sizes, fmax <= rate/2, every mel band non-empty, ...).
+ * Thread safety: _new and _del create/destroy an FFTW plan and FFTW's
+ * planner is not thread-safe, so callers must not run _new/_del of any two
+ * front-ends concurrently (serialise them, e.g. with a mutex); _push on
+ * different front-ends may run concurrently. */
 genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, size_t errlen);
 /* Returns 0 or the first non-zero sink value. */
 int genre_frontend_push(genre_frontend *fe, const float *samples, size_t n,

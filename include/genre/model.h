@@ -47,7 +47,9 @@ typedef struct genre_model {
 genre_model *genre_model_load(const char *path, char *err, size_t errlen);
 /* Same checks on a memory image (copied; used by tests and the fuzzer). */
 genre_model *genre_model_load_buffer(const void *data, size_t size, char *err, size_t errlen);
-/* Value of one provenance key (NUL-terminated, owned by the model) or NULL. */
+/* Value of one provenance key: the first "key=value" line's value, copied
+ * NUL-terminated into buf (truncated to buflen-1 bytes); returns buf, or
+ * NULL when the key is absent or buf/buflen cannot hold anything. */
 const char *genre_model_meta_get(const genre_model *m, const char *key, char *buf, size_t buflen);
 /* Index of a label name, or -1. */
 int genre_model_label_index(const genre_model *m, const char *name);

@@ -15,6 +15,11 @@
 struct ev_loop;
 typedef struct genred_server genred_server;
 
+/* A limit of 0 selects these defaults. */
+#define GENRED_SERVER_DEFAULT_MAX_CLIENTS 64
+#define GENRED_SERVER_DEFAULT_MAX_LINE 256
+#define GENRED_SERVER_DEFAULT_MAX_QUEUED (256 * 1024)
+
 typedef struct genred_server_limits {
     size_t max_clients;         /* further connections get an error line and are closed */
     size_t max_line;            /* request line bytes (without newline) */
@@ -28,14 +33,16 @@ typedef struct genred_server_callbacks {
     int (*status_json)(void *user, char *out, size_t cap);
     /* The daemon-specific part of `stats`, as JSON members without braces
      * (e.g. "\"frames\":12,\"overruns\":0"); the server adds its own
-     * members (clients, connections, dropped clients, uptime). */
+     * members (clients, watchers, connections_total, clients_dropped,
+     * clients_refused, requests_total, protocol_errors; doc/protocol.md). */
     int (*stats_json)(void *user, char *out, size_t cap);
 } genred_server_callbacks;
 
 typedef struct genred_socket_spec {
     const char *path;           /* filesystem path of the socket */
-    unsigned mode;              /* e.g. 0660 */
-    const char *group;          /* group name or NULL to keep the default */
+    unsigned mode;              /* e.g. 0660; 0 selects 0660 */
+    const char *group;          /* group name or NULL to keep the default; a group
+                                   that does not exist or cannot be set is an error */
     int inherited_fd;           /* >= 0: listening socket passed by systemd; path unused */
 } genred_socket_spec;
 
@@ -48,8 +55,9 @@ genred_server *genred_server_new(struct ev_loop *loop, const genred_socket_spec 
 /* Change limits on reload (existing clients keep their connections). */
 void genred_server_set_limits(genred_server *s, const genred_server_limits *limits);
 /* Send one JSON object line (no trailing newline in json) to every client
- * that is watching.  kind is "result" or "change"; the object already
- * carries its own "type" member. */
+ * that is watching.  The object carries its own "type" member ("result"
+ * or "change").  An object containing a raw newline would break the line
+ * framing and is not sent. */
 void genred_server_broadcast(genred_server *s, const char *json, size_t len);
 size_t genred_server_client_count(const genred_server *s);
 /* Close every client, stop watchers, unlink the socket path if this

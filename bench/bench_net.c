@@ -1,0 +1,111 @@
+/* One-window inference time of a model's network: genre_net_run on a fixed
+ * random (normalised-looking) window, after a warm-up, timed run by run.
+ *
+ *   bench_net [--runs N] [--warmup N] MODEL.gmdl
+ *
+ * Prints the window shape, runs, median, p99, mean, min and max in ms.  The
+ * OpenBLAS thread count is whatever the environment says
+ * (OPENBLAS_NUM_THREADS); it is printed so results can be compared. */
+#include "genre/model.h"
+#include "genre/net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted values. */
+static double percentile(const double *sorted, size_t n, double p)
+{
+    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    return sorted[(rank > n ? n : rank) - 1];
+}
+
+int main(int argc, char **argv)
+{
+    long runs = 300, warmup = 20;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
+            warmup = strtol(argv[++i], NULL, 10);
+        else if (argv[i][0] != '-' && !path)
+            path = argv[i];
+        else {
+            path = NULL;
+            break;
+        }
+    }
+    if (!path || runs < 1 || runs > 1000000 || warmup < 0) {
+        fprintf(stderr, "usage: bench_net [--runs N (>= 200 for a p99)] [--warmup N] MODEL.gmdl\n");
+        return 2;
+    }
+    char err[512];
+    genre_model *m = genre_model_load(path, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "bench_net: %s\n", err);
+        return 1;
+    }
+    genre_net *net = genre_net_new(m, err, sizeof err);
+    if (!net) {
+        fprintf(stderr, "bench_net: %s: %s\n", path, err);
+        genre_model_del(m);
+        return 1;
+    }
+    size_t n = (size_t)m->frontend.window_frames * m->frontend.n_mels;
+    float *window = malloc(n * sizeof *window), *probs = malloc(m->n_labels * sizeof *probs);
+    double *ms = malloc((size_t)runs * sizeof *ms);
+    if (!window || !probs || !ms) {
+        fprintf(stderr, "bench_net: out of memory\n");
+        return 1;
+    }
+    /* Sum of uniforms: roughly unit-variance, like a normalised log-mel. */
+    unsigned int seed = 12345;
+    for (size_t i = 0; i < n; i++) {
+        float s = 0;
+        for (int k = 0; k < 3; k++)
+            s += (float)rand_r(&seed) / (float)RAND_MAX - 0.5f;
+        window[i] = 2.0f * s;
+    }
+    for (long i = 0; i < warmup; i++)
+        genre_net_run(net, window, probs);
+    for (long i = 0; i < runs; i++) {
+        double t0 = now_ms();
+        genre_net_run(net, window, probs);
+        ms[i] = now_ms() - t0;
+    }
+    double sum = 0;
+    for (long i = 0; i < runs; i++)
+        sum += ms[i];
+    qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    const char *threads = getenv("OPENBLAS_NUM_THREADS");
+    printf("model %s: window %u x %u, %u layers, %u labels\n", path, m->frontend.window_frames,
+           m->frontend.n_mels, m->n_layers, m->n_labels);
+    printf("OPENBLAS_NUM_THREADS=%s, %ld warm-up + %ld runs\n", threads ? threads : "(unset)",
+           warmup, runs);
+    printf("median %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms  max %.3f ms\n",
+           percentile(ms, (size_t)runs, 50), percentile(ms, (size_t)runs, 99), sum / (double)runs,
+           ms[0], ms[runs - 1]);
+    free(window);
+    free(probs);
+    free(ms);
+    genre_net_del(net);
+    genre_model_del(m);
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* Talking to systemd: readiness and status notifications (sd_notify),
+ * the watchdog, and socket activation (sd_listen_fds).  Without libsystemd
+ * at build time, or when not started by systemd, everything is a no-op. */
+#ifndef GENRED_NOTIFY_H
+#define GENRED_NOTIFY_H
+
+#include <stdint.h>
+#include "genre/error.h"
+#include "genred/log.h"
+
+typedef struct genred_notify {
+    int enabled;                /* NOTIFY_SOCKET was set */
+    uint64_t watchdog_usec;     /* 0: no watchdog requested */
+} genred_notify;
+
+void genred_notify_init(genred_notify *n);
+void genred_notify_ready(genred_notify *n);
+void genred_notify_reloading(genred_notify *n);
+void genred_notify_stopping(genred_notify *n);
+void genred_notify_watchdog(genred_notify *n);
+void genred_notify_status(genred_notify *n, const char *fmt, ...) GENRE_PRINTF(2, 3);
+/* The listening socket systemd passed (socket activation), or -1 if none.
+ * More than one passed socket, or one that is not a listening UNIX stream
+ * socket, is an error: -2 with a reason in err. */
+int genred_notify_listen_fd(char *err, size_t errlen);
+
+#endif

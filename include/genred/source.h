@@ -1,0 +1,55 @@
+/* Where genred's audio comes from: a PortAudio capture device (the live
+ * case) or an audio file paced in real time (demo mode, works with no
+ * audio hardware at all).  Either way the samples arrive as interleaved
+ * float frames in the source's lock-free ring, which the engine's feature
+ * thread drains.
+ *
+ * Every function here runs on the main thread: PortAudio is not
+ * thread-safe, so opening, starting, checking and closing streams all
+ * happen there (the capture callback and the file reader thread only ever
+ * write into the ring). */
+#ifndef GENRED_SOURCE_H
+#define GENRED_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "genred/config.h"
+#include "genred/log.h"
+#include "genred/ring.h"
+
+typedef struct genred_source genred_source;
+
+enum genred_source_health {
+    GENRED_SOURCE_RUNNING = 0,
+    GENRED_SOURCE_FAILED,       /* stream error, device gone, read error: retry later */
+    GENRED_SOURCE_FINISHED,     /* a file source reached its end (not looping) */
+};
+
+/* Open the source the config names (not started yet).  NULL with a reason. */
+genred_source *genred_source_open(const genred_audio_config *cfg, genred_log *log, char *err,
+                                  size_t errlen);
+int genred_source_start(genred_source *s, char *err, size_t errlen);
+/* Look at the stream: still delivering?  now is CLOCK_MONOTONIC seconds;
+ * a device that delivered nothing for a while counts as failed.  why gets
+ * a reason when the answer is not RUNNING. */
+enum genred_source_health genred_source_check(genred_source *s, double now, char *why,
+                                              size_t whylen);
+double genred_source_rate(const genred_source *s);
+int genred_source_channels(const genred_source *s);
+/* "device" or "file". */
+const char *genred_source_kind(const genred_source *s);
+/* Device name or file path. */
+const char *genred_source_name(const genred_source *s);
+genred_ring *genred_source_ring(genred_source *s);
+/* Input overflows the device itself reported (paInputOverflow). */
+uint64_t genred_source_device_overflows(const genred_source *s);
+/* Stop (if running) and free everything. */
+void genred_source_close(genred_source *s);
+
+/* genred --list-devices: every PortAudio input device with its index,
+ * host API, channels and default rate.  0 or -1 with a reason. */
+int genred_source_list_devices(FILE *out, genred_log *log, char *err, size_t errlen);
+
+#endif

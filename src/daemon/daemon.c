@@ -1,0 +1,743 @@
+/* The genred main loop: wiring between the engine (threads), the audio
+ * source, the socket server and systemd.  Everything here runs on the main
+ * thread; the engine's threads reach it only through ev_async. */
+#include "genred/daemon.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <libgen.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_OPENBLAS_THREADS
+#include <cblas.h>
+#endif
+
+#include "genre/json.h"
+#include "genre/model.h"
+#include "genre/net.h"
+#include "genred/config.h"
+#include "genred/engine.h"
+#include "genred/notify.h"
+#include "genred/report.h"
+#include "genred/server.h"
+#include "genred/source.h"
+
+#ifndef GENRED_CONFIG_DEFAULT
+#define GENRED_CONFIG_DEFAULT "/etc/genred/genred.conf"
+#endif
+#ifndef GENRED_MODEL_INSTALLED
+#define GENRED_MODEL_INSTALLED "/usr/share/genred/models/genre.gmdl"
+#endif
+#ifndef GENRED_MODEL_SOURCE
+#define GENRED_MODEL_SOURCE "models/genre.gmdl"
+#endif
+
+/* How often the main loop looks at the audio source's health. */
+#define HEALTH_CHECK_SECONDS 0.25
+/* Device retry backoff: first retry after 0.5 s, doubling up to 10 s. */
+#define RETRY_FIRST_SECONDS 0.5
+#define RETRY_MAX_SECONDS 10.0
+/* The debug-level statistics line. */
+#define STATS_LOG_SECONDS 60.0
+
+struct genred {
+    genred_log *log;
+    genred_options opt;
+    genred_config cfg;              /* the configuration in force */
+    char config_path[GENRED_CONFIG_PATH_MAX];   /* "" = built-in defaults */
+    char model_path[GENRED_CONFIG_PATH_MAX];    /* resolved path of the model in use */
+    uint32_t model_crc;
+
+    struct ev_loop *loop;
+    genred_server *server;
+    genred_engine *engine;
+    genred_notify notify;
+
+    ev_async result_async;
+    ev_signal sighup, sigterm, sigint;
+    ev_timer health_timer, retry_timer, stats_timer, watchdog_timer;
+
+    /* Audio source state when the engine has none. */
+    int source_wanted;              /* a source should be running (0: file ended) */
+    double retry_delay;
+    char input_error[512];          /* why the source is down, "" if it is not */
+
+    /* The latest result and its status object, for `status`. */
+    genred_result last;
+    const char *last_genre;         /* label of last (model-owned) or NULL */
+    int have_last;
+    double last_result_mono;
+    genre_json status;
+    genre_json scratch;
+
+    double start_mono;
+    unsigned long config_generation;
+    double last_reload;             /* epoch seconds, 0 = never */
+    char last_reload_error[1024];
+    int exit_status;
+};
+
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double wall_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+
+/* Defaults, then the config file, then the command line. */
+static int build_config(const genred_options *opt, genred_config *cfg, char *path_out,
+                        char *err, size_t errlen)
+{
+    genred_config_defaults(cfg);
+    path_out[0] = '\0';
+    const char *path = opt->config_path;
+    if (!path && access(GENRED_CONFIG_DEFAULT, F_OK) == 0)
+        path = GENRED_CONFIG_DEFAULT;
+    if (path) {
+        if (genred_config_load(cfg, path, err, errlen))
+            return -1;
+        snprintf(path_out, GENRED_CONFIG_PATH_MAX, "%s", path);
+    }
+    if (opt->socket_path)
+        snprintf(cfg->socket.path, sizeof cfg->socket.path, "%s", opt->socket_path);
+    if (opt->file) {
+        cfg->audio.source = GENRED_SOURCE_FILE;
+        snprintf(cfg->audio.file, sizeof cfg->audio.file, "%s", opt->file);
+        cfg->audio.loop = opt->loop;
+    }
+    if (opt->model_path)
+        snprintf(cfg->model_path, sizeof cfg->model_path, "%s", opt->model_path);
+    if (opt->log_level >= 0)
+        cfg->log_level = opt->log_level;
+    if (genred_config_validate(cfg, err, errlen)) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", err ? err : "");
+        genre_set_error(err, errlen, "%s%s%s", path ? path : "command line", ": ", why);
+        return -1;
+    }
+    return 0;
+}
+
+static void resolve_model_path(const genred_config *cfg, char *out, size_t cap)
+{
+    if (cfg->model_path[0])
+        snprintf(out, cap, "%s", cfg->model_path);
+    else if (access(GENRED_MODEL_INSTALLED, R_OK) == 0)
+        snprintf(out, cap, "%s", GENRED_MODEL_INSTALLED);
+    else
+        snprintf(out, cap, "%s", GENRED_MODEL_SOURCE);
+}
+
+static int load_model(const char *path, genre_model **model, genre_net **net, char *err,
+                      size_t errlen)
+{
+    char why[512];
+    *model = genre_model_load(path, why, sizeof why);
+    if (!*model) {
+        genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
+        return -1;
+    }
+    *net = genre_net_new(*model, why, sizeof why);
+    if (!*net) {
+        genre_set_error(err, errlen, "model %s: %s", path, why);
+        genre_model_del(*model);
+        *model = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void apply_threads(genred *d, int threads)
+{
+#ifdef HAVE_OPENBLAS_THREADS
+    openblas_set_num_threads(threads);
+#else
+    if (threads != 1)
+        genred_warning(d->log, "[inference] threads = %d ignored: not built with OpenBLAS",
+                       threads);
+#endif
+    (void)d;
+}
+
+static genred_engine_params engine_params(const genred_config *cfg)
+{
+    genred_engine_params p = {
+        .interval = cfg->inference.interval,
+        .smoothing = cfg->inference.smoothing,
+        .silence_dbfs = cfg->inference.silence_dbfs,
+    };
+    return p;
+}
+
+static genred_server_limits server_limits(const genred_config *cfg)
+{
+    genred_server_limits l = {
+        .max_clients = cfg->socket.max_clients,
+        .max_line = cfg->socket.max_line,
+        .max_queued = cfg->socket.max_queued,
+    };
+    return l;
+}
+
+/* ---- results ------------------------------------------------------------------ */
+
+static void rebuild_status(genred *d)
+{
+    genre_json_reset(&d->status);
+    genred_report_result(&d->status, "status", &d->last, genred_engine_model(d->engine),
+                         genred_engine_model_name(d->engine));
+}
+
+static void on_result(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop, (void)revents;
+    genred *d = w->data;
+    genred_result r;
+    if (!genred_engine_take_result(d->engine, &r))
+        return;
+    const genre_model *model = genred_engine_model(d->engine);
+    const char *model_name = genred_engine_model_name(d->engine);
+    const char *genre = genred_report_genre(&r, model);
+    int changed = d->have_last &&
+                  (r.state != d->last.state ||
+                   (genre != d->last_genre && (!genre || !d->last_genre ||
+                                               strcmp(genre, d->last_genre) != 0)));
+    const char *previous = d->last_genre;
+
+    genre_json_reset(&d->scratch);
+    genred_report_result(&d->scratch, "result", &r, model, model_name);
+    if (!d->scratch.failed)
+        genred_server_broadcast(d->server, d->scratch.buf, d->scratch.len);
+    if (changed) {
+        genre_json_reset(&d->scratch);
+        genred_report_change(&d->scratch, &r, previous, genre);
+        if (!d->scratch.failed)
+            genred_server_broadcast(d->server, d->scratch.buf, d->scratch.len);
+        if (genre)
+            genred_info(d->log, "genre: %s (%.0f%%)", genre, 100.0 * r.confidence);
+        else
+            genred_info(d->log, "state: %s", genred_state_name(r.state));
+        genred_notify_status(&d->notify, "%s%s%s", genred_state_name(r.state),
+                             genre ? ": " : "", genre ? genre : "");
+    }
+    d->last = r;
+    d->last_genre = genre;
+    d->have_last = 1;
+    d->last_result_mono = mono_now();
+    rebuild_status(d);
+}
+
+/* Called on the inference thread: only wake the main loop. */
+static void wake_main_loop(void *user)
+{
+    genred *d = user;
+    ev_async_send(d->loop, &d->result_async);
+}
+
+static int copy_out(const genre_json *j, char *out, size_t cap)
+{
+    if (j->failed || !j->buf || j->len + 1 > cap)
+        return -1;
+    memcpy(out, j->buf, j->len + 1);
+    return (int)j->len;
+}
+
+static int status_json(void *user, char *out, size_t cap)
+{
+    genred *d = user;
+    if (!d->status.buf)
+        rebuild_status(d);
+    return copy_out(&d->status, out, cap);
+}
+
+static void key_string_or_null(genre_json *j, const char *key, const char *value)
+{
+    genre_json_key(j, key);
+    if (value && *value)
+        genre_json_string(j, value);
+    else
+        genre_json_null(j);
+}
+
+static int stats_json(void *user, char *out, size_t cap)
+{
+    genred *d = user;
+    genred_engine_stats st;
+    genred_engine_get_stats(d->engine, &st);
+    genred_source *src = genred_engine_source(d->engine);
+    genre_json *j = &d->scratch;
+    genre_json_reset(j);
+    /* Members only: the server wraps them in its own object. */
+    genre_json_key(j, "uptime");
+    genre_json_number(j, round((mono_now() - d->start_mono) * 1000) / 1000);
+    genre_json_key(j, "state");
+    genre_json_string(j, genred_state_name(d->have_last ? d->last.state
+                                                        : GENRED_STATE_WARMING));
+    genre_json_key(j, "frames");
+    genre_json_int(j, (long long)st.frames);
+    genre_json_key(j, "overruns");
+    genre_json_int(j, (long long)st.overruns);
+    genre_json_key(j, "dropped_frames");
+    genre_json_int(j, (long long)st.dropped_frames);
+    genre_json_key(j, "inferences");
+    genre_json_int(j, (long long)st.inferences);
+    genre_json_key(j, "inference_ms_last");
+    genre_json_number(j, st.inference_ms_last);
+    genre_json_key(j, "inference_ms_mean");
+    genre_json_number(j, st.inference_ms_mean);
+    genre_json_key(j, "level_dbfs");
+    genre_json_number(j, round(st.level_dbfs * 10) / 10);
+    const genred_audio_config *a = &d->cfg.audio;
+    genre_json_key(j, "source");
+    genre_json_string(j, a->source == GENRED_SOURCE_FILE ? "file" : "device");
+    genre_json_key(j, "device");
+    genre_json_string(j, src ? genred_source_name(src)
+                             : a->source == GENRED_SOURCE_FILE ? a->file : a->device);
+    genre_json_key(j, "sample_rate");
+    if (src)
+        genre_json_number(j, genred_source_rate(src));
+    else
+        genre_json_null(j);
+    genre_json_key(j, "channels");
+    if (src)
+        genre_json_int(j, genred_source_channels(src));
+    else
+        genre_json_null(j);
+    key_string_or_null(j, "input_error", d->input_error);
+    genre_json_key(j, "interval");
+    genre_json_number(j, d->cfg.inference.interval);
+    genre_json_key(j, "smoothing");
+    genre_json_int(j, d->cfg.inference.smoothing);
+    genre_json_key(j, "silence_dbfs");
+    genre_json_number(j, d->cfg.inference.silence_dbfs);
+    genre_json_key(j, "config_generation");
+    genre_json_int(j, (long long)d->config_generation);
+    key_string_or_null(j, "config_path", d->config_path);
+    genre_json_key(j, "last_reload");
+    if (d->last_reload > 0) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.3f", d->last_reload);
+        genre_json_raw(j, buf);
+    } else {
+        genre_json_null(j);
+    }
+    key_string_or_null(j, "last_reload_error", d->last_reload_error);
+    genre_json_key(j, "model");
+    genre_json_string(j, genred_engine_model_name(d->engine));
+    genre_json_key(j, "model_path");
+    genre_json_string(j, d->model_path);
+    return copy_out(j, out, cap);
+}
+
+/* ---- the audio source: health checks and retries --------------------------------- */
+
+static int open_source(genred *d, const genred_audio_config *a, genred_source **out, char *err,
+                       size_t errlen)
+{
+    genred_source *s = genred_source_open(a, d->log, err, errlen);
+    if (!s)
+        return -1;
+    if (genred_source_start(s, err, errlen)) {
+        genred_source_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static void schedule_retry(genred *d)
+{
+    ev_timer_stop(d->loop, &d->retry_timer);
+    ev_timer_set(&d->retry_timer, d->retry_delay, 0);
+    ev_timer_start(d->loop, &d->retry_timer);
+    d->retry_delay *= 2;
+    if (d->retry_delay > RETRY_MAX_SECONDS)
+        d->retry_delay = RETRY_MAX_SECONDS;
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    genred *d = w->data;
+    if (!d->source_wanted || genred_engine_source(d->engine))
+        return;
+    char err[512];
+    genred_source *s;
+    if (open_source(d, &d->cfg.audio, &s, err, sizeof err)) {
+        genred_debug(d->log, "audio input still unavailable: %s (next try in %.1f s)", err,
+                     d->retry_delay);
+        snprintf(d->input_error, sizeof d->input_error, "%s", err);
+        schedule_retry(d);
+        return;
+    }
+    if (genred_engine_replace(d->engine, NULL, NULL, NULL, s, 1, err, sizeof err)) {
+        genred_source_close(s);
+        genred_warning(d->log, "audio input: %s", err);
+        snprintf(d->input_error, sizeof d->input_error, "%s", err);
+        schedule_retry(d);
+        return;
+    }
+    genred_info(d->log, "audio input back: %s (%g Hz, %d channel(s))", genred_source_name(s),
+                genred_source_rate(s), genred_source_channels(s));
+    genred_notify_status(&d->notify, "capturing from %s", genred_source_name(s));
+    d->input_error[0] = '\0';
+    d->retry_delay = RETRY_FIRST_SECONDS;
+}
+
+/* The source failed or ended: detach it (the engine reports no-input) and,
+ * unless a file simply ended, retry with backoff. */
+static void input_lost(genred *d, enum genred_source_health h, const char *why)
+{
+    char err[256];
+    if (genred_engine_replace(d->engine, NULL, NULL, NULL, NULL, 1, err, sizeof err))
+        genred_error(d->log, "cannot detach the audio source: %s", err);
+    snprintf(d->input_error, sizeof d->input_error, "%s", why);
+    if (h == GENRED_SOURCE_FINISHED) {
+        genred_info(d->log, "audio input ended: %s", why);
+        genred_notify_status(&d->notify, "input ended: %s", why);
+        d->source_wanted = 0;
+        return;
+    }
+    genred_warning(d->log, "audio input lost: %s; retrying", why);
+    genred_notify_status(&d->notify, "no input: %s", why);
+    d->retry_delay = RETRY_FIRST_SECONDS;
+    schedule_retry(d);
+}
+
+static void on_health(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    genred *d = w->data;
+    genred_source *s = genred_engine_source(d->engine);
+    if (!s)
+        return;
+    char why[512];
+    enum genred_source_health h = genred_source_check(s, mono_now(), why, sizeof why);
+    if (h != GENRED_SOURCE_RUNNING)
+        input_lost(d, h, why);
+}
+
+/* ---- reload ---------------------------------------------------------------------- */
+
+static void reload(genred *d)
+{
+    genred_notify_reloading(&d->notify);
+    d->last_reload = wall_now();
+    genred_info(d->log, "reloading %s",
+                d->config_path[0] ? d->config_path : "the built-in configuration");
+    char err[1024];
+    genred_config cfg;
+    char config_path[GENRED_CONFIG_PATH_MAX];
+    char model_path[GENRED_CONFIG_PATH_MAX];
+    genre_model *model = NULL;
+    genre_net *net = NULL;
+    genred_source *source = NULL;
+
+    /* Everything new is prepared and checked first; only then swapped. */
+    if (build_config(&d->opt, &cfg, config_path, err, sizeof err))
+        goto fail;
+    resolve_model_path(&cfg, model_path, sizeof model_path);
+    if (load_model(model_path, &model, &net, err, sizeof err))
+        goto fail;
+    if (strcmp(model_path, d->model_path) == 0 && model->crc32 == d->model_crc) {
+        /* The very same model: keep the running one (and its window). */
+        genre_net_del(net);
+        genre_model_del(model);
+        model = NULL;
+        net = NULL;
+    }
+    int new_audio = genred_config_audio_differs(&cfg.audio, &d->cfg.audio);
+    if (new_audio && open_source(d, &cfg.audio, &source, err, sizeof err))
+        goto fail;
+    if (strcmp(cfg.socket.path, d->cfg.socket.path) != 0 || cfg.socket.mode != d->cfg.socket.mode ||
+        strcmp(cfg.socket.group, d->cfg.socket.group) != 0)
+        genred_warning(d->log, "[socket] path/mode/group changes take effect on restart");
+    uint32_t crc = model ? model->crc32 : d->model_crc;
+    if ((model || new_audio) &&
+        genred_engine_replace(d->engine, model, net, base_name(model_path), source, new_audio,
+                              err, sizeof err))
+        goto fail;
+
+    /* Committed. */
+    if (new_audio) {
+        ev_timer_stop(d->loop, &d->retry_timer);
+        d->source_wanted = 1;
+        d->input_error[0] = '\0';
+        d->retry_delay = RETRY_FIRST_SECONDS;
+    }
+    if (model) {
+        genred_info(d->log, "model %s loaded (%u genres)", model_path, model->n_labels);
+        /* The old model's labels are gone: until the next result, status
+         * shows the last one without genre or probabilities. */
+        d->last_genre = NULL;
+        d->have_last = 0;
+        d->last.has_probs = 0;
+        d->last.top = -1;
+        d->last.n_labels = 0;
+    }
+    snprintf(d->model_path, sizeof d->model_path, "%s", model_path);
+    d->model_crc = crc;
+    genred_engine_set_params(d->engine, &(genred_engine_params){
+        .interval = cfg.inference.interval,
+        .smoothing = cfg.inference.smoothing,
+        .silence_dbfs = cfg.inference.silence_dbfs,
+    });
+    genred_server_limits limits = server_limits(&cfg);
+    genred_server_set_limits(d->server, &limits);
+    genred_log_set_level(d->log, (enum genred_log_level)cfg.log_level);
+    apply_threads(d, cfg.inference.threads);
+    /* The socket itself stays as it was created. */
+    cfg.socket = d->cfg.socket;
+    cfg.socket.max_clients = limits.max_clients;
+    cfg.socket.max_line = limits.max_line;
+    cfg.socket.max_queued = limits.max_queued;
+    d->cfg = cfg;
+    snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
+    d->config_generation++;
+    d->last_reload_error[0] = '\0';
+    rebuild_status(d);
+    genred_info(d->log, "configuration %lu in force", d->config_generation);
+    genred_notify_ready(&d->notify);
+    genred_notify_status(&d->notify, "reloaded (configuration %lu)", d->config_generation);
+    return;
+fail:
+    if (source)
+        genred_source_close(source);
+    if (net)
+        genre_net_del(net);
+    if (model)
+        genre_model_del(model);
+    snprintf(d->last_reload_error, sizeof d->last_reload_error, "%s", err);
+    genred_error(d->log, "reload failed, still running the previous configuration: %s", err);
+    genred_notify_ready(&d->notify);
+    genred_notify_status(&d->notify, "reload failed: %s", err);
+}
+
+/* ---- signals and timers ---------------------------------------------------------- */
+
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop, (void)revents;
+    reload(w->data);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)revents;
+    genred *d = w->data;
+    genred_info(d->log, "%s received, shutting down", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_stats_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    genred *d = w->data;
+    if (!genred_log_enabled(d->log, GENRED_LOG_DEBUG))
+        return;
+    genred_engine_stats st;
+    genred_engine_get_stats(d->engine, &st);
+    genred_debug(d->log,
+                 "stats: frames %llu, overruns %llu, inferences %llu, inference %.1f ms "
+                 "(mean %.1f), level %.1f dBFS, clients %zu",
+                 (unsigned long long)st.frames, (unsigned long long)st.overruns,
+                 (unsigned long long)st.inferences, st.inference_ms_last, st.inference_ms_mean,
+                 st.level_dbfs, genred_server_client_count(d->server));
+}
+
+/* The watchdog is fed only while results keep coming: a hung inference
+ * thread stops the pings and systemd restarts the service. */
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    genred *d = w->data;
+    double quiet = mono_now() - d->last_result_mono;
+    if (quiet < 3 * d->cfg.inference.interval + 5)
+        genred_notify_watchdog(&d->notify);
+    else
+        genred_warning(d->log, "no result for %.0f s: not feeding the systemd watchdog", quiet);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------- */
+
+genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t errlen)
+{
+    genred *d = calloc(1, sizeof *d);
+    if (!d) {
+        genre_set_error(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->log = log;
+    d->opt = *opt;
+    d->start_mono = mono_now();
+    d->last_result_mono = d->start_mono;
+    d->retry_delay = RETRY_FIRST_SECONDS;
+    genre_json_init(&d->status);
+    genre_json_init(&d->scratch);
+    genred_notify_init(&d->notify);
+
+    if (build_config(opt, &d->cfg, d->config_path, err, errlen))
+        goto fail;
+    genred_log_set_level(log, (enum genred_log_level)d->cfg.log_level);
+    genred_info(log, "genred %s starting (configuration: %s)", GENRED_VERSION,
+                d->config_path[0] ? d->config_path : "built-in defaults");
+    apply_threads(d, d->cfg.inference.threads);
+
+    resolve_model_path(&d->cfg, d->model_path, sizeof d->model_path);
+    genre_model *model;
+    genre_net *net;
+    if (load_model(d->model_path, &model, &net, err, errlen))
+        goto fail;
+    d->model_crc = model->crc32;
+    genred_engine_params params = engine_params(&d->cfg);
+    d->engine = genred_engine_new(&params, log, wake_main_loop, d, err, errlen);
+    if (!d->engine) {
+        genre_net_del(net);
+        genre_model_del(model);
+        goto fail;
+    }
+    if (genred_engine_replace(d->engine, model, net, base_name(d->model_path), NULL, 0, err,
+                              errlen)) {
+        genre_net_del(net);
+        genre_model_del(model);
+        goto fail;
+    }
+    genred_info(log, "model %s (%u genres)", d->model_path, model->n_labels);
+
+    d->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!d->loop) {
+        genre_set_error(err, errlen, "cannot create the event loop");
+        goto fail;
+    }
+    ev_async_init(&d->result_async, on_result);
+    d->result_async.data = d;
+    ev_async_start(d->loop, &d->result_async);
+
+    /* The audio source.  A file that cannot be opened is a configuration
+     * mistake and fatal; a capture device may just not be plugged in yet,
+     * so the daemon starts anyway, says "no-input" and keeps trying. */
+    ev_timer_init(&d->retry_timer, on_retry, RETRY_FIRST_SECONDS, 0);
+    d->retry_timer.data = d;
+    d->source_wanted = 1;
+    genred_source *source = NULL;
+    char why[512];
+    if (open_source(d, &d->cfg.audio, &source, why, sizeof why)) {
+        if (d->cfg.audio.source == GENRED_SOURCE_FILE) {
+            genre_set_error(err, errlen, "%s", why);
+            goto fail;
+        }
+        genred_warning(log, "audio input unavailable: %s; retrying", why);
+        snprintf(d->input_error, sizeof d->input_error, "%s", why);
+        schedule_retry(d);
+    } else if (genred_engine_replace(d->engine, NULL, NULL, NULL, source, 1, err, errlen)) {
+        genred_source_close(source);
+        goto fail;
+    } else {
+        genred_info(log, "capturing from %s %s (%g Hz, %d channel(s))",
+                    genred_source_kind(source), genred_source_name(source),
+                    genred_source_rate(source), genred_source_channels(source));
+    }
+    if (genred_engine_start(d->engine, err, errlen))
+        goto fail;
+
+    int inherited = genred_notify_listen_fd(why, sizeof why);
+    if (inherited == -2) {
+        genre_set_error(err, errlen, "%s", why);
+        goto fail;
+    }
+    genred_socket_spec sock = {
+        .path = d->cfg.socket.path,
+        .mode = d->cfg.socket.mode,
+        .group = d->cfg.socket.group[0] ? d->cfg.socket.group : NULL,
+        .inherited_fd = inherited,
+    };
+    genred_server_limits limits = server_limits(&d->cfg);
+    genred_server_callbacks cb = {.user = d, .status_json = status_json, .stats_json = stats_json};
+    d->server = genred_server_new(d->loop, &sock, &limits, &cb, err, errlen);
+    if (!d->server)
+        goto fail;
+    if (inherited >= 0)
+        genred_info(log, "listening on the socket passed by systemd");
+    else
+        genred_info(log, "listening on %s", d->cfg.socket.path);
+
+    ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+    ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
+    d->sighup.data = d->sigterm.data = d->sigint.data = d;
+    ev_signal_start(d->loop, &d->sighup);
+    ev_signal_start(d->loop, &d->sigterm);
+    ev_signal_start(d->loop, &d->sigint);
+    ev_timer_init(&d->health_timer, on_health, HEALTH_CHECK_SECONDS, HEALTH_CHECK_SECONDS);
+    d->health_timer.data = d;
+    ev_timer_start(d->loop, &d->health_timer);
+    ev_timer_init(&d->stats_timer, on_stats_timer, STATS_LOG_SECONDS, STATS_LOG_SECONDS);
+    d->stats_timer.data = d;
+    ev_timer_start(d->loop, &d->stats_timer);
+    if (d->notify.watchdog_usec > 0) {
+        double half = (double)d->notify.watchdog_usec / 2e6;
+        ev_timer_init(&d->watchdog_timer, on_watchdog, half, half);
+        d->watchdog_timer.data = d;
+        ev_timer_start(d->loop, &d->watchdog_timer);
+    }
+    genred_notify_ready(&d->notify);
+    genred_notify_status(&d->notify, "%s",
+                         genred_engine_source(d->engine) ? "capturing" : "waiting for audio input");
+    return d;
+fail:
+    genred_del(d);
+    return NULL;
+}
+
+int genred_run(genred *d)
+{
+    ev_run(d->loop, 0);
+    return d->exit_status;
+}
+
+void genred_del(genred *d)
+{
+    if (!d)
+        return;
+    genred_notify_stopping(&d->notify);
+    /* Threads and the stream first, so nothing reports into a closing
+     * server. */
+    genred_engine_del(d->engine);
+    if (d->server)
+        genred_server_del(d->server);
+    if (d->loop) {
+        ev_async_stop(d->loop, &d->result_async);
+        ev_timer_stop(d->loop, &d->retry_timer);
+        ev_timer_stop(d->loop, &d->health_timer);
+        ev_timer_stop(d->loop, &d->stats_timer);
+        ev_timer_stop(d->loop, &d->watchdog_timer);
+        ev_signal_stop(d->loop, &d->sighup);
+        ev_signal_stop(d->loop, &d->sigterm);
+        ev_signal_stop(d->loop, &d->sigint);
+        ev_loop_destroy(d->loop);
+    }
+    genre_json_free(&d->status);
+    genre_json_free(&d->scratch);
+    free(d);
+}

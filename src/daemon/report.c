@@ -1,0 +1,108 @@
+#include "genred/report.h"
+
+#include <math.h>
+#include <stdio.h>
+
+const char *genred_report_genre(const genred_result *r, const genre_model *model)
+{
+    if (r->state != GENRED_STATE_OK || r->top < 0 || !model ||
+        (uint32_t)r->top >= model->n_labels)
+        return NULL;
+    return model->labels[r->top];
+}
+
+static void string_or_null(genre_json *j, const char *s)
+{
+    if (s)
+        genre_json_string(j, s);
+    else
+        genre_json_null(j);
+}
+
+/* Probabilities are sent rounded to 6 significant digits (genre_json_number),
+ * plenty for a display and for summing to 1 within 1e-5. */
+void genred_report_result(genre_json *j, const char *type, const genred_result *r,
+                          const genre_model *model, const char *model_name)
+{
+    const char *genre = genred_report_genre(r, model);
+    genre_json_begin_object(j);
+    genre_json_key(j, "type");
+    genre_json_string(j, type);
+    genre_json_key(j, "state");
+    genre_json_string(j, genred_state_name(r->state));
+    genre_json_key(j, "seq");
+    genre_json_int(j, (long long)r->seq);
+    genre_json_key(j, "genre");
+    string_or_null(j, genre);
+    genre_json_key(j, "confidence");
+    if (genre)
+        genre_json_number(j, r->confidence);
+    else
+        genre_json_null(j);
+    if (r->state == GENRED_STATE_WARMING) {
+        genre_json_key(j, "progress");
+        genre_json_number(j, r->progress);
+    }
+    if (r->has_probs && model && r->n_labels == model->n_labels) {
+        genre_json_key(j, "probabilities");
+        genre_json_begin_object(j);
+        for (size_t k = 0; k < r->n_labels; k++) {
+            genre_json_key(j, model->labels[k]);
+            genre_json_number(j, r->probs[k]);
+        }
+        genre_json_end_object(j);
+    }
+    if (r->has_window) {
+        genre_json_key(j, "window");
+        genre_json_begin_object(j);
+        genre_json_key(j, "start");
+        genre_json_number(j, r->window_start);
+        genre_json_key(j, "end");
+        genre_json_number(j, r->window_end);
+        genre_json_end_object(j);
+    }
+    genre_json_key(j, "time");
+    if (r->time > 0) {
+        /* Epoch seconds need more than %.6g's six digits: millisecond
+         * resolution. */
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.3f", r->time);
+        genre_json_raw(j, buf);
+    } else {
+        genre_json_null(j);
+    }
+    genre_json_key(j, "level_dbfs");
+    if (r->seq > 0 && r->state != GENRED_STATE_NO_INPUT)
+        genre_json_number(j, round(r->level_dbfs * 10) / 10);
+    else
+        genre_json_null(j);
+    genre_json_key(j, "model");
+    genre_json_string(j, model_name ? model_name : "");
+    genre_json_end_object(j);
+}
+
+void genred_report_change(genre_json *j, const genred_result *r, const char *from,
+                          const char *to)
+{
+    genre_json_begin_object(j);
+    genre_json_key(j, "type");
+    genre_json_string(j, "change");
+    genre_json_key(j, "seq");
+    genre_json_int(j, (long long)r->seq);
+    genre_json_key(j, "from");
+    string_or_null(j, from);
+    genre_json_key(j, "to");
+    string_or_null(j, to);
+    genre_json_key(j, "state");
+    genre_json_string(j, genred_state_name(r->state));
+    genre_json_key(j, "confidence");
+    if (to)
+        genre_json_number(j, r->confidence);
+    else
+        genre_json_null(j);
+    genre_json_key(j, "time");
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.3f", r->time);
+    genre_json_raw(j, buf);
+    genre_json_end_object(j);
+}

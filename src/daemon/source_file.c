@@ -1,0 +1,182 @@
+/* An audio file played into the ring in real time: demo mode, and a way to
+ * run genred with no audio hardware at all.  A reader thread decodes small
+ * blocks and sleeps to absolute CLOCK_MONOTONIC deadlines (clock_nanosleep
+ * TIMER_ABSTIME), so pacing does not drift however long each decode takes;
+ * if it falls behind (a stalled machine) it catches up without sleeping
+ * rather than skipping audio. */
+#include "source_impl.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "genre/audiofile.h"
+
+/* Block length: short enough that stopping is prompt and the feature
+ * thread sees a steady trickle, long enough to keep wake-ups cheap. */
+#define BLOCK_SECONDS 0.01
+
+typedef struct file_source {
+    genred_source base;
+    genre_audiofile *file;
+    int loop;
+    size_t block_frames;
+    float *block;
+    pthread_t thread;
+    int thread_running;
+    _Atomic int stop;
+    _Atomic int health;             /* enum genred_source_health */
+    char why[512];                  /* written before health is released */
+} file_source;
+
+static void add_seconds(struct timespec *t, double s)
+{
+    long long ns = (long long)(s * 1e9);
+    t->tv_sec += (time_t)(ns / 1000000000LL);
+    t->tv_nsec += (long)(ns % 1000000000LL);
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+static void finish(file_source *s, enum genred_source_health h, const char *why)
+{
+    genre_set_error(s->why, sizeof s->why, "%s", why);
+    atomic_store_explicit(&s->health, (int)h, memory_order_release);
+}
+
+static void *reader_thread(void *arg)
+{
+    file_source *s = arg;
+    char err[256];
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    /* Frames since the last rewind: a file that yields nothing twice in a
+     * row is empty, and looping it would spin. */
+    uint64_t since_rewind = 0;
+    while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+        ssize_t got = genre_audiofile_read(s->file, s->block, s->block_frames, err, sizeof err);
+        if (got < 0) {
+            char why[512];
+            genre_set_error(why, sizeof why, "cannot read %s: %s", s->base.name, err);
+            finish(s, GENRED_SOURCE_FAILED, why);
+            return NULL;
+        }
+        if (got == 0) {
+            if (!s->loop) {
+                finish(s, GENRED_SOURCE_FINISHED, "end of file");
+                return NULL;
+            }
+            if (since_rewind == 0) {
+                finish(s, GENRED_SOURCE_FAILED, "the file has no audio to loop");
+                return NULL;
+            }
+            if (genre_audiofile_rewind(s->file) != 0) {
+                finish(s, GENRED_SOURCE_FAILED, "cannot rewind the file to loop it");
+                return NULL;
+            }
+            since_rewind = 0;
+            continue;
+        }
+        since_rewind += (uint64_t)got;
+        genred_ring_write_all(s->base.ring, s->block, (size_t)got * (size_t)s->base.channels);
+        add_seconds(&deadline, (double)got / s->base.rate);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+            ;
+    }
+    return NULL;
+}
+
+static int file_start(genred_source *base, char *err, size_t errlen)
+{
+    file_source *s = (file_source *)base;
+    int rc = pthread_create(&s->thread, NULL, reader_thread, s);
+    if (rc != 0) {
+        genre_set_error(err, errlen, "cannot start the file reader thread: %s", strerror(rc));
+        return -1;
+    }
+    s->thread_running = 1;
+    return 0;
+}
+
+static enum genred_source_health file_check(genred_source *base, double now, char *why,
+                                            size_t whylen)
+{
+    (void)now;
+    file_source *s = (file_source *)base;
+    int h = atomic_load_explicit(&s->health, memory_order_acquire);
+    if (h != GENRED_SOURCE_RUNNING)
+        genre_set_error(why, whylen, "%s", s->why);
+    return (enum genred_source_health)h;
+}
+
+static void file_close(genred_source *base)
+{
+    file_source *s = (file_source *)base;
+    if (s->thread_running) {
+        atomic_store_explicit(&s->stop, 1, memory_order_relaxed);
+        pthread_join(s->thread, NULL);
+    }
+    if (s->file)
+        genre_audiofile_close(s->file);
+    free(s->block);
+    genred_ring_del(base->ring);
+    free(s);
+}
+
+static const genred_source_ops file_ops = {
+    .start = file_start,
+    .check = file_check,
+    .device_overflows = NULL,
+    .close = file_close,
+};
+
+genred_source *genred_source_file_open(const genred_audio_config *cfg, genred_log *log,
+                                       char *err, size_t errlen)
+{
+    file_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        genre_set_error(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &file_ops;
+    s->base.kind = "file";
+    s->base.log = log;
+    s->loop = cfg->loop;
+    atomic_init(&s->stop, 0);
+    atomic_init(&s->health, GENRED_SOURCE_RUNNING);
+    genre_set_error(s->base.name, sizeof s->base.name, "%s", cfg->file);
+    char why[256];
+    s->file = genre_audiofile_open(cfg->file, why, sizeof why);
+    if (!s->file) {
+        genre_set_error(err, errlen, "cannot open audio file %s: %s", cfg->file, why);
+        goto fail;
+    }
+    s->base.rate = genre_audiofile_rate(s->file);
+    s->base.channels = genre_audiofile_channels(s->file);
+    if (!(s->base.rate > 0) || s->base.channels < 1) {
+        genre_set_error(err, errlen, "%s: unusable format (%g Hz, %d channels)", cfg->file,
+                        s->base.rate, s->base.channels);
+        goto fail;
+    }
+    s->block_frames = (size_t)(s->base.rate * BLOCK_SECONDS);
+    if (s->block_frames < 16)
+        s->block_frames = 16;
+    s->block = malloc(s->block_frames * (size_t)s->base.channels * sizeof *s->block);
+    if (!s->block) {
+        genre_set_error(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (genred_source_init_ring(&s->base, err, errlen))
+        goto fail;
+    genred_debug(log, "opened %s: %d channel(s), %g Hz%s", cfg->file, s->base.channels,
+                 s->base.rate, s->loop ? ", looping" : "");
+    return &s->base;
+fail:
+    file_close(&s->base);
+    return NULL;
+}

@@ -1,0 +1,337 @@
+/* Live capture through PortAudio.
+ *
+ * The stream callback runs on PortAudio's audio thread under real-time
+ * constraints: it only copies the interleaved float frames into the SPSC
+ * ring (dropping them whole, counted, when the ring is full) and bumps two
+ * atomic counters.  It never locks, allocates, logs or blocks.
+ *
+ * Failure detection happens on the main thread (genred_source_check): the
+ * finished callback fired, PortAudio says the stream is no longer active,
+ * or no frames arrived for a while (a device that vanished without an
+ * error).  The caller then closes the source and opens a new one later;
+ * closing also terminates PortAudio, so the next open re-enumerates the
+ * devices and finds one that was plugged back in. */
+#include "source_impl.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <portaudio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* A device that delivers nothing for this long (or for many of its own
+ * buffer periods, if those are long) is treated as gone. */
+#define STALL_SECONDS_MIN 2.0
+#define STALL_LATENCY_FACTOR 20.0
+
+typedef struct pa_source {
+    genred_source base;             /* first: the generic part */
+    PaStream *stream;
+    int pa_initialized;
+    int started;
+    double stall_seconds;
+    _Atomic uint64_t callback_frames;   /* frames seen by the callback */
+    _Atomic uint64_t overflows;         /* paInputOverflow flags */
+    _Atomic int finished;               /* the stream-finished callback ran */
+    /* Main-thread bookkeeping for stall detection. */
+    uint64_t last_frames;
+    double last_progress;
+} pa_source;
+
+/* ALSA and JACK print enumeration noise (unknown PCMs, "jack server is not
+ * running") straight to stderr while PortAudio initialises; that is not
+ * worth a line in the journal on every start and device retry.  So stderr
+ * is pointed at /dev/null for the duration, unless debugging.  This runs on
+ * the main thread; a line another thread logs in those few milliseconds
+ * would be lost, an accepted cost. */
+static PaError pa_initialize_quietly(genred_log *log)
+{
+    if (genred_log_enabled(log, GENRED_LOG_DEBUG))
+        return Pa_Initialize();
+    int saved = dup(STDERR_FILENO);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && devnull >= 0)
+        dup2(devnull, STDERR_FILENO);
+    PaError e = Pa_Initialize();
+    if (saved >= 0 && devnull >= 0)
+        dup2(saved, STDERR_FILENO);
+    if (saved >= 0)
+        close(saved);
+    if (devnull >= 0)
+        close(devnull);
+    return e;
+}
+
+static const char *pa_error_text(PaError e)
+{
+    if (e == paUnanticipatedHostError) {
+        const PaHostErrorInfo *info = Pa_GetLastHostErrorInfo();
+        if (info && info->errorText && info->errorText[0])
+            return info->errorText;
+    }
+    return Pa_GetErrorText(e);
+}
+
+static int capture_callback(const void *input, void *output, unsigned long frames,
+                            const PaStreamCallbackTimeInfo *time, PaStreamCallbackFlags flags,
+                            void *user)
+{
+    (void)output, (void)time;
+    pa_source *s = user;
+    if (flags & paInputOverflow)
+        atomic_fetch_add_explicit(&s->overflows, 1, memory_order_relaxed);
+    if (input)
+        genred_ring_write_all(s->base.ring, input, frames * (unsigned long)s->base.channels);
+    atomic_fetch_add_explicit(&s->callback_frames, frames, memory_order_relaxed);
+    return paContinue;
+}
+
+static void finished_callback(void *user)
+{
+    pa_source *s = user;
+    atomic_store_explicit(&s->finished, 1, memory_order_release);
+}
+
+static int is_index(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* "default", an index, or a name: an exact name first, else the first
+ * input device whose name contains it (case-insensitive). */
+static PaDeviceIndex find_device(const char *want, char *err, size_t errlen)
+{
+    int count = Pa_GetDeviceCount();
+    if (count < 0) {
+        genre_set_error(err, errlen, "cannot list audio devices: %s", pa_error_text(count));
+        return paNoDevice;
+    }
+    if (strcmp(want, "default") == 0) {
+        PaDeviceIndex d = Pa_GetDefaultInputDevice();
+        if (d == paNoDevice)
+            genre_set_error(err, errlen, "there is no default input device (%d devices; see "
+                            "genred --list-devices)", count);
+        return d;
+    }
+    if (is_index(want)) {
+        long i = strtol(want, NULL, 10);
+        if (i >= count) {
+            genre_set_error(err, errlen, "no audio device with index %ld (there are %d)", i,
+                            count);
+            return paNoDevice;
+        }
+        const PaDeviceInfo *info = Pa_GetDeviceInfo((PaDeviceIndex)i);
+        if (!info || info->maxInputChannels < 1) {
+            genre_set_error(err, errlen, "audio device %ld (%s) has no inputs", i,
+                            info && info->name ? info->name : "?");
+            return paNoDevice;
+        }
+        return (PaDeviceIndex)i;
+    }
+    PaDeviceIndex partial = paNoDevice;
+    for (int i = 0; i < count; i++) {
+        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        if (!info || !info->name || info->maxInputChannels < 1)
+            continue;
+        if (strcmp(info->name, want) == 0)
+            return i;
+        if (partial == paNoDevice && strcasestr(info->name, want))
+            partial = i;
+    }
+    if (partial == paNoDevice)
+        genre_set_error(err, errlen, "no input device matches '%s' (see genred --list-devices)",
+                        want);
+    return partial;
+}
+
+static int pa_start(genred_source *base, char *err, size_t errlen)
+{
+    pa_source *s = (pa_source *)base;
+    PaError e = Pa_StartStream(s->stream);
+    if (e != paNoError) {
+        genre_set_error(err, errlen, "cannot start capture on %s: %s", base->name,
+                        pa_error_text(e));
+        return -1;
+    }
+    s->started = 1;
+    return 0;
+}
+
+static enum genred_source_health pa_check(genred_source *base, double now, char *why,
+                                          size_t whylen)
+{
+    pa_source *s = (pa_source *)base;
+    if (atomic_load_explicit(&s->finished, memory_order_acquire)) {
+        genre_set_error(why, whylen, "capture stream on %s stopped", base->name);
+        return GENRED_SOURCE_FAILED;
+    }
+    PaError active = Pa_IsStreamActive(s->stream);
+    if (active != 1) {
+        genre_set_error(why, whylen, "capture stream on %s is not active%s%s", base->name,
+                        active < 0 ? ": " : "", active < 0 ? pa_error_text(active) : "");
+        return GENRED_SOURCE_FAILED;
+    }
+    uint64_t frames = atomic_load_explicit(&s->callback_frames, memory_order_relaxed);
+    if (frames != s->last_frames || s->last_progress == 0) {
+        s->last_frames = frames;
+        s->last_progress = now;
+    } else if (now - s->last_progress > s->stall_seconds) {
+        genre_set_error(why, whylen, "no audio from %s for %.1f s", base->name,
+                        now - s->last_progress);
+        return GENRED_SOURCE_FAILED;
+    }
+    return GENRED_SOURCE_RUNNING;
+}
+
+static uint64_t pa_device_overflows(const genred_source *base)
+{
+    const pa_source *s = (const pa_source *)base;
+    return atomic_load_explicit(&s->overflows, memory_order_relaxed);
+}
+
+static void pa_close(genred_source *base)
+{
+    pa_source *s = (pa_source *)base;
+    if (s->stream) {
+        /* Abort rather than stop: nothing recorded is worth waiting for,
+         * and a wedged device must not hold up shutdown. */
+        if (s->started)
+            Pa_AbortStream(s->stream);
+        Pa_CloseStream(s->stream);
+    }
+    if (s->pa_initialized)
+        Pa_Terminate();
+    genred_ring_del(base->ring);
+    free(s);
+}
+
+static const genred_source_ops pa_ops = {
+    .start = pa_start,
+    .check = pa_check,
+    .device_overflows = pa_device_overflows,
+    .close = pa_close,
+};
+
+genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log *log, char *err,
+                                     size_t errlen)
+{
+    pa_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        genre_set_error(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &pa_ops;
+    s->base.kind = "device";
+    s->base.log = log;
+    atomic_init(&s->callback_frames, 0);
+    atomic_init(&s->overflows, 0);
+    atomic_init(&s->finished, 0);
+
+    PaError e = pa_initialize_quietly(log);
+    if (e != paNoError) {
+        genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(e));
+        free(s);
+        return NULL;
+    }
+    s->pa_initialized = 1;
+
+    PaDeviceIndex dev = find_device(cfg->device, err, errlen);
+    if (dev == paNoDevice)
+        goto fail;
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(dev);
+    const PaHostApiInfo *api = info ? Pa_GetHostApiInfo(info->hostApi) : NULL;
+    if (!info) {
+        genre_set_error(err, errlen, "audio device %d vanished", dev);
+        goto fail;
+    }
+    snprintf(s->base.name, sizeof s->base.name, "%s", info->name ? info->name : "?");
+
+    /* Native channels means the device's own count, but at most stereo:
+     * the signal is downmixed to mono anyway, and ALSA's "default" and plug
+     * devices claim dozens of channels they would only synthesise. */
+    int channels = cfg->channels;
+    if (channels == 0)
+        channels = info->maxInputChannels < 2 ? info->maxInputChannels : 2;
+    if (channels > info->maxInputChannels) {
+        genre_set_error(err, errlen, "%s has %d input channels, %d configured", s->base.name,
+                        info->maxInputChannels, channels);
+        goto fail;
+    }
+    double rate = cfg->rate > 0 ? cfg->rate : info->defaultSampleRate;
+    PaStreamParameters in = {
+        .device = dev,
+        .channelCount = channels,
+        .sampleFormat = paFloat32,      /* interleaved */
+        .suggestedLatency = cfg->latency,
+        .hostApiSpecificStreamInfo = NULL,
+    };
+    e = Pa_IsFormatSupported(&in, NULL, rate);
+    if (e != paFormatIsSupported) {
+        genre_set_error(err, errlen, "%s cannot capture %d channel(s) at %g Hz: %s",
+                        s->base.name, channels, rate, pa_error_text(e));
+        goto fail;
+    }
+    s->base.rate = rate;
+    s->base.channels = channels;
+    if (genred_source_init_ring(&s->base, err, errlen))
+        goto fail;
+    e = Pa_OpenStream(&s->stream, &in, NULL, rate, paFramesPerBufferUnspecified, paNoFlag,
+                      capture_callback, s);
+    if (e != paNoError) {
+        s->stream = NULL;
+        genre_set_error(err, errlen, "cannot open %s: %s", s->base.name, pa_error_text(e));
+        goto fail;
+    }
+    Pa_SetStreamFinishedCallback(s->stream, finished_callback);
+    const PaStreamInfo *si = Pa_GetStreamInfo(s->stream);
+    double latency = si ? si->inputLatency : cfg->latency;
+    s->stall_seconds = latency * STALL_LATENCY_FACTOR;
+    if (s->stall_seconds < STALL_SECONDS_MIN)
+        s->stall_seconds = STALL_SECONDS_MIN;
+    genred_debug(log, "opened %s (%s, index %d): %d channel(s), %g Hz, latency %.3f s",
+                 s->base.name, api && api->name ? api->name : "?", dev, channels, rate, latency);
+    return &s->base;
+fail:
+    pa_close(&s->base);
+    return NULL;
+}
+
+int genred_source_list_devices(FILE *out, genred_log *log, char *err, size_t errlen)
+{
+    PaError e = pa_initialize_quietly(log);
+    if (e != paNoError) {
+        genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(e));
+        return -1;
+    }
+    int count = Pa_GetDeviceCount();
+    if (count < 0) {
+        genre_set_error(err, errlen, "cannot list audio devices: %s", pa_error_text(count));
+        Pa_Terminate();
+        return -1;
+    }
+    PaDeviceIndex def = Pa_GetDefaultInputDevice();
+    int inputs = 0;
+    fprintf(out, "%5s  %-8s %4s %8s  %s\n", "index", "host-api", "in", "rate", "name");
+    for (int i = 0; i < count; i++) {
+        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        if (!info || info->maxInputChannels < 1)
+            continue;
+        const PaHostApiInfo *api = Pa_GetHostApiInfo(info->hostApi);
+        fprintf(out, "%5d  %-8s %4d %8g  %s%s\n", i, api && api->name ? api->name : "?",
+                info->maxInputChannels, info->defaultSampleRate, info->name ? info->name : "?",
+                i == def ? "  (default)" : "");
+        inputs++;
+    }
+    if (inputs == 0)
+        fprintf(out, "(no input devices)\n");
+    Pa_Terminate();
+    return 0;
+}

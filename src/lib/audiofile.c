@@ -1,0 +1,117 @@
+/* Audio file input through libsndfile.  Everything is read as float so the
+ * rest of the chain sees one sample format whatever the container holds. */
+#include "genre/audiofile.h"
+#include "genre/error.h"
+
+#include <sndfile.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct genre_audiofile {
+    SNDFILE *sf;
+    SF_INFO info;
+    char *path;     /* kept to name the file in decode errors */
+};
+
+genre_audiofile *genre_audiofile_open(const char *path, char *err, size_t errlen)
+{
+    if (!path || !*path) {
+        genre_set_error(err, errlen, "audio file: empty path");
+        return NULL;
+    }
+    /* libsndfile would call a directory an unrecognised format. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        genre_set_error(err, errlen, "%s: is a directory, not an audio file", path);
+        return NULL;
+    }
+    genre_audiofile *f = calloc(1, sizeof *f);
+    if (!f) {
+        genre_set_error(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    f->sf = sf_open(path, SFM_READ, &f->info);
+    if (!f->sf) {
+        /* sf_strerror(NULL) holds the reason of the last failed open. */
+        genre_set_error(err, errlen, "%s: cannot open audio file: %s", path, sf_strerror(NULL));
+        free(f);
+        return NULL;
+    }
+    if (f->info.channels <= 0 || f->info.samplerate <= 0) {
+        genre_set_error(err, errlen, "%s: invalid audio format (%d channels at %d Hz)", path,
+                        f->info.channels, f->info.samplerate);
+        sf_close(f->sf);
+        free(f);
+        return NULL;
+    }
+    /* Integer files are normalised to [-1, 1) by libsndfile's default; float
+     * files are passed through as stored.  Clipping float files would hide
+     * level problems, so it is not requested. */
+    sf_command(f->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    f->path = strdup(path);
+    if (!f->path) {
+        genre_set_error(err, errlen, "%s: out of memory", path);
+        sf_close(f->sf);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+double genre_audiofile_rate(const genre_audiofile *f)
+{
+    return f ? (double)f->info.samplerate : 0.0;
+}
+
+int genre_audiofile_channels(const genre_audiofile *f)
+{
+    return f ? f->info.channels : 0;
+}
+
+int64_t genre_audiofile_frames(const genre_audiofile *f)
+{
+    /* libsndfile reports SF_COUNT_MAX for streams of unknown length. */
+    if (!f || f->info.frames < 0 || f->info.frames == SF_COUNT_MAX)
+        return -1;
+    return (int64_t)f->info.frames;
+}
+
+ssize_t genre_audiofile_read(genre_audiofile *f, float *out, size_t max_frames,
+                             char *err, size_t errlen)
+{
+    if (!f || !out) {
+        genre_set_error(err, errlen, "audio file: invalid read arguments");
+        return -1;
+    }
+    if (max_frames == 0)
+        return 0;
+    sf_count_t got = sf_readf_float(f->sf, out, (sf_count_t)max_frames);
+    if (got < 0) {
+        genre_set_error(err, errlen, "%s: decode error: %s", f->path, sf_strerror(f->sf));
+        return -1;
+    }
+    /* A short or empty read is either end of file or a decoder failure;
+     * only sf_error tells them apart. */
+    if ((size_t)got < max_frames && sf_error(f->sf) != SF_ERR_NO_ERROR) {
+        genre_set_error(err, errlen, "%s: decode error: %s", f->path, sf_strerror(f->sf));
+        return -1;
+    }
+    return (ssize_t)got;
+}
+
+int genre_audiofile_rewind(genre_audiofile *f)
+{
+    if (!f)
+        return -1;
+    return sf_seek(f->sf, 0, SEEK_SET) < 0 ? -1 : 0;
+}
+
+void genre_audiofile_close(genre_audiofile *f)
+{
+    if (!f)
+        return;
+    sf_close(f->sf);
+    free(f->path);
+    free(f);
+}

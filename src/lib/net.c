@@ -1,0 +1,275 @@
+/* The network of a model as a fixed plan: genre_net_new walks the layer list
+ * once, computing every activation shape from the input window, refusing
+ * anything inconsistent and sizing all buffers; genre_net_run then only
+ * executes the plan (no allocation, no checks that could fail). */
+#include "genre/net.h"
+
+#include "genre/error.h"
+#include "net_layers.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Largest activation or scratch buffer the plan accepts: 256 MiB of floats. */
+#define MAX_BUFFER_FLOATS ((size_t)64 << 20)
+
+typedef struct net_step {
+    const genre_layer *layer;
+    uint32_t type;
+    bool fused_relu;            /* conv2d followed by relu: one pass */
+    genre_conv_shape conv;
+    size_t c, h, w;             /* input shape for 3-D steps */
+    size_t n_in, n_out;         /* element counts in and out */
+} net_step;
+
+struct genre_net {
+    const genre_model *model;
+    net_step *steps;
+    size_t n_steps;
+    float *ping, *pong;         /* activations alternate between these */
+    float *col;                 /* im2col scratch */
+    size_t output_size;
+};
+
+typedef struct shape {
+    bool flat;                  /* a vector of n, else [c][h][w] */
+    size_t c, h, w, n;
+} shape;
+
+static const char *type_name(uint32_t type)
+{
+    switch (type) {
+    case GENRE_LAYER_CONV2D: return "conv2d";
+    case GENRE_LAYER_RELU: return "relu";
+    case GENRE_LAYER_MAXPOOL2D: return "maxpool2d";
+    case GENRE_LAYER_GLOBAL_MEANMAX: return "global_meanmax";
+    case GENRE_LAYER_DENSE: return "dense";
+    case GENRE_LAYER_SOFTMAX: return "softmax";
+    default: return "unknown";
+    }
+}
+
+/* a*b*c with a bound, or SIZE_MAX when it exceeds MAX_BUFFER_FLOATS. */
+static size_t bounded_product(size_t a, size_t b, size_t c)
+{
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r) || __builtin_mul_overflow(r, c, &r) ||
+        r > MAX_BUFFER_FLOATS)
+        return SIZE_MAX;
+    return r;
+}
+
+/* Fills step from the layer and advances the shape; -1 with a message when
+ * the layer does not fit what precedes it. */
+static int plan_step(uint32_t index, const genre_layer *l, shape *s, net_step *step,
+                     size_t *col_floats, char *err, size_t errlen)
+{
+    const char *name = type_name(l->type);
+    memset(step, 0, sizeof *step);
+    step->layer = l;
+    step->type = l->type;
+    step->c = s->c, step->h = s->h, step->w = s->w;
+    step->n_in = s->flat ? s->n : s->c * s->h * s->w;
+    bool needs_3d = l->type == GENRE_LAYER_CONV2D || l->type == GENRE_LAYER_MAXPOOL2D ||
+                    l->type == GENRE_LAYER_GLOBAL_MEANMAX;
+    if (needs_3d && s->flat) {
+        genre_set_error(err, errlen, "layer %u (%s) needs a [C][H][W] input but gets a vector of %zu",
+                        index, name, s->n);
+        return -1;
+    }
+    switch (l->type) {
+    case GENRE_LAYER_CONV2D: {
+        genre_conv_shape *cs = &step->conv;
+        *cs = (genre_conv_shape){.in_c = s->c, .h = s->h, .w = s->w, .out_c = l->p[1],
+                                 .kh = l->p[2], .kw = l->p[3], .pad_h = l->p[4], .pad_w = l->p[5]};
+        if (l->p[0] != s->c) {
+            genre_set_error(err, errlen, "layer %u (conv2d) expects %u input channels, gets %zu",
+                            index, l->p[0], s->c);
+            return -1;
+        }
+        if (s->h + 2 * cs->pad_h < cs->kh || s->w + 2 * cs->pad_w < cs->kw) {
+            genre_set_error(err, errlen,
+                            "layer %u (conv2d) kernel %zux%zu larger than its padded input "
+                            "%zux%zu",
+                            index, cs->kh, cs->kw, s->h + 2 * cs->pad_h, s->w + 2 * cs->pad_w);
+            return -1;
+        }
+        if (!l->weight || !l->bias || l->weight_len != cs->out_c * cs->in_c * cs->kh * cs->kw ||
+            l->bias_len != cs->out_c) {
+            genre_set_error(err, errlen, "layer %u (conv2d) weights do not match its parameters",
+                            index);
+            return -1;
+        }
+        s->c = cs->out_c;
+        s->h = genre_conv_out_h(cs);
+        s->w = genre_conv_out_w(cs);
+        size_t col = bounded_product(cs->in_c * cs->kh * cs->kw, s->h, s->w);
+        if (col == SIZE_MAX) {
+            genre_set_error(err, errlen, "layer %u (conv2d) needs too large an im2col buffer",
+                            index);
+            return -1;
+        }
+        if (genre_conv_scratch_size(cs) > *col_floats)
+            *col_floats = genre_conv_scratch_size(cs);
+        break;
+    }
+    case GENRE_LAYER_MAXPOOL2D:
+        if (l->p[0] < 1 || l->p[1] < 1 || l->p[0] > s->h || l->p[1] > s->w) {
+            genre_set_error(err, errlen, "layer %u (maxpool2d) kernel %ux%u does not fit input %zux%zu",
+                            index, l->p[0], l->p[1], s->h, s->w);
+            return -1;
+        }
+        s->h /= l->p[0];
+        s->w /= l->p[1];
+        break;
+    case GENRE_LAYER_GLOBAL_MEANMAX:
+        s->flat = true;
+        s->n = 2 * s->c;
+        break;
+    case GENRE_LAYER_DENSE:
+        if (l->p[0] != step->n_in) {
+            genre_set_error(err, errlen, "layer %u (dense) expects %u inputs, gets %zu", index,
+                            l->p[0], step->n_in);
+            return -1;
+        }
+        if (!l->weight || !l->bias || l->weight_len != (size_t)l->p[0] * l->p[1] ||
+            l->bias_len != l->p[1]) {
+            genre_set_error(err, errlen, "layer %u (dense) weights do not match its parameters",
+                            index);
+            return -1;
+        }
+        s->flat = true;
+        s->n = l->p[1];
+        break;
+    case GENRE_LAYER_SOFTMAX:
+        if (!s->flat) {
+            genre_set_error(err, errlen, "layer %u (softmax) needs a vector input", index);
+            return -1;
+        }
+        break;
+    case GENRE_LAYER_RELU:
+        break;
+    default:
+        genre_set_error(err, errlen, "layer %u: unknown layer type %u", index, l->type);
+        return -1;
+    }
+    step->n_out = s->flat ? s->n : bounded_product(s->c, s->h, s->w);
+    if (step->n_out == SIZE_MAX) {
+        genre_set_error(err, errlen, "layer %u (%s) output is too large", index, name);
+        return -1;
+    }
+    return 0;
+}
+
+genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen)
+{
+    if (!model || model->n_layers == 0) {
+        genre_set_error(err, errlen, "model has no layers");
+        return NULL;
+    }
+    genre_net *net = calloc(1, sizeof *net);
+    if (!net || !(net->steps = calloc(model->n_layers, sizeof *net->steps))) {
+        free(net);
+        genre_set_error(err, errlen, "out of memory");
+        return NULL;
+    }
+    net->model = model;
+    shape s = {.flat = false, .c = 1, .h = model->frontend.window_frames,
+               .w = model->frontend.n_mels};
+    size_t max_act = s.h * s.w, col_floats = 0;
+    for (uint32_t i = 0; i < model->n_layers; i++) {
+        net_step step;
+        if (plan_step(i, &model->layers[i], &s, &step, &col_floats, err, errlen))
+            goto fail;
+        if (step.n_out > max_act)
+            max_act = step.n_out;
+        /* ReLU right after a conv is applied inside the conv's bias pass. */
+        if (step.type == GENRE_LAYER_RELU && net->n_steps > 0 &&
+            net->steps[net->n_steps - 1].type == GENRE_LAYER_CONV2D &&
+            !net->steps[net->n_steps - 1].fused_relu) {
+            net->steps[net->n_steps - 1].fused_relu = true;
+            continue;
+        }
+        net->steps[net->n_steps++] = step;
+    }
+    uint32_t last = model->layers[model->n_layers - 1].type;
+    if (last != GENRE_LAYER_SOFTMAX) {
+        genre_set_error(err, errlen, "the last layer is %s; it must be softmax", type_name(last));
+        goto fail;
+    }
+    if (s.n != model->n_labels) {
+        genre_set_error(err, errlen, "the network outputs %zu values for %u labels", s.n,
+                        model->n_labels);
+        goto fail;
+    }
+    net->output_size = s.n;
+    net->ping = malloc(max_act * sizeof(float));
+    net->pong = malloc(max_act * sizeof(float));
+    net->col = malloc((col_floats ? col_floats : 1) * sizeof(float));
+    if (!net->ping || !net->pong || !net->col) {
+        genre_set_error(err, errlen, "out of memory for %zu-float activations", max_act);
+        goto fail;
+    }
+    return net;
+fail:
+    genre_net_del(net);
+    return NULL;
+}
+
+int genre_net_run(genre_net *net, const float *window, float *probs)
+{
+    const float *cur = window;
+    for (size_t i = 0; i < net->n_steps; i++) {
+        const net_step *st = &net->steps[i];
+        const genre_layer *l = st->layer;
+        /* Element-wise steps work in place unless the input is the caller's
+         * window, which is read-only. */
+        float *out = (cur == net->ping) ? net->pong : net->ping;
+        bool in_place_ok = cur != window;
+        switch (st->type) {
+        case GENRE_LAYER_CONV2D:
+            genre_layer_conv2d(&st->conv, cur, l->weight, l->bias, st->fused_relu, net->col, out);
+            break;
+        case GENRE_LAYER_RELU:
+            if (in_place_ok)
+                out = (float *)cur;
+            genre_layer_relu(cur, st->n_in, out);
+            break;
+        case GENRE_LAYER_MAXPOOL2D:
+            genre_layer_maxpool2d(cur, st->c, st->h, st->w, l->p[0], l->p[1], out);
+            break;
+        case GENRE_LAYER_GLOBAL_MEANMAX:
+            genre_layer_global_meanmax(cur, st->c, st->h, st->w, out);
+            break;
+        case GENRE_LAYER_DENSE:
+            genre_layer_dense(cur, st->n_in, l->weight, l->bias, st->n_out, out);
+            break;
+        case GENRE_LAYER_SOFTMAX:
+            if (in_place_ok)
+                out = (float *)cur;
+            genre_layer_softmax(cur, st->n_in, out);
+            break;
+        }
+        cur = out;
+    }
+    memcpy(probs, cur, net->output_size * sizeof *probs);
+    return 0;
+}
+
+size_t genre_net_output_size(const genre_net *net)
+{
+    return net->output_size;
+}
+
+void genre_net_del(genre_net *net)
+{
+    if (!net)
+        return;
+    free(net->steps);
+    free(net->ping);
+    free(net->pong);
+    free(net->col);
+    free(net);
+}

@@ -1,0 +1,561 @@
+/* genre-classify: the genre of whole audio files, through the same library
+ * path as the daemon (audio file -> pipeline -> rolling window -> net).
+ *
+ *   genre-classify [--model M.gmdl] [--hop SECONDS] [--json] [--jobs N] FILE...
+ *
+ * Each file is cut into windows of the model's window_frames with the given
+ * hop; the clip's probabilities are the mean of its windows'.  A clip
+ * shorter than one window is classified once, zero-padded like the daemon's
+ * window before it fills (reported as padded).  An unreadable file gets an
+ * error line and the others are still classified; the exit status is then 1. */
+#include "genre/audiofile.h"
+#include "genre/error.h"
+#include "genre/json.h"
+#include "genre/model.h"
+#include "genre/net.h"
+#include "genre/pipeline.h"
+#include "genre/window.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef GENRE_MODEL_INSTALLED
+#define GENRE_MODEL_INSTALLED "/usr/local/share/genred/models/genre.gmdl"
+#endif
+#ifndef GENRE_MODEL_SOURCE
+#define GENRE_MODEL_SOURCE "models/genre.gmdl"
+#endif
+
+#define ERRLEN 512
+#define MAX_JOBS 64
+
+typedef struct options {
+    const char *model_path;
+    double hop_seconds;
+    bool json;
+    int jobs;
+} options;
+
+/* What one file produced: text for stdout and/or an error for stderr. */
+typedef struct file_result {
+    bool done, failed;
+    char *output;               /* table row or JSON object (one line, no '\n'), or NULL */
+    char error[ERRLEN];
+} file_result;
+
+/* Shared by the workers; owned by main(). */
+typedef struct classify_run {
+    const options *opt;
+    const genre_model *model;
+    char *const *files;
+    size_t n_files;
+    int name_width;             /* table column width for file names */
+    file_result *results;
+    size_t next;                /* next file to take */
+    pthread_mutex_t lock;       /* next, results[].done */
+    pthread_cond_t finished;
+    pthread_mutex_t fftw_lock;  /* pipeline _new/_del plan FFTW: not thread-safe */
+} classify_run;
+
+/* One worker's reusable state plus the current file's accumulators. */
+typedef struct classifier {
+    const genre_model *model;
+    genre_net *net;
+    genre_window *window;
+    size_t hop_frames;          /* window hop in front-end frames */
+    size_t n_labels;
+    float *probs;               /* one window's output */
+    /* Per file: window start frames and their probabilities. */
+    size_t n_windows, cap_windows;
+    uint64_t *starts;
+    float *window_probs;        /* n_windows x n_labels */
+    bool out_of_memory;
+} classifier;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: genre-classify [OPTIONS] FILE...\n"
+            "Classify the music genre of audio files (WAV, FLAC, Ogg, MP3, AU, ...).\n"
+            "\n"
+            "  -m, --model PATH   model file (default: %s if it exists,\n"
+            "                     else %s)\n"
+            "      --hop SECONDS  hop between analysis windows (default 5; rounded to\n"
+            "                     whole front-end frames, halves down)\n"
+            "  -j, --json         one JSON object per line and file\n"
+            "      --jobs N       classify N files in parallel (default 1); consider\n"
+            "                     OPENBLAS_NUM_THREADS=1 with N > 1\n"
+            "  -h, --help         this help\n"
+            "  -V, --version      print the version\n"
+            "\n"
+            "The clip's probabilities are the mean over its windows (the model's window\n"
+            "length, e.g. 10 s). A clip shorter than one window is zero-padded (\"padded\").\n"
+            "Exit status: 0 all files classified, 1 some file failed, 2 usage or model error.\n",
+            GENRE_MODEL_INSTALLED, GENRE_MODEL_SOURCE);
+}
+
+/* ---- classification of one file ---- */
+
+static int classifier_init(classifier *c, const genre_model *m, double hop_seconds, char *err,
+                           size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->model = m;
+    c->n_labels = m->n_labels;
+    double frames = hop_seconds * m->frontend.sample_rate / m->frontend.hop;
+    /* Nearest whole frame, halves rounded down: 5 s at 16 kHz / hop 256 is
+     * 312.5 frames -> 312, exactly half of a 624-frame window. */
+    double whole = ceil(frames - 0.5);
+    c->hop_frames = whole < 1.0 ? 1 : (size_t)whole;
+    c->net = genre_net_new(m, err, errlen);
+    if (!c->net)
+        return -1;
+    c->window = genre_window_new(m->frontend.window_frames, m->frontend.n_mels);
+    c->probs = malloc(c->n_labels * sizeof *c->probs);
+    if (!c->window || !c->probs) {
+        genre_set_error(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void classifier_free(classifier *c)
+{
+    genre_net_del(c->net);
+    genre_window_del(c->window);
+    free(c->probs);
+    free(c->starts);
+    free(c->window_probs);
+}
+
+/* Runs the net on the current window view and records it. */
+static int classify_window(classifier *c, uint64_t start_frame)
+{
+    if (c->n_windows == c->cap_windows) {
+        size_t cap = c->cap_windows ? 2 * c->cap_windows : 64;
+        uint64_t *s = realloc(c->starts, cap * sizeof *s);
+        if (s)
+            c->starts = s;
+        float *p = realloc(c->window_probs, cap * c->n_labels * sizeof *p);
+        if (p)
+            c->window_probs = p;
+        if (!s || !p) {
+            c->out_of_memory = true;
+            return 1;
+        }
+        c->cap_windows = cap;
+    }
+    float *out = c->window_probs + c->n_windows * c->n_labels;
+    genre_net_run(c->net, genre_window_view(c->window), out);
+    c->starts[c->n_windows++] = start_frame;
+    return 0;
+}
+
+/* Frame sink: a window ends at every hop_frames-th frame once it is full. */
+static int on_frame(void *user, const float *frame)
+{
+    classifier *c = user;
+    genre_window_push(c->window, frame);
+    uint64_t count = genre_window_count(c->window);
+    uint64_t wf = c->model->frontend.window_frames;
+    if (count >= wf && (count - wf) % c->hop_frames == 0)
+        return classify_window(c, count - wf);
+    return 0;
+}
+
+/* Decodes path through the pipeline; fills c's windows. */
+static int run_file(classifier *c, classify_run *run, const char *path, double *duration,
+                    char *err, size_t errlen)
+{
+    char why[ERRLEN];
+    genre_audiofile *af = genre_audiofile_open(path, why, sizeof why);
+    if (!af) {
+        genre_set_error(err, errlen, "%s", why);
+        return -1;
+    }
+    int channels = genre_audiofile_channels(af);
+    double rate = genre_audiofile_rate(af);
+    pthread_mutex_lock(&run->fftw_lock);
+    genre_pipeline *p = genre_pipeline_new(&c->model->frontend, rate, channels, why, sizeof why);
+    pthread_mutex_unlock(&run->fftw_lock);
+    float *buf = malloc((size_t)GENRE_PIPELINE_MAX_CHUNK * (size_t)(channels > 0 ? channels : 1) *
+                        sizeof *buf);
+    int rc = 0;
+    uint64_t total = 0;
+    if (!p) {
+        genre_set_error(err, errlen, "%s", why);
+        rc = -1;
+    } else if (!buf) {
+        genre_set_error(err, errlen, "out of memory");
+        rc = -1;
+    }
+    genre_window_reset(c->window);
+    c->n_windows = 0;
+    c->out_of_memory = false;
+    while (rc == 0) {
+        ssize_t got = genre_audiofile_read(af, buf, GENRE_PIPELINE_MAX_CHUNK, why, sizeof why);
+        if (got < 0) {
+            genre_set_error(err, errlen, "%s", why);
+            rc = -1;
+            break;
+        }
+        int sink_rc = got == 0 ? genre_pipeline_flush(p, on_frame, c)
+                               : genre_pipeline_push(p, buf, (size_t)got, on_frame, c);
+        if (sink_rc != 0) {
+            genre_set_error(err, errlen, "%s",
+                            c->out_of_memory ? "out of memory" : "resampling failed");
+            rc = -1;
+        }
+        if (got == 0)
+            break;
+        total += (uint64_t)got;
+    }
+    pthread_mutex_lock(&run->fftw_lock);
+    genre_pipeline_del(p);
+    pthread_mutex_unlock(&run->fftw_lock);
+    free(buf);
+    genre_audiofile_close(af);
+    *duration = rate > 0 ? (double)total / rate : 0.0;
+    return rc < 0 ? -1 : 0;
+}
+
+static size_t argmax(const float *p, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (p[i] > p[best])
+            best = i;
+    return best;
+}
+
+static void json_probabilities(genre_json *j, const genre_model *m, const float *p)
+{
+    genre_json_begin_object(j);
+    for (uint32_t i = 0; i < m->n_labels; i++) {
+        genre_json_key(j, m->labels[i]);
+        genre_json_number(j, p[i]);
+    }
+    genre_json_end_object(j);
+}
+
+static char *format_json(const classifier *c, const char *path, const float *clip, double duration,
+                         bool padded)
+{
+    const genre_model *m = c->model;
+    const genre_frontend_spec *fe = &m->frontend;
+    genre_json j;
+    genre_json_init(&j);
+    size_t best = argmax(clip, c->n_labels);
+    genre_json_begin_object(&j);
+    genre_json_key(&j, "file"); genre_json_string(&j, path);
+    genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[best]);
+    genre_json_key(&j, "confidence"); genre_json_number(&j, clip[best]);
+    genre_json_key(&j, "probabilities"); json_probabilities(&j, m, clip);
+    genre_json_key(&j, "duration"); genre_json_number(&j, duration);
+    genre_json_key(&j, "padded"); genre_json_bool(&j, padded);
+    genre_json_key(&j, "windows");
+    genre_json_begin_array(&j);
+    for (size_t w = 0; w < c->n_windows; w++) {
+        const float *p = c->window_probs + w * c->n_labels;
+        size_t wb = argmax(p, c->n_labels);
+        /* A window spans its first frame's start to its last frame's end. */
+        double start = (double)c->starts[w] * fe->hop / fe->sample_rate;
+        double end = padded ? duration
+                            : ((double)(c->starts[w] + fe->window_frames - 1) * fe->hop + fe->n_fft) /
+                                  fe->sample_rate;
+        genre_json_begin_object(&j);
+        genre_json_key(&j, "start"); genre_json_number(&j, start);
+        genre_json_key(&j, "end"); genre_json_number(&j, end);
+        genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[wb]);
+        genre_json_key(&j, "confidence"); genre_json_number(&j, p[wb]);
+        genre_json_key(&j, "probabilities"); json_probabilities(&j, m, p);
+        genre_json_end_object(&j);
+    }
+    genre_json_end_array(&j);
+    genre_json_end_object(&j);
+    char *text = j.failed ? NULL : j.buf;
+    if (!text)
+        genre_json_free(&j);
+    return text;
+}
+
+static char *format_row(const classifier *c, const char *path, int name_width, const float *clip,
+                        double duration, bool padded)
+{
+    const genre_model *m = c->model;
+    size_t order[3] = {0, 0, 0}, shown = c->n_labels < 3 ? c->n_labels : 3;
+    /* Top three by repeated selection: there are only a handful of labels. */
+    for (size_t k = 0; k < shown; k++) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < c->n_labels; i++) {
+            bool taken = false;
+            for (size_t q = 0; q < k; q++)
+                taken |= order[q] == i;
+            if (!taken && (best == SIZE_MAX || clip[i] > clip[best]))
+                best = i;
+        }
+        order[k] = best;
+    }
+    char top[512] = "";
+    size_t len = 0;
+    for (size_t k = 0; k < shown && len < sizeof top; k++)
+        len += (size_t)snprintf(top + len, sizeof top - len, "%s%s %.1f%%", k ? ", " : "",
+                                m->labels[order[k]], 100.0 * clip[order[k]]);
+    char note[128] = "";
+    if (padded) {
+        double window = ((double)(m->frontend.window_frames - 1) * m->frontend.hop +
+                         m->frontend.n_fft) / m->frontend.sample_rate;
+        snprintf(note, sizeof note, "  (padded: %.1f s clip, window %.1f s)", duration, window);
+    }
+    size_t size = strlen(path) + (size_t)name_width + strlen(top) + strlen(note) + 512;
+    char *row = malloc(size);
+    if (row)
+        snprintf(row, size, "%-*s  %-14s %6.1f%%  %s%s", name_width, path,
+                 m->labels[order[0]], 100.0 * clip[order[0]], top, note);
+    return row;
+}
+
+static void classify_one(classifier *c, classify_run *run, size_t index, file_result *r)
+{
+    const char *path = run->files[index];
+    double duration = 0;
+    char err[ERRLEN] = "";
+    bool padded = false;
+    if (run_file(c, run, path, &duration, err, sizeof err) == 0 && c->n_windows == 0) {
+        /* Shorter than one window: classify what there is, zero-padded. */
+        if (genre_window_count(c->window) == 0)
+            genre_set_error(err, sizeof err, "too short: %.3f s gives no analysis frame (%u samples at %u Hz)",
+                            duration, c->model->frontend.n_fft, c->model->frontend.sample_rate);
+        else if (classify_window(c, 0) == 0)
+            padded = true;
+        else
+            genre_set_error(err, sizeof err, "out of memory");
+    }
+    if (err[0]) {
+        r->failed = true;
+        snprintf(r->error, sizeof r->error, "%s", err);
+        if (run->opt->json) {
+            genre_json j;
+            genre_json_init(&j);
+            genre_json_begin_object(&j);
+            genre_json_key(&j, "file"); genre_json_string(&j, path);
+            genre_json_key(&j, "error"); genre_json_string(&j, err);
+            genre_json_end_object(&j);
+            r->output = j.failed ? NULL : j.buf;
+            if (!r->output)
+                genre_json_free(&j);
+        }
+        return;
+    }
+    float *clip = calloc(c->n_labels, sizeof *clip);
+    if (!clip) {
+        r->failed = true;
+        snprintf(r->error, sizeof r->error, "out of memory");
+        return;
+    }
+    /* Mean in double: hours of audio make thousands of windows. */
+    for (size_t i = 0; i < c->n_labels; i++) {
+        double sum = 0;
+        for (size_t w = 0; w < c->n_windows; w++)
+            sum += c->window_probs[w * c->n_labels + i];
+        clip[i] = (float)(sum / (double)c->n_windows);
+    }
+    r->output = run->opt->json ? format_json(c, path, clip, duration, padded)
+                               : format_row(c, path, run->name_width, clip, duration, padded);
+    if (!r->output) {
+        r->failed = true;
+        snprintf(r->error, sizeof r->error, "out of memory");
+    }
+    free(clip);
+}
+
+/* ---- workers and ordered output ---- */
+
+static void *worker(void *arg)
+{
+    classify_run *run = arg;
+    classifier c;
+    char err[ERRLEN];
+    bool ready = classifier_init(&c, run->model, run->opt->hop_seconds, err, sizeof err) == 0;
+    for (;;) {
+        pthread_mutex_lock(&run->lock);
+        size_t i = run->next++;
+        pthread_mutex_unlock(&run->lock);
+        if (i >= run->n_files)
+            break;
+        file_result r = {0};
+        if (ready) {
+            classify_one(&c, run, i, &r);
+        } else {
+            r.failed = true;
+            snprintf(r.error, sizeof r.error, "%s", err);
+        }
+        pthread_mutex_lock(&run->lock);
+        run->results[i] = r;
+        run->results[i].done = true;
+        pthread_cond_broadcast(&run->finished);
+        pthread_mutex_unlock(&run->lock);
+    }
+    classifier_free(&c);
+    return NULL;
+}
+
+static bool file_exists(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+static int parse_options(int argc, char **argv, options *opt)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, NULL, 'm'}, {"hop", required_argument, NULL, 'H'},
+        {"json", no_argument, NULL, 'j'},        {"jobs", required_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (options){.model_path = NULL, .hop_seconds = 5.0, .json = false, .jobs = 1};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "m:jhV", longs, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 'm':
+            opt->model_path = optarg;
+            break;
+        case 'H':
+            opt->hop_seconds = strtod(optarg, &end);
+            if (end == optarg || *end || !(opt->hop_seconds > 0) || opt->hop_seconds > 3600) {
+                fprintf(stderr, "genre-classify: --hop wants seconds in (0, 3600], not \"%s\"\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'j':
+            opt->json = true;
+            break;
+        case 'J': {
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > MAX_JOBS) {
+                fprintf(stderr, "genre-classify: --jobs wants 1..%d, not \"%s\"\n", MAX_JOBS,
+                        optarg);
+                return 2;
+            }
+            opt->jobs = (int)n;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("genre-classify %s\n", GENRED_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "genre-classify: no audio files given (try --help)\n");
+        return 2;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    options opt;
+    int status = parse_options(argc, argv, &opt);
+    if (status >= 0)
+        return status;
+    if (!opt.model_path)
+        opt.model_path = file_exists(GENRE_MODEL_INSTALLED) ? GENRE_MODEL_INSTALLED
+                                                            : GENRE_MODEL_SOURCE;
+    char err[ERRLEN];
+    genre_model *model = genre_model_load(opt.model_path, err, sizeof err);
+    if (!model) {
+        fprintf(stderr, "genre-classify: cannot load model: %s\n", err);
+        return 2;
+    }
+    /* Refuse a model the net cannot run before touching any audio. */
+    genre_net *probe = genre_net_new(model, err, sizeof err);
+    if (!probe) {
+        fprintf(stderr, "genre-classify: %s: %s\n", opt.model_path, err);
+        genre_model_del(model);
+        return 2;
+    }
+    genre_net_del(probe);
+
+    classify_run run = {.opt = &opt, .model = model, .files = argv + optind,
+                        .n_files = (size_t)(argc - optind)};
+    run.results = calloc(run.n_files, sizeof *run.results);
+    if (!run.results) {
+        fprintf(stderr, "genre-classify: out of memory\n");
+        genre_model_del(model);
+        return 2;
+    }
+    for (size_t i = 0; i < run.n_files; i++) {
+        int len = (int)strlen(run.files[i]);
+        if (len > run.name_width)
+            run.name_width = len > 60 ? 60 : len;
+    }
+    pthread_mutex_init(&run.lock, NULL);
+    pthread_mutex_init(&run.fftw_lock, NULL);
+    pthread_cond_init(&run.finished, NULL);
+
+    int jobs = opt.jobs < (int)run.n_files ? opt.jobs : (int)run.n_files;
+    pthread_t threads[MAX_JOBS];
+    int started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&threads[started], NULL, worker, &run) != 0)
+            break;
+    if (started == 0)   /* no thread could start: do the work here */
+        worker(&run);
+
+    bool progress = run.n_files > 1 && isatty(STDERR_FILENO);
+    if (!opt.json)
+        printf("%-*s  %-14s %7s  %s\n", run.name_width, "FILE", "GENRE", "CONF", "TOP-3");
+    status = 0;
+    for (size_t i = 0; i < run.n_files; i++) {
+        pthread_mutex_lock(&run.lock);
+        while (!run.results[i].done)
+            pthread_cond_wait(&run.finished, &run.lock);
+        pthread_mutex_unlock(&run.lock);
+        file_result *r = &run.results[i];
+        if (progress)
+            fprintf(stderr, "\r\033[K");
+        if (r->failed) {
+            /* Library messages about the file usually name it already. */
+            const char *f = run.files[i];
+            if (strncmp(r->error, f, strlen(f)) == 0)
+                fprintf(stderr, "genre-classify: %s\n", r->error);
+            else
+                fprintf(stderr, "genre-classify: %s: %s\n", f, r->error);
+            status = 1;
+        }
+        if (r->output) {
+            fputs(r->output, stdout);
+            fputc('\n', stdout);
+            fflush(stdout);
+        }
+        free(r->output);
+        if (progress && i + 1 < run.n_files)
+            fprintf(stderr, "[%zu/%zu] %s", i + 1, run.n_files, run.files[i]);
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    pthread_cond_destroy(&run.finished);
+    pthread_mutex_destroy(&run.fftw_lock);
+    pthread_mutex_destroy(&run.lock);
+    free(run.results);
+    genre_model_del(model);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "genre-classify: error writing output\n");
+        status = 1;
+    }
+    return status;
+}

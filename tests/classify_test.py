@@ -1,0 +1,167 @@
+"""genre-classify end to end on generated audio (WAV 44.1 kHz stereo, FLAC
+48 kHz, Ogg Vorbis 22.05 kHz, AU 16 kHz, made with sox) and a small random
+model written with train/genre_model_file.py.
+Usage: classify_test.py SOURCE_ROOT GENRE_CLASSIFY_EXE TMPDIR"""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+source_root, exe, tmpdir = sys.argv[1:4]
+sys.path.insert(0, os.path.join(source_root, "train"))
+import genre_model_file as gmf  # noqa: E402
+
+RATE, N_FFT, HOP, N_MELS, WF = 16000, 512, 256, 40, 124       # a 2.0 s window
+WINDOW_SPAN = ((WF - 1) * HOP + N_FFT) / RATE
+LABELS = ["blues", "classical", "jazz", "metal", "rock"]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(args):
+    return subprocess.run([exe] + args, capture_output=True, text=True, timeout=120)
+
+
+os.makedirs(tmpdir, exist_ok=True)
+rng = np.random.default_rng(5)
+f32 = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)  # noqa: E731
+model = os.path.join(tmpdir, "classify.gmdl")
+gmf.write_model(model, dict(sample_rate=RATE, n_fft=N_FFT, hop=HOP, window="hann", n_mels=N_MELS,
+                            fmin=0.0, fmax=8000.0, mel_scale="slaney", log_offset=1e-3,
+                            window_frames=WF, norm_mean=np.full(N_MELS, -6, np.float32),
+                            norm_std=np.full(N_MELS, 3, np.float32)),
+                LABELS,
+                [dict(type="conv2d", weight=f32(4, 1, 3, 3), bias=f32(4), pad=(1, 1)),
+                 dict(type="relu"), dict(type="maxpool2d", kernel=(2, 2)),
+                 dict(type="conv2d", weight=f32(6, 4, 3, 3), bias=f32(6), pad=(1, 1)),
+                 dict(type="relu"), dict(type="global_meanmax"),
+                 dict(type="dense", weight=f32(5, 12), bias=f32(5)), dict(type="softmax")],
+                {"purpose": "classify test"})
+
+# name, sox rate, channels, seconds, signal
+AUDIO = [("tone.wav", 44100, 2, 6.5, ["sine", "220", "sine", "330"]),
+         ("noise.flac", 48000, 1, 4.3, ["pinknoise"]),
+         ("sweep.ogg", 22050, 1, 5.5, ["sine", "100-4000"]),
+         ("square.au", 16000, 1, 3.3, ["square", "110"]),
+         ("short.wav", 44100, 1, 1.2, ["sine", "440"])]
+paths = {}
+for name, rate, channels, seconds, synth in AUDIO:
+    path = os.path.join(tmpdir, name)
+    subprocess.run(["sox", "-n", "-r", str(rate), "-c", str(channels), path, "synth", str(seconds)]
+                   + synth + ["vol", "0.5"], check=True)
+    paths[name] = path
+bad = os.path.join(tmpdir, "not-audio.wav")
+with open(bad, "w") as f:
+    f.write("this is not a WAV file\n")
+missing = os.path.join(tmpdir, "missing.flac")
+
+
+def expected_windows(seconds, hop_frames):
+    """Windows the front-end framing gives for a clip (doc/frontend.md:
+    frame t covers samples [t*hop, t*hop + n_fft))."""
+    frames = (int(round(seconds * RATE)) - N_FFT) // HOP + 1
+    return (frames - WF) // hop_frames + 1 if frames >= WF else 0
+
+
+def check_clip(obj, seconds, hop_frames, tag):
+    check(set(obj) >= {"file", "genre", "confidence", "probabilities", "duration", "padded",
+                       "windows"}, f"{tag}: members {sorted(obj)}")
+    probs = obj["probabilities"]
+    check(list(probs) == LABELS, f"{tag}: probability keys {list(probs)}")
+    check(abs(sum(probs.values()) - 1) <= 1e-4, f"{tag}: probabilities sum to {sum(probs.values())}")
+    best = max(probs, key=probs.get)
+    check(obj["genre"] == best and obj["confidence"] == probs[best], f"{tag}: genre/confidence")
+    check(abs(obj["duration"] - seconds) <= 1e-3, f"{tag}: duration {obj['duration']} vs {seconds}")
+    windows = obj["windows"]
+    n = expected_windows(seconds, hop_frames)
+    # The count must not hinge on a sample or two of resampler behaviour.
+    robust = expected_windows(seconds - 0.02, hop_frames) == expected_windows(seconds + 0.02, hop_frames)
+    check(robust, f"{tag}: test duration {seconds} s too close to a window boundary")
+    if n == 0:
+        check(obj["padded"] is True and len(windows) == 1, f"{tag}: short clip not padded")
+        check(windows and windows[0]["start"] == 0 and abs(windows[0]["end"] - seconds) < 1e-3,
+              f"{tag}: padded window span {windows[:1]}")
+    else:
+        check(obj["padded"] is False, f"{tag}: padded is {obj['padded']}")
+        check(len(windows) == n, f"{tag}: {len(windows)} windows, expected {n} "
+                                 f"({seconds} s, hop {hop_frames} frames)")
+        for i, w in enumerate(windows):
+            start = i * hop_frames * HOP / RATE
+            check(abs(w["start"] - start) < 1e-4 and abs(w["end"] - start - WINDOW_SPAN) < 1e-4,
+                  f"{tag}: window {i} spans {w['start']}..{w['end']}, expected {start}..")
+    for i, w in enumerate(windows):
+        wp = w["probabilities"]
+        check(abs(sum(wp.values()) - 1) <= 1e-4, f"{tag}: window {i} sums to {sum(wp.values())}")
+        check(w["genre"] == max(wp, key=wp.get), f"{tag}: window {i} genre")
+    if windows:
+        mean = {k: np.mean([w["probabilities"][k] for w in windows]) for k in LABELS}
+        check(all(abs(mean[k] - probs[k]) <= 2e-6 for k in LABELS), f"{tag}: clip != window mean")
+
+
+# 1. JSON, hop 0.8 s = exactly 50 frames; bad files interleaved.
+order = ["tone.wav", bad, "noise.flac", "sweep.ogg", missing, "square.au", "short.wav"]
+args = [paths.get(x, x) for x in order]
+r = run(["--json", "--model", model, "--hop", "0.8"] + args)
+check(r.returncode == 1, f"exit status {r.returncode} with unreadable files, expected 1")
+lines = r.stdout.splitlines()
+check(len(lines) == len(order), f"{len(lines)} JSON lines for {len(order)} files")
+seconds_of = {name: s for name, _, _, s, _ in AUDIO}
+for name, path, line in zip(order, args, lines):
+    try:
+        obj = json.loads(line)
+    except ValueError as e:
+        check(False, f"{name}: output is not JSON ({e}): {line[:80]}")
+        continue
+    check(obj.get("file") == path, f"{name}: file member {obj.get('file')}")
+    if name in (bad, missing):
+        check("error" in obj and "genre" not in obj, f"{name}: expected an error object: {line[:120]}")
+        check(path in r.stderr, f"{name}: no error line on stderr naming it")
+    else:
+        check_clip(obj, seconds_of[name], 50, name)
+check(len([x for x in r.stderr.splitlines() if x.strip()]) == 2,
+      f"stderr should hold two error lines: {r.stderr!r}")
+json_hop08 = r.stdout
+
+# 2. Default hop (5 s = 312.5 -> 312 frames) on a 12.5 s clip: 3 windows.
+long_wav = os.path.join(tmpdir, "long.wav")
+subprocess.run(["sox", "-n", "-r", "32000", "-c", "1", long_wav, "synth", "12.5", "brownnoise",
+                "vol", "0.3"], check=True)
+r = run(["--json", "--model", model, long_wav])
+check(r.returncode == 0, f"long clip exit {r.returncode}: {r.stderr}")
+if r.returncode == 0:
+    check_clip(json.loads(r.stdout), 12.5, 312, "long.wav default hop")
+
+# 3. Parallel jobs give the same lines in the same order.
+r = run(["--json", "--model", model, "--hop", "0.8", "--jobs", "3"] + args)
+check(r.returncode == 1 and r.stdout == json_hop08, "--jobs 3 output differs from --jobs 1")
+
+# 4. The table.
+r = run(["--model", model, paths["tone.wav"], paths["short.wav"], missing])
+rows = r.stdout.splitlines()
+check(r.returncode == 1, f"table exit {r.returncode}")
+check(len(rows) == 3 and rows[0].startswith("FILE"), f"table rows: {rows}")
+check(any(paths["tone.wav"] in x and "%" in x for x in rows), "table lacks tone.wav")
+check(any(paths["short.wav"] in x and "padded" in x for x in rows), "table lacks the padded note")
+check(missing in r.stderr, "table mode: no error for the missing file")
+
+# 5. Options and model errors.
+check(run(["--help"]).returncode == 0 and "usage" in run(["--help"]).stdout, "--help")
+v = run(["--version"])
+check(v.returncode == 0 and v.stdout.startswith("genre-classify "), f"--version: {v.stdout!r}")
+for bad_args in (["--hop", "0", paths["tone.wav"]], ["--hop", "x", paths["tone.wav"]],
+                 ["--jobs", "0", paths["tone.wav"]], ["--model", model]):
+    r = run(bad_args if "--model" in bad_args else ["--model", model] + bad_args)
+    check(r.returncode == 2 and r.stderr, f"{bad_args}: exit {r.returncode}")
+r = run(["--model", bad, paths["tone.wav"]])
+check(r.returncode == 2 and "not a genre model file" in r.stderr, f"bad model: {r.stderr!r}")
+
+print(f"{len(failures)} failures")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,265 @@
+/* genred.conf parsing: defaults, every key, and the error messages (each
+ * must name file:line and say what is wrong). */
+#include "genred/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "genred/log.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+            failures++;                                                                \
+        }                                                                              \
+    } while (0)
+
+static int parse(genred_config *cfg, const char *text, char *err, size_t errlen)
+{
+    genred_config_defaults(cfg);
+    err[0] = '\0';
+    return genred_config_parse_text(cfg, text, strlen(text), "t.conf", err, errlen);
+}
+
+/* Parsing text must fail with a message containing every fragment. */
+static void refuses(const char *text, const char *frag1, const char *frag2)
+{
+    genred_config cfg;
+    char err[512];
+    int rc = parse(&cfg, text, err, sizeof err);
+    int ok = rc == -1 && strstr(err, frag1) && (!frag2 || strstr(err, frag2));
+    if (!ok) {
+        fprintf(stderr, "config text:\n%s\n-> rc %d, message '%s'; wanted '%s'%s%s\n", text, rc,
+                err, frag1, frag2 ? " and " : "", frag2 ? frag2 : "");
+        failures++;
+    }
+}
+
+static void defaults(void)
+{
+    genred_config c;
+    genred_config_defaults(&c);
+    CHECK(c.audio.source == GENRED_SOURCE_DEVICE);
+    CHECK(strcmp(c.audio.device, "default") == 0);
+    CHECK(c.audio.rate == 0 && c.audio.channels == 0);
+    CHECK(c.audio.latency == 0.1);
+    CHECK(c.inference.interval == 1.0 && c.inference.smoothing == 3);
+    CHECK(c.inference.silence_dbfs == -60 && c.inference.threads == 1);
+    CHECK(strcmp(c.socket.path, "/run/genred/genred.sock") == 0);
+    CHECK(c.socket.mode == 0660 && strcmp(c.socket.group, "audio") == 0);
+    CHECK(c.socket.max_clients == 64 && c.socket.max_line == 256);
+    CHECK(c.socket.max_queued == 262144);
+    CHECK(c.log_level == GENRED_LOG_INFO);
+    char err[256];
+    CHECK(genred_config_validate(&c, err, sizeof err) == 0);
+    /* An empty file and a comment-only file give the defaults. */
+    genred_config d;
+    CHECK(parse(&d, "", err, sizeof err) == 0);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+    CHECK(parse(&d, "# nothing\n; here\n\n", err, sizeof err) == 0);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+}
+
+static void every_key(void)
+{
+    const char *text =
+        "# a full file\r\n"
+        "[audio]\n"
+        "source = file\n"
+        "device = USB Audio\n"
+        "rate = 48000\n"
+        "channels = 2\n"
+        "latency = 0.25\n"
+        "file = /srv/music/demo.flac\n"
+        "loop = yes\n"
+        "[model]\n"
+        "path = /opt/m.gmdl ; inline comment\n"
+        "[inference]\n"
+        "interval = 0.5\n"
+        "smoothing = 5\n"
+        "silence_dbfs = -48.5\n"
+        "threads = 2\n"
+        "[socket]\n"
+        "path = /tmp/g.sock\n"
+        "mode = 0600\n"
+        "group =\n"
+        "max_clients = 10\n"
+        "max_line = 512\n"
+        "max_queued = 65536\n"
+        "[log]\n"
+        "level = debug\n";
+    genred_config c;
+    char err[512];
+    CHECK(parse(&c, text, err, sizeof err) == 0);
+    if (err[0])
+        fprintf(stderr, "unexpected error: %s\n", err);
+    CHECK(c.audio.source == GENRED_SOURCE_FILE);
+    CHECK(strcmp(c.audio.device, "USB Audio") == 0);
+    CHECK(c.audio.rate == 48000 && c.audio.channels == 2 && c.audio.latency == 0.25);
+    CHECK(strcmp(c.audio.file, "/srv/music/demo.flac") == 0 && c.audio.loop == 1);
+    CHECK(strcmp(c.model_path, "/opt/m.gmdl") == 0);
+    CHECK(c.inference.interval == 0.5 && c.inference.smoothing == 5);
+    CHECK(c.inference.silence_dbfs == -48.5 && c.inference.threads == 2);
+    CHECK(strcmp(c.socket.path, "/tmp/g.sock") == 0 && c.socket.mode == 0600);
+    CHECK(c.socket.group[0] == '\0');
+    CHECK(c.socket.max_clients == 10 && c.socket.max_line == 512);
+    CHECK(c.socket.max_queued == 65536);
+    CHECK(c.log_level == GENRED_LOG_DEBUG);
+    /* Booleans in their other spellings. */
+    CHECK(parse(&c, "[audio]\nloop = off\n", err, sizeof err) == 0 && c.audio.loop == 0);
+    CHECK(parse(&c, "[audio]\nloop = TRUE\n", err, sizeof err) == -1);
+    CHECK(parse(&c, "[audio]\nloop = 1\n", err, sizeof err) == 0 && c.audio.loop == 1);
+}
+
+static void errors(void)
+{
+    refuses("[audio]\nsource = device\nbogus = 1\n", "t.conf:3:", "unknown key 'bogus' in [audio]");
+    refuses("[audio]\n[speakers]\nx = 1\n", "t.conf:2:", "unknown section [speakers]");
+    refuses("[nothing]\n", "t.conf:1:", "unknown section [nothing]");
+    refuses("rate = 44100\n", "t.conf:1:", "outside of a [section]");
+    refuses("[audio]\nthis is not a key\n", "t.conf:2:", "syntax error");
+    refuses("[audio\n", "t.conf:1:", "syntax error");
+    refuses("[audio]\nrate = 44100\nrate = 48000\n", "t.conf:3:", "given twice");
+    refuses("[audio]\nsource = microphone\n", "t.conf:2:", "not a source");
+    refuses("[audio]\nrate = fast\n", "t.conf:2:", "not a number");
+    refuses("[audio]\nrate = 4000\n", "t.conf:2:", "too low");
+    refuses("[audio]\nrate = 1e9\n", "t.conf:2:", "out of range");
+    refuses("[audio]\nrate = nan\n", "t.conf:2:", "not a number");
+    refuses("[audio]\nchannels = 2.5\n", "t.conf:2:", "not a whole number");
+    refuses("[audio]\nchannels = 33\n", "t.conf:2:", "out of range");
+    refuses("[audio]\nlatency = 0\n", "t.conf:2:", "out of range");
+    refuses("[audio]\ndevice =\n", "t.conf:2:", "empty value");
+    refuses("[socket]\npath =\n", "t.conf:2:", "empty value");
+    refuses("[audio]\nloop = maybe\n", "t.conf:2:", "not yes/no");
+    refuses("\n\n[inference]\ninterval = 0.01\n", "t.conf:4:", "out of range (0.05..60)");
+    refuses("[inference]\ninterval = 61\n", "t.conf:2:", "out of range");
+    refuses("[inference]\nsmoothing = 0\n", "t.conf:2:", "out of range (1..60)");
+    refuses("[inference]\nsilence_dbfs = 3\n", "t.conf:2:", "out of range");
+    refuses("[inference]\nthreads = 0\n", "t.conf:2:", "out of range");
+    refuses("[socket]\nmode = 0668\n", "t.conf:2:", "octal");
+    refuses("[socket]\nmode = 01777\n", "t.conf:2:", "octal");
+    refuses("[socket]\nmax_clients = 0\n", "t.conf:2:", "out of range");
+    refuses("[socket]\nmax_line = 8\n", "t.conf:2:", "out of range");
+    refuses("[socket]\npath = /tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+            "t.conf:2:", "socket path too long");
+    refuses("[log]\nlevel = verbose\n", "t.conf:2:", "not a log level");
+    /* Cross-key checks name the file too. */
+    refuses("[audio]\nsource = file\n", "t.conf:", "needs file = PATH");
+    refuses("[socket]\nmax_line = 8192\nmax_queued = 4096\n", "t.conf:", "smaller than max_line");
+    /* Lines inih would silently split, and NUL bytes. */
+    char longline[400];
+    snprintf(longline, sizeof longline, "[model]\npath = /%0250d\n", 7);
+    refuses(longline, "t.conf:2:", "line too long");
+    genred_config c;
+    char err[256];
+    genred_config_defaults(&c);
+    CHECK(genred_config_parse_text(&c, "[audio]\n\0x = 1\n", 14, "t.conf", err, sizeof err) == -1);
+    CHECK(strstr(err, "t.conf:2:") && strstr(err, "NUL"));
+    /* The first error is the one reported. */
+    refuses("[audio]\nrate = x\nchannels = y\n", "t.conf:2:", "rate");
+    refuses("[audio]\nbad line\nrate = x\n", "t.conf:2:", "syntax error");
+}
+
+static void files(void)
+{
+    genred_config c;
+    char err[512];
+    genred_config_defaults(&c);
+    CHECK(genred_config_load(&c, "/nonexistent/genred.conf", err, sizeof err) == -1);
+    CHECK(strstr(err, "cannot open config file /nonexistent/genred.conf") != NULL);
+    CHECK(genred_config_load(&c, "/", err, sizeof err) == -1);
+    CHECK(strstr(err, "not a regular file") != NULL);
+    char path[] = "/tmp/genred-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    FILE *f = fdopen(fd, "w");
+    fputs("[inference]\ninterval = 2\n[log]\nlevel = warning\n", f);
+    fclose(f);
+    genred_config_defaults(&c);
+    CHECK(genred_config_load(&c, path, err, sizeof err) == 0);
+    CHECK(c.inference.interval == 2 && c.log_level == GENRED_LOG_WARNING);
+    f = fopen(path, "w");
+    fputs("[inference]\ninterval = two\n", f);
+    fclose(f);
+    CHECK(genred_config_load(&c, path, err, sizeof err) == -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:2: [inference] interval: 'two' is not a number", path);
+    CHECK(strcmp(err, want) == 0);
+    remove(path);
+}
+
+static void audio_differs(void)
+{
+    genred_config a, b;
+    genred_config_defaults(&a);
+    genred_config_defaults(&b);
+    CHECK(!genred_config_audio_differs(&a.audio, &b.audio));
+    b.audio.latency = 0.2;
+    CHECK(genred_config_audio_differs(&a.audio, &b.audio));
+    b = a;
+    snprintf(b.audio.device, sizeof b.audio.device, "hw:1");
+    CHECK(genred_config_audio_differs(&a.audio, &b.audio));
+    a.audio.source = b.audio.source = GENRED_SOURCE_FILE;
+    snprintf(a.audio.file, sizeof a.audio.file, "x.wav");
+    snprintf(b.audio.file, sizeof b.audio.file, "x.wav");
+    /* The device does not matter for a file source. */
+    CHECK(!genred_config_audio_differs(&a.audio, &b.audio));
+    b.audio.loop = 1;
+    CHECK(genred_config_audio_differs(&a.audio, &b.audio));
+}
+
+/* conf/genred.conf documents every key with its default, commented out:
+ * with every key uncommented it must parse to exactly the defaults. */
+static void shipped_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    static char text[GENRED_CONFIG_FILE_MAX];
+    size_t len = 0, keys = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        const char *p = line;
+        /* "#key = value" (no space after '#') is a commented-out key. */
+        if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' && strstr(line, " =")) {
+            p = line + 1;
+            keys++;
+        }
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s", p);
+    }
+    fclose(f);
+    CHECK(keys == 19);
+    genred_config want, got;
+    char err[512] = "";
+    genred_config_defaults(&want);
+    genred_config_defaults(&got);
+    CHECK(genred_config_parse_text(&got, text, len, path, err, sizeof err) == 0);
+    if (err[0])
+        fprintf(stderr, "%s\n", err);
+    CHECK(memcmp(&want, &got, sizeof want) == 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        shipped_file(argv[1]);
+    defaults();
+    every_key();
+    errors();
+    files();
+    audio_differs();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}

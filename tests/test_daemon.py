@@ -1,0 +1,786 @@
+#!/usr/bin/python3
+"""End-to-end tests of the genred daemon (suite `daemon`).
+
+Each group starts the real genred with its own config, socket and (where
+audio devices are involved) a private HOME whose .asoundrc defines the test
+capture devices, and talks to it with genrectl and plain sockets.
+
+  FileSourceTests  demo mode: a file paced in real time, no audio device;
+                   the daemon's windows equal genre-classify's windows
+  AlsaTests        a capture device built from ALSA's `file` plugin, listed
+                   and captured through PortAudio, against genre-classify
+  PulseTests       real-time capture from a PulseAudio null-sink monitor;
+                   device loss and recovery
+  ReloadTests      SIGHUP reloads (good, bad config, corrupt model, new
+                   model and source), SIGTERM
+  SystemdTests     sd_notify messages, watchdog, socket activation
+
+Environment: GENRED, GENRECTL, GENRE_CLASSIFY (executables), SOURCE_ROOT,
+GENRE_DATA (the shared data folder).  Run one group:
+test_daemon.py FileSourceTests
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import numpy as np
+
+GENRED = os.environ.get("GENRED", "")
+GENRECTL = os.environ.get("GENRECTL", "")
+CLASSIFY = os.environ.get("GENRE_CLASSIFY", "")
+SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.dirname(os.path.dirname(__file__)))
+DATA = os.environ.get("GENRE_DATA", os.path.join(SOURCE_ROOT, "..", "shared", "data", "genres"))
+
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "train"))
+
+
+def wait_for(predicate, timeout=10.0, step=0.05):
+    """Poll predicate until it returns something true; return it or None."""
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            return None
+        time.sleep(step)
+
+
+def need_data():
+    manifest = os.path.join(DATA, "manifest.csv")
+    if not os.path.exists(manifest):
+        raise AssertionError("shared data missing: %s (CI always has it)" % manifest)
+
+
+def clip_path(genre="jazz"):
+    """One real clip of the shared data set."""
+    need_data()
+    folder = os.path.join(DATA, "audio", "gtzan", genre)
+    return os.path.join(folder, sorted(os.listdir(folder))[0])
+
+
+def write_wav(path, samples, rate):
+    """samples: float array [frames] or [frames, channels] in -1..1, as 16-bit WAV."""
+    import soundfile
+    soundfile.write(path, samples, rate, subtype="PCM_16")
+
+
+def excerpt_wav(path, seconds, rate_channels=None, genre="jazz", offset=5.0):
+    """A WAV excerpt of a real clip (stereo, so downmixing is exercised)."""
+    import soundfile
+    data, rate = soundfile.read(clip_path(genre), dtype="float32", always_2d=True)
+    start = int(offset * rate)
+    mono = data[start:start + int(seconds * rate), 0]
+    write_wav(path, np.stack([mono, mono * 0.5], axis=1), rate)
+    return path
+
+
+def test_model(directory, seed=1, name="rand.gmdl"):
+    """The shipped model if it exists, else a small random model with the
+    project's front-end (16 kHz, 96 mels, 624-frame windows)."""
+    shipped = os.path.join(SOURCE_ROOT, "models", "genre.gmdl")
+    if seed == 1 and os.path.exists(shipped):
+        return shipped
+    return random_model(os.path.join(directory, name), seed)
+
+
+def random_model(path, seed):
+    import genre_model_file as gmf
+    rng = np.random.default_rng(seed)
+
+    def f32(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    frontend = dict(sample_rate=16000, n_fft=512, hop=256, window="hann", n_mels=96, fmin=0.0,
+                    fmax=8000.0, mel_scale="slaney", log_offset=1e-3, window_frames=624,
+                    norm_mean=np.full(96, -4.0, np.float32),
+                    norm_std=np.full(96, 3.0, np.float32))
+    labels = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop",
+              "reggae", "rock"]
+    layers = [dict(type="conv2d", weight=f32(4, 1, 3, 3, scale=0.5), bias=f32(4, scale=0.1),
+                   pad=(1, 1)),
+              dict(type="relu"), dict(type="maxpool2d", kernel=(4, 4)),
+              dict(type="conv2d", weight=f32(8, 4, 3, 3, scale=0.3), bias=f32(8, scale=0.1),
+                   pad=(1, 1)),
+              dict(type="relu"), dict(type="global_meanmax"),
+              dict(type="dense", weight=f32(10, 16, scale=0.3), bias=f32(10, scale=0.1)),
+              dict(type="softmax")]
+    gmf.write_model(path, frontend, labels, layers, {"purpose": "genred test, random weights"})
+    return path
+
+
+def classify(model, audio, hop=None):
+    """genre-classify --json on one file: its JSON object."""
+    cmd = [CLASSIFY, "--json", "--model", model]
+    if hop is not None:
+        cmd += ["--hop", str(hop)]
+    out = subprocess.run(cmd + [audio], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[0])
+
+
+class Daemon:
+    """A running genred.  Start it with a config text; it is stopped (and
+    its exit checked) by stop() or, at worst, killed by close()."""
+
+    def __init__(self, directory, config, args=(), env=None, expect_ready=True, nice=0,
+                 pass_fds=(), wrap=None):
+        self.dir = directory
+        self.conf = os.path.join(directory, "genred.conf")
+        with open(self.conf, "w") as f:
+            f.write(config)
+        self.sock = os.path.join(directory, "genred.sock")
+        self.logpath = os.path.join(directory, "genred-%d.log" % time.monotonic_ns())
+        self.log = open(self.logpath, "w")
+        cmd = [GENRED, "-c", self.conf, "--socket", self.sock] + list(args)
+        if wrap:
+            cmd = wrap(cmd)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=full_env, pass_fds=pass_fds,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
+        if expect_ready and not wait_for(self._answers, 15):
+            self.close()
+            raise AssertionError("genred did not come up:\n" + self.output())
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("genred exited (%s):\n%s" % (self.proc.returncode,
+                                                              self.output()))
+        try:
+            return self.request("version")["type"] == "version"
+        except OSError:
+            return False
+
+    def output(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+    def request(self, command, timeout=5.0):
+        """Send one command; return the first reply object after the greeting."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.sock)
+            s.sendall(command.encode() + b"\n")
+            buf = b""
+            objects = []
+            while len(objects) < 2:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    objects.append(json.loads(line))
+            if len(objects) < 2 or objects[0]["type"] != "hello":
+                raise AssertionError("bad exchange for %r: %r" % (command, objects))
+            return objects[1]
+
+    def status(self):
+        return self.request("status")
+
+    def stats(self):
+        return self.request("stats")
+
+    def watch(self, seconds):
+        """Every object streamed during `seconds` of watching."""
+        objects = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.2)
+            s.connect(self.sock)
+            s.sendall(b"watch\n")
+            buf = b""
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    obj = json.loads(line)
+                    obj["_received"] = time.monotonic()
+                    objects.append(obj)
+        return objects
+
+    def genrectl(self, *args):
+        return subprocess.run([GENRECTL, "--socket", self.sock] + list(args),
+                              capture_output=True, text=True, timeout=10)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, test):
+        """SIGTERM: must exit 0 within a second and remove its socket."""
+        start = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.close()
+            test.fail("genred did not exit within 5 s of SIGTERM")
+        took = time.monotonic() - start
+        test.assertEqual(rc, 0, self.output())
+        test.assertLess(took, 1.0, "SIGTERM to exit took %.2f s" % took)
+        test.assertFalse(os.path.exists(self.sock), "socket left behind")
+        self.log.close()
+        return took
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if os.environ.get("GENRED_TEST_VERBOSE"):
+            print("---- genred log ----\n" + self.output(), file=sys.stderr)
+        self.log.close()
+
+
+def base_config(model, source, interval=0.5, smoothing=3, extra=""):
+    return ("[audio]\n%s\n[model]\npath = %s\n[inference]\ninterval = %s\nsmoothing = %d\n"
+            "[socket]\ngroup =\n%s" % (source, model, interval, smoothing, extra))
+
+
+def sums_to_one(probabilities):
+    return abs(sum(probabilities.values()) - 1.0) < 1e-4
+
+
+class TempDirTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="genred-daemon-")
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            d.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, config, **kw):
+        d = Daemon(self.dir, config, **kw)
+        self.daemons.append(d)
+        return d
+
+
+# ---------------------------------------------------------------------------------------
+
+class FileSourceTests(TempDirTest):
+    def test_demo_mode_matches_genre_classify(self):
+        """--file with no audio device: real-time pacing, and every window the
+        daemon classifies is the same window genre-classify computes."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 12.0)
+        # With no ALSA configuration at all, anything touching PortAudio
+        # fails (PortAudio 19.6 even aborts): demo mode must not need it.
+        no_audio = {"ALSA_CONFIG_PATH": os.path.join(self.dir, "no-such-alsa.conf"),
+                    "HOME": self.dir}
+        listing = subprocess.run([GENRED, "--list-devices"], env=dict(os.environ, **no_audio),
+                                 capture_output=True, text=True)
+        self.assertTrue(listing.returncode != 0 or "(no input devices)" in listing.stdout,
+                        listing.stdout)
+        started = time.monotonic()
+        d = self.start(base_config(model, "device = nothing-here", interval=0.25, smoothing=1),
+                       args=["--file", wav], env=no_audio)
+        objects = d.watch(12.0)
+        results = [o for o in objects if o["type"] == "result"]
+        self.assertGreater(len(results), 30)
+        states = [r["state"] for r in results]
+        self.assertEqual(states[0], "warming")
+        self.assertIn("ok", states, d.output())
+        ok = [r for r in results if r["state"] == "ok"]
+        # warming -> ok is announced to watchers as a change, right after
+        # the result with the same seq.
+        changes = [o for o in objects if o["type"] == "change"]
+        self.assertTrue(changes, objects[-3:])
+        first = changes[0]
+        self.assertEqual((first["seq"], first["from"], first["to"], first["state"]),
+                         (ok[0]["seq"], None, ok[0]["genre"], "ok"))
+        self.assertEqual(objects.index(first), objects.index(ok[0]) + 1)
+        # Paced in real time: 12 s of audio is not consumed in much less.
+        st = d.stats()
+        elapsed = time.monotonic() - started
+        self.assertEqual(st["source"], "file")
+        self.assertEqual(st["overruns"], 0)
+        self.assertLessEqual(st["frames"], (elapsed + 0.5) * st["sample_rate"])
+
+        ref = classify(model, wav, hop=256 / 16000)
+        by_start = {round(w["start"] * 16000 / 256): w for w in ref["windows"]}
+        compared, worst = 0, 0.0
+        for r in ok:
+            self.assertTrue(sums_to_one(r["probabilities"]), r)
+            self.assertEqual(r["genre"], max(r["probabilities"], key=r["probabilities"].get))
+            self.assertAlmostEqual(r["window"]["end"] - r["window"]["start"], 10.0, places=3)
+            frame = r["window"]["start"] * 16000 / 256
+            self.assertAlmostEqual(frame, round(frame), places=3)
+            w = by_start.get(round(frame))
+            if w is None:
+                continue
+            diff = max(abs(r["probabilities"][k] - w["probabilities"][k])
+                       for k in w["probabilities"])
+            self.assertLess(diff, 2e-3, "window at %.3f s: daemon %r, classify %r"
+                            % (r["window"]["start"], r["probabilities"], w["probabilities"]))
+            self.assertEqual(r["genre"], w["genre"])
+            compared += 1
+            worst = max(worst, diff)
+        self.assertGreater(compared, 3, "no window of the daemon matched one of genre-classify")
+        print("%d daemon windows equal genre-classify's: max |p difference| %.2g"
+              % (compared, worst), file=sys.stderr)
+
+        # The file ends (no --loop): no input any more, said so in stats.
+        self.assertTrue(wait_for(lambda: d.status()["state"] == "no-input", 5), d.output())
+        self.assertEqual(d.stats()["input_error"], "end of file")
+        d.stop(self)
+
+    def test_config_file_source_loops(self):
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "short.wav"), 3.0)
+        d = self.start(base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
+                                   interval=0.25))
+        # A 3-second file fills a 10-second window only by looping.
+        status = wait_for(lambda: (lambda s: s if s["state"] == "ok" else None)(d.status()), 15)
+        self.assertIsNotNone(status, d.output())
+        self.assertGreaterEqual(status["window"]["end"], 9.999)
+        self.assertTrue(sums_to_one(status["probabilities"]))
+        self.assertIsNone(d.stats()["input_error"])
+        d.stop(self)
+
+    def test_bad_file_is_fatal(self):
+        model = test_model(self.dir)
+        bad = os.path.join(self.dir, "not-audio.wav")
+        with open(bad, "w") as f:
+            f.write("this is not audio\n")
+        d = self.start(base_config(model, "source = file\nfile = %s" % bad), expect_ready=False)
+        self.assertEqual(d.proc.wait(timeout=10), 1)
+        self.assertIn("cannot open audio file %s" % bad, d.output())
+
+
+# ---------------------------------------------------------------------------------------
+
+ALSA_FILE_PCM = """pcm.genred_test {
+    type plug
+    slave {
+        pcm {
+            type file
+            slave.pcm "null"
+            file "/dev/null"
+            infile "%s"
+            format "raw"
+        }
+        format S16_LE
+        rate 44100
+        channels 2
+    }
+}
+"""
+
+
+class AlsaTests(TempDirTest):
+    """ALSA's `null` plugin is not paced: capture returns data as fast as it
+    is read, so this device floods genred far faster than real time and the
+    ring drops most of it (counted as overruns).  Only a stationary signal
+    gives the same window whatever survives, hence white noise, read from
+    /dev/urandom (raw s16le that never ends, where a finite file would
+    repeat its last period after the end).  Real-time pacing is PulseTests'
+    job."""
+
+    def test_capture_from_alsa_file_plugin(self):
+        model = test_model(self.dir)
+        home = os.path.join(self.dir, "home")
+        os.mkdir(home)
+        with open(os.path.join(home, ".asoundrc"), "w") as f:
+            f.write(ALSA_FILE_PCM % "/dev/urandom")
+        env = {"HOME": home}
+        listing = subprocess.run([GENRED, "--list-devices"], env=dict(os.environ, **env),
+                                 capture_output=True, text=True, timeout=30)
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        self.assertIn("genred_test", listing.stdout)
+
+        d = self.start(base_config(model, "device = genred_test", interval=0.25), env=env,
+                       nice=10)
+        status = wait_for(lambda: (lambda s: s if s["state"] == "ok" else None)(d.status()), 15)
+        self.assertIsNotNone(status, d.output())
+        time.sleep(1.0)   # a few results, so smoothing averages full windows only
+        ctl = d.genrectl("--json", "status")
+        st = d.stats()
+        d.stop(self)
+        self.assertEqual(ctl.returncode, 0, ctl.stderr)
+        lines = ctl.stdout.splitlines()
+        self.assertEqual(len(lines), 1)
+        status = json.loads(lines[0])
+        self.assertEqual(status["type"], "status")
+        self.assertEqual(status["state"], "ok")
+        self.assertTrue(sums_to_one(status["probabilities"]), status)
+        self.assertEqual(st["device"], "genred_test")
+        self.assertEqual((st["sample_rate"], st["channels"]), (44100, 2))
+        # Uniform 16-bit noise: RMS of full scale / sqrt(3), -4.8 dBFS.
+        self.assertAlmostEqual(status["level_dbfs"], -4.8, delta=0.3)
+
+        # The same kind of audio through genre-classify.
+        rng = np.random.default_rng(3)
+        noise = rng.integers(-32768, 32768, size=(44100 * 30, 2)).astype(np.float32) / 32768
+        wav = os.path.join(self.dir, "noise.wav")
+        write_wav(wav, noise, 44100)
+        ref = classify(model, wav)
+        diff = max(abs(status["probabilities"][k] - ref["probabilities"][k])
+                   for k in ref["probabilities"])
+        print("white noise: daemon %s %.3f, genre-classify %s %.3f, max |p difference| %.3f; "
+              "overruns %d (an unpaced device)" % (status["genre"], status["confidence"],
+                                                   ref["genre"], ref["confidence"], diff,
+                                                   st["overruns"]), file=sys.stderr)
+        self.assertEqual(status["genre"], ref["genre"], (status, ref))
+        self.assertLess(diff, 0.05, (status["probabilities"], ref["probabilities"]))
+
+
+# ---------------------------------------------------------------------------------------
+
+class PulseServer:
+    """A private PulseAudio with one null sink `v` (its monitor is a paced
+    capture source)."""
+
+    def __init__(self, directory):
+        self.runtime = os.path.join(directory, "run")
+        self.home = os.path.join(directory, "home")
+        os.makedirs(self.runtime, mode=0o700, exist_ok=True)
+        os.makedirs(self.home, exist_ok=True)
+        self.env = dict(os.environ, HOME=self.home, XDG_RUNTIME_DIR=self.runtime,
+                        PULSE_RUNTIME_PATH=os.path.join(self.runtime, "pulse"))
+        self.log = open(os.path.join(directory, "pulseaudio.log"), "a")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
+             "--use-pid-file=no", "-L", "module-null-sink sink_name=v",
+             "-L", "module-native-protocol-unix"],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        ok = wait_for(lambda: subprocess.run(["pactl", "info"], env=self.env,
+                                             capture_output=True).returncode == 0, 15)
+        if not ok:
+            raise AssertionError("pulseaudio did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class PulseTests(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        self.pulse = PulseServer(self.dir)
+        self.players = []
+
+    def tearDown(self):
+        for p in self.players:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for d in self.daemons:
+            d.close()
+        self.pulse.stop()
+        super().tearDown()
+
+    def play(self, wav):
+        # paplay's complaints when the server is stopped under it are expected.
+        p = subprocess.Popen(["paplay", "-d", "v", wav], env=self.pulse.env,
+                             stderr=subprocess.DEVNULL)
+        self.players.append(p)
+        return p
+
+    def test_real_time_capture_and_device_loss(self):
+        model = test_model(self.dir)
+        self.pulse.start()
+        with open(os.path.join(self.pulse.home, ".asoundrc"), "w") as f:
+            f.write('pcm.genred_pulse {\n    type pulse\n    device "v.monitor"\n}\n')
+        wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 30.0)
+        env = {"HOME": self.pulse.home, "XDG_RUNTIME_DIR": self.pulse.runtime}
+        d = self.start(base_config(model, "device = genred_pulse\nlatency = 0.05",
+                                   interval=0.25), env=env)
+        self.play(wav)
+        objects = d.watch(5.0)
+        results = [o for o in objects if o["type"] == "result"]
+        # One result per interval, in real time.
+        self.assertGreaterEqual(len(results), 17, [r["seq"] for r in results])
+        seqs = [r["seq"] for r in results]
+        self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))))
+        gaps = [b["_received"] - a["_received"] for a, b in zip(results, results[1:])]
+        self.assertAlmostEqual(statistics.median(gaps), 0.25, delta=0.03, msg=str(gaps))
+        windows = [r for r in results if "window" in r]
+        stream = windows[-1]["window"]["end"] - windows[0]["window"]["end"]
+        wall = windows[-1]["time"] - windows[0]["time"]
+        self.assertAlmostEqual(stream / wall, 1.0, delta=0.1, msg="stream %.2f s in %.2f s"
+                               % (stream, wall))
+        self.assertGreater(results[-1]["level_dbfs"], -40, results[-1])
+        st = d.stats()
+        self.assertEqual(st["overruns"], 0, st)
+        self.assertEqual(st["device"], "genred_pulse")
+
+        # The sound server goes away: no-input, reported; it comes back:
+        # capture resumes without a restart of genred.
+        self.pulse.stop()
+        down = wait_for(lambda: (lambda s: s if s["input_error"] else None)(d.stats()), 8)
+        self.assertIsNotNone(down, d.output())
+        self.assertTrue(wait_for(lambda: d.status()["state"] == "no-input", 3))
+        self.assertIn("audio input lost", d.output())
+        self.pulse.start()
+        self.play(wav)
+        back = wait_for(lambda: (lambda s: s if s["input_error"] is None else None)(d.stats()),
+                        20)
+        self.assertIsNotNone(back, d.output())
+        frames = back["frames"]
+        self.assertTrue(wait_for(lambda: d.stats()["frames"] > frames + 22050, 5))
+        self.assertIn("audio input back", d.output())
+        self.assertIn(d.status()["state"], ("warming", "ok"))
+        d.stop(self)
+
+
+# ---------------------------------------------------------------------------------------
+
+class ReloadTests(TempDirTest):
+    def test_reload(self):
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        wav_b = excerpt_wav(os.path.join(self.dir, "b.wav"), 4.0, genre="rock")
+        source = "source = file\nfile = %s\nloop = yes" % wav
+        d = self.start(base_config(model, source, interval=0.5))
+        st = d.stats()
+        self.assertEqual(st["config_generation"], 0)
+        self.assertEqual(st["interval"], 0.5)
+        self.assertIsNone(st["last_reload"])
+
+        # A valid change is applied.
+        with open(d.conf, "w") as f:
+            f.write(base_config(model, source, interval=0.25, extra="max_clients = 7\n"))
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["config_generation"] == 1 else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertEqual(st["interval"], 0.25)
+        self.assertIsNone(st["last_reload_error"])
+        self.assertIsNotNone(st["last_reload"])
+        seq = d.status()["seq"]
+        time.sleep(1.2)
+        self.assertGreaterEqual(d.status()["seq"] - seq, 4)
+
+        # An invalid file is refused; the old configuration keeps serving.
+        bad = base_config(model, source, interval=0.25) + "volume = 11\n"
+        with open(d.conf, "w") as f:
+            f.write(bad)
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["last_reload_error"] else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertIn("%s:%d: unknown key 'volume' in [socket]" % (d.conf, bad.count("\n")),
+                      st["last_reload_error"])
+        self.assertEqual(st["config_generation"], 1)
+        self.assertEqual(st["interval"], 0.25)
+        seq = d.status()["seq"]
+        self.assertTrue(wait_for(lambda: d.status()["seq"] > seq + 1, 3))
+
+        # A corrupt model: refused, the old model keeps serving.
+        corrupt = os.path.join(self.dir, "corrupt.gmdl")
+        with open(model, "rb") as f:
+            image = bytearray(f.read())
+        image[len(image) // 2] ^= 0x55
+        with open(corrupt, "wb") as f:
+            f.write(image)
+        with open(d.conf, "w") as f:
+            f.write(base_config(corrupt, source, interval=0.25))
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["last_reload_error"] and "corrupt.gmdl"
+                               in s["last_reload_error"] else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertIn("CRC", st["last_reload_error"])
+        self.assertEqual(st["config_generation"], 1)
+        self.assertEqual(st["model"], os.path.basename(model))
+        seq = d.status()["seq"]
+        self.assertTrue(wait_for(lambda: (lambda s: s["seq"] > seq + 1 and s["state"] == "ok"
+                                          and s["model"] == os.path.basename(model))
+                                 (d.status()), 15), d.output())
+
+        # A silence threshold above the input level: state silence, no genre.
+        with open(d.conf, "w") as f:
+            # (a section may appear twice; a key may not)
+            f.write(base_config(model, source, interval=0.25,
+                                extra="[inference]\nsilence_dbfs = 0\n"))
+        d.signal(signal.SIGHUP)
+        status = wait_for(lambda: (lambda s: s if s["state"] == "silence" else None)(d.status()))
+        self.assertIsNotNone(status, d.output())
+        self.assertIsNone(status["genre"])
+        self.assertIsNone(status["confidence"])
+        self.assertTrue(sums_to_one(status["probabilities"]))
+        self.assertLess(status["level_dbfs"], 0)
+
+        # A new model and a new source, swapped in without a restart.
+        other = random_model(os.path.join(self.dir, "other.gmdl"), seed=2)
+        pid = d.proc.pid
+        with open(d.conf, "w") as f:
+            f.write(base_config(other, "source = file\nfile = %s\nloop = yes" % wav_b,
+                                interval=0.25))
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["config_generation"] == 3 else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertIsNone(st["last_reload_error"])
+        self.assertEqual(st["model"], "other.gmdl")
+        self.assertEqual(st["device"], wav_b)
+        self.assertEqual(d.proc.pid, pid)
+        self.assertTrue(wait_for(lambda: (lambda s: s["model"] == "other.gmdl"
+                                          and s["state"] == "ok")(d.status()), 15))
+        d.stop(self)
+
+    def test_startup_errors(self):
+        model = test_model(self.dir)
+        d = self.start("[inference]\ninterval = 0\n", expect_ready=False)
+        self.assertEqual(d.proc.wait(timeout=10), 1)
+        self.assertIn("genred.conf:2: [inference] interval: 0 is out of range", d.output())
+        garbage = os.path.join(self.dir, "garbage.gmdl")
+        with open(garbage, "wb") as f:
+            f.write(b"\0" * 100)
+        d = self.start(base_config(garbage, "source = file\nfile = /dev/null"),
+                       expect_ready=False)
+        self.assertEqual(d.proc.wait(timeout=10), 1)
+        self.assertIn("cannot load model %s" % garbage, d.output())
+        d = self.start(base_config(model, "device = 7"), args=["--loop"], expect_ready=False)
+        self.assertEqual(d.proc.wait(timeout=10), 2)
+        self.assertIn("--loop needs --file", d.output())
+
+
+# ---------------------------------------------------------------------------------------
+
+class SystemdTests(TempDirTest):
+    def notify_socket(self):
+        path = os.path.join(self.dir, "notify")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        s.settimeout(0.1)
+        self.addCleanup(s.close)
+        return s, path
+
+    @staticmethod
+    def messages(s, seconds):
+        out = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                out.append(s.recv(4096).decode())
+            except socket.timeout:
+                pass
+        return out
+
+    def test_notify_and_watchdog(self):
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        s, path = self.notify_socket()
+        d = self.start(base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
+                                   interval=0.25),
+                       env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+        got = self.messages(s, 1.5)
+        self.assertIn("READY=1", got)
+        self.assertTrue(any(m.startswith("STATUS=") for m in got), got)
+        # WATCHDOG_USEC 0.4 s: a ping every 0.2 s.
+        self.assertGreaterEqual(got.count("WATCHDOG=1"), 4, got)
+        d.signal(signal.SIGHUP)
+        got = self.messages(s, 1.0)
+        self.assertIn("RELOADING=1", got)
+        self.assertIn("READY=1", got[got.index("RELOADING=1"):])
+        d.stop(self)
+        got = self.messages(s, 0.3)
+        self.assertIn("STOPPING=1", got)
+
+    def test_syslog_prefixes(self):
+        """Under journald (JOURNAL_STREAM names our stderr) or with
+        --syslog-prefix, lines carry <N> priorities instead of "genred: "."""
+        bad = os.path.join(self.dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[nonsense]\n")
+        plain = subprocess.run([GENRED, "-c", bad], capture_output=True, text=True)
+        self.assertEqual(plain.returncode, 1)
+        self.assertTrue(plain.stderr.startswith("genred: error: %s:1: unknown section" % bad),
+                        plain.stderr)
+        forced = subprocess.run([GENRED, "--syslog-prefix", "-c", bad], capture_output=True,
+                                text=True)
+        self.assertTrue(forced.stderr.startswith("<3>%s:1: unknown section" % bad),
+                        forced.stderr)
+        logpath = os.path.join(self.dir, "journal-stand-in")
+        with open(logpath, "w") as log:
+            st = os.fstat(log.fileno())
+            env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+            subprocess.run([GENRED, "-c", bad], stderr=log, env=env)
+            # Inherited by something whose stderr is elsewhere: no prefixes.
+            other = subprocess.run([GENRED, "-c", bad], capture_output=True, text=True, env=env)
+        with open(logpath) as f:
+            self.assertTrue(f.read().startswith("<3>"))
+        self.assertTrue(other.stderr.startswith("genred: error:"), other.stderr)
+
+    def test_socket_activation(self):
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        path = os.path.join(self.dir, "activated.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(16)
+        self.addCleanup(listener.close)
+        fd = listener.fileno()
+
+        def as_systemd(cmd):
+            # systemd passes the socket as fd 3 and names the receiving pid.
+            return ["/bin/sh", "-c", 'exec 3<&%d; LISTEN_FDS=1 LISTEN_PID=$$ exec "$@"' % fd,
+                    "sh"] + cmd
+
+        d = Daemon(self.dir, base_config(model, "source = file\nfile = %s\nloop = yes" % wav),
+                   wrap=as_systemd, pass_fds=(fd,), expect_ready=False)
+        self.daemons.append(d)
+        d.sock = path
+        self.assertTrue(wait_for(lambda: d.proc.poll() is None and self._version(path), 10),
+                        d.output())
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "genred.sock")))
+        self.assertIn("socket passed by systemd", d.output())
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=5), 0)
+        # systemd owns that socket file: genred leaves it alone.
+        self.assertTrue(os.path.exists(path))
+
+    @staticmethod
+    def _version(path):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.settimeout(2)
+                c.connect(path)
+                c.sendall(b"version\n")
+                data = b""
+                while data.count(b"\n") < 2:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        return False
+                    data += chunk
+                return json.loads(data.splitlines()[1])["type"] == "version"
+        except OSError:
+            return False
+
+
+if __name__ == "__main__":
+    for exe in (GENRED, GENRECTL, CLASSIFY):
+        if not exe or not os.access(exe, os.X_OK):
+            sys.exit("set GENRED, GENRECTL and GENRE_CLASSIFY to the built executables")
+    groups = sys.argv[1:] or ["FileSourceTests", "AlsaTests", "PulseTests", "ReloadTests",
+                              "SystemdTests"]
+    suite = unittest.TestSuite()
+    loader = unittest.TestLoader()
+    for g in groups:
+        suite.addTests(loader.loadTestsFromTestCase(globals()[g]))
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    sys.exit(0 if result.wasSuccessful() else 1)

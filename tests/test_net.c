@@ -1,0 +1,503 @@
+/* Network engine: every layer kernel against a naive reference written here
+ * with direct nested loops (random tensors, odd sizes, padding), a whole
+ * net against a chain of the references, and genre_net_new's refusals. */
+#include "genre/model.h"
+#include "genre/net.h"
+#include "net_layers.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* Deterministic xorshift generator: the test state lives in main's frame. */
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static float uniform(rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (float)((r->s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+
+static float *random_floats(rng *r, size_t n)
+{
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = uniform(r);
+    return v;
+}
+
+/* Largest |a-b| relative to max(1, |b|). */
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
+        if (!(d <= worst))
+            worst = isnan(d) ? INFINITY : d;
+    }
+    return worst;
+}
+
+/* ---- naive references ---- */
+
+static void ref_conv2d(const float *in, size_t in_c, size_t h, size_t w, const float *wt,
+                       const float *bias, size_t out_c, size_t kh, size_t kw, size_t ph, size_t pw,
+                       float *out)
+{
+    size_t oh = h + 2 * ph - kh + 1, ow = w + 2 * pw - kw + 1;
+    for (size_t o = 0; o < out_c; o++)
+        for (size_t y = 0; y < oh; y++)
+            for (size_t x = 0; x < ow; x++) {
+                double acc = bias[o];
+                for (size_t c = 0; c < in_c; c++)
+                    for (size_t i = 0; i < kh; i++)
+                        for (size_t j = 0; j < kw; j++) {
+                            long iy = (long)(y + i) - (long)ph, ix = (long)(x + j) - (long)pw;
+                            if (iy < 0 || ix < 0 || iy >= (long)h || ix >= (long)w)
+                                continue;
+                            acc += (double)wt[((o * in_c + c) * kh + i) * kw + j] *
+                                   in[(c * h + (size_t)iy) * w + (size_t)ix];
+                        }
+                out[(o * oh + y) * ow + x] = (float)acc;
+            }
+}
+
+static void ref_maxpool(const float *in, size_t c, size_t h, size_t w, size_t kh, size_t kw,
+                        float *out)
+{
+    size_t oh = h / kh, ow = w / kw;
+    for (size_t ch = 0; ch < c; ch++)
+        for (size_t y = 0; y < oh; y++)
+            for (size_t x = 0; x < ow; x++) {
+                float m = -FLT_MAX;
+                for (size_t i = 0; i < kh; i++)
+                    for (size_t j = 0; j < kw; j++)
+                        m = fmaxf(m, in[(ch * h + y * kh + i) * w + x * kw + j]);
+                out[(ch * oh + y) * ow + x] = m;
+            }
+}
+
+static void ref_meanmax(const float *in, size_t c, size_t h, size_t w, float *out)
+{
+    for (size_t ch = 0; ch < c; ch++) {
+        double sum = 0;
+        float m = -FLT_MAX;
+        for (size_t i = 0; i < h * w; i++) {
+            sum += in[ch * h * w + i];
+            m = fmaxf(m, in[ch * h * w + i]);
+        }
+        out[ch] = (float)(sum / (double)(h * w));
+        out[c + ch] = m;
+    }
+}
+
+static void ref_dense(const float *in, size_t n_in, const float *wt, const float *b, size_t n_out,
+                      float *out)
+{
+    for (size_t o = 0; o < n_out; o++) {
+        double acc = b[o];
+        for (size_t i = 0; i < n_in; i++)
+            acc += (double)wt[o * n_in + i] * in[i];
+        out[o] = (float)acc;
+    }
+}
+
+static void ref_softmax(const float *in, size_t n, float *out)
+{
+    double m = -INFINITY, sum = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, in[i]);
+    for (size_t i = 0; i < n; i++)
+        sum += exp(in[i] - m);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(exp(in[i] - m) / sum);
+}
+
+/* ---- layer tests ---- */
+
+static void test_conv(rng *r)
+{
+    /* in_c, h, w, out_c, kh, kw, ph, pw: odd sizes, asymmetric kernels,
+     * padding 0..kernel, 1x1 (the direct-GEMM path) and a kernel as large
+     * as the padded input. */
+    static const size_t cases[][8] = {
+        {1, 7, 5, 3, 3, 3, 1, 1}, {2, 9, 11, 4, 3, 5, 0, 2}, {3, 5, 6, 2, 1, 1, 0, 0},
+        {1, 1, 1, 2, 3, 3, 1, 1}, {4, 13, 3, 5, 5, 1, 2, 0}, {2, 6, 7, 1, 2, 2, 2, 1},
+        {3, 4, 4, 3, 6, 6, 1, 1}, {1, 31, 17, 8, 3, 3, 1, 1}, {5, 8, 8, 7, 1, 1, 1, 0},
+        {2, 3, 9, 3, 3, 9, 0, 0}, {16, 20, 12, 16, 3, 3, 1, 1},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const size_t *p = cases[t];
+        genre_conv_shape s = {.in_c = p[0], .h = p[1], .w = p[2], .out_c = p[3], .kh = p[4],
+                              .kw = p[5], .pad_h = p[6], .pad_w = p[7]};
+        size_t oh = genre_conv_out_h(&s), ow = genre_conv_out_w(&s);
+        CHECK(oh == p[1] + 2 * p[6] - p[4] + 1 && ow == p[2] + 2 * p[7] - p[5] + 1,
+              "conv case %zu out shape", t);
+        size_t n_out = s.out_c * oh * ow;
+        float *in = random_floats(r, s.in_c * s.h * s.w);
+        float *wt = random_floats(r, s.out_c * s.in_c * s.kh * s.kw);
+        float *b = random_floats(r, s.out_c);
+        float *col = random_floats(r, genre_conv_scratch_size(&s)); /* garbage: must be overwritten */
+        float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
+        ref_conv2d(in, s.in_c, s.h, s.w, wt, b, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, ref);
+        genre_layer_conv2d(&s, in, wt, b, false, col, out);
+        double d = max_rel_diff(out, ref, n_out);
+        CHECK(d <= 1e-5, "conv case %zu (%zux%zux%zu -> %zu, k %zux%zu, pad %zu,%zu): diff %g", t,
+              s.in_c, s.h, s.w, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, d);
+        /* Fused ReLU is exactly conv followed by ReLU. */
+        genre_layer_conv2d(&s, in, wt, b, true, col, out);
+        for (size_t i = 0; i < n_out; i++)
+            ref[i] = 0;
+        float *plain = malloc(n_out * sizeof *plain);
+        genre_layer_conv2d(&s, in, wt, b, false, col, plain);
+        genre_layer_relu(plain, n_out, ref);
+        CHECK(memcmp(out, ref, n_out * sizeof *out) == 0, "conv case %zu fused relu differs", t);
+        free(plain);
+        free(in), free(wt), free(b), free(col), free(out), free(ref);
+    }
+}
+
+static void test_pool_relu_meanmax(rng *r)
+{
+    static const size_t pools[][5] = {
+        {1, 4, 4, 2, 2}, {3, 7, 9, 2, 2}, {2, 5, 11, 3, 4}, {4, 9, 3, 1, 3}, {1, 1, 1, 1, 1},
+        {2, 8, 6, 8, 6},
+    };
+    for (size_t t = 0; t < sizeof pools / sizeof pools[0]; t++) {
+        const size_t *p = pools[t];
+        size_t n_out = p[0] * (p[1] / p[3]) * (p[2] / p[4]);
+        float *in = random_floats(r, p[0] * p[1] * p[2]);
+        float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
+        ref_maxpool(in, p[0], p[1], p[2], p[3], p[4], ref);
+        genre_layer_maxpool2d(in, p[0], p[1], p[2], p[3], p[4], out);
+        CHECK(memcmp(out, ref, n_out * sizeof *out) == 0, "maxpool case %zu differs", t);
+        free(in), free(out), free(ref);
+    }
+
+    float *v = random_floats(r, 1001), *o = malloc(1001 * sizeof *o);
+    genre_layer_relu(v, 1001, o);
+    int ok = 1;
+    for (size_t i = 0; i < 1001; i++)
+        ok &= o[i] == (v[i] > 0 ? v[i] : 0.0f);
+    CHECK(ok, "relu out of place");
+    genre_layer_relu(v, 1001, v);
+    CHECK(memcmp(v, o, 1001 * sizeof *o) == 0, "relu in place");
+    free(v), free(o);
+
+    static const size_t mm[][3] = {{1, 1, 1}, {3, 5, 7}, {16, 78, 12}, {2, 624, 96}};
+    for (size_t t = 0; t < sizeof mm / sizeof mm[0]; t++) {
+        size_t c = mm[t][0], h = mm[t][1], w = mm[t][2];
+        float *in = random_floats(r, c * h * w);
+        in[c * h * w - 1] = 5.0f;   /* the max in the last element of the last channel */
+        float out[64], ref[64];
+        ref_meanmax(in, c, h, w, ref);
+        genre_layer_global_meanmax(in, c, h, w, out);
+        CHECK(max_rel_diff(out, ref, 2 * c) <= 1e-6, "meanmax case %zu diff %g", t,
+              max_rel_diff(out, ref, 2 * c));
+        CHECK(out[2 * c - 1] == 5.0f, "meanmax case %zu misses the last element", t);
+        free(in);
+    }
+}
+
+static void test_dense_softmax(rng *r)
+{
+    static const size_t sizes[][2] = {{1, 1}, {6, 3}, {37, 10}, {256, 129}, {5, 1}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        size_t n_in = sizes[t][0], n_out = sizes[t][1];
+        float *in = random_floats(r, n_in), *wt = random_floats(r, n_in * n_out);
+        float *b = random_floats(r, n_out);
+        float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
+        ref_dense(in, n_in, wt, b, n_out, ref);
+        genre_layer_dense(in, n_in, wt, b, n_out, out);
+        CHECK(max_rel_diff(out, ref, n_out) <= 1e-5, "dense %zu->%zu diff %g", n_in, n_out,
+              max_rel_diff(out, ref, n_out));
+        free(in), free(wt), free(b), free(out), free(ref);
+    }
+
+    float x[10], out[10], ref[10];
+    for (int i = 0; i < 10; i++)
+        x[i] = uniform(r) * 20;
+    ref_softmax(x, 10, ref);
+    genre_layer_softmax(x, 10, out);
+    CHECK(max_rel_diff(out, ref, 10) <= 1e-6, "softmax diff %g", max_rel_diff(out, ref, 10));
+    /* Large logits must not overflow: the max is subtracted first. */
+    float big[3] = {1000.0f, 999.0f, -1000.0f}, pb[3];
+    genre_layer_softmax(big, 3, pb);
+    CHECK(isfinite(pb[0]) && fabsf(pb[0] - 0.7310586f) < 1e-6f && pb[2] == 0.0f,
+          "softmax large logits: %g %g %g", pb[0], pb[1], pb[2]);
+    genre_layer_softmax(big, 3, big);
+    CHECK(memcmp(big, pb, sizeof pb) == 0, "softmax in place");
+    float one = 3.0f;
+    genre_layer_softmax(&one, 1, &one);
+    CHECK(one == 1.0f, "softmax of one value = %g", one);
+}
+
+/* ---- whole nets built by hand ---- */
+
+typedef struct handmade {
+    genre_model model;
+    genre_layer layers[16];
+    const char *labels[8];
+    float *owned[16];
+    int n_owned;
+} handmade;
+
+static const float *owned(handmade *h, float *v)
+{
+    h->owned[h->n_owned++] = v;
+    return v;
+}
+
+static void add_layer(handmade *h, uint32_t type, uint32_t p0, uint32_t p1, uint32_t p2,
+                      uint32_t p3, uint32_t p4, uint32_t p5, rng *r)
+{
+    genre_layer *l = &h->layers[h->model.n_layers++];
+    memset(l, 0, sizeof *l);
+    l->type = type;
+    uint32_t p[6] = {p0, p1, p2, p3, p4, p5};
+    memcpy(l->p, p, sizeof p);
+    if (type == GENRE_LAYER_CONV2D) {
+        l->weight_len = (size_t)p1 * p0 * p2 * p3;
+        l->bias_len = p1;
+    } else if (type == GENRE_LAYER_DENSE) {
+        l->weight_len = (size_t)p0 * p1;
+        l->bias_len = p1;
+    } else {
+        return;
+    }
+    l->weight = owned(h, random_floats(r, l->weight_len));
+    l->bias = owned(h, random_floats(r, l->bias_len));
+}
+
+static void handmade_init(handmade *h, uint32_t frames, uint32_t n_mels, uint32_t n_labels)
+{
+    memset(h, 0, sizeof *h);
+    h->model.format_version = 1;
+    h->model.frontend.window_frames = frames;
+    h->model.frontend.n_mels = n_mels;
+    h->model.n_labels = n_labels;
+    h->model.labels = h->labels;
+    h->model.layers = h->layers;
+    for (uint32_t i = 0; i < n_labels; i++)
+        h->labels[i] = "x";
+}
+
+static void handmade_free(handmade *h)
+{
+    for (int i = 0; i < h->n_owned; i++)
+        free(h->owned[i]);
+}
+
+/* The reference forward pass: each layer by its naive function. */
+static void ref_forward(const genre_model *m, const float *window, float *probs)
+{
+    size_t c = 1, hh = m->frontend.window_frames, w = m->frontend.n_mels, n = c * hh * w;
+    float *cur = malloc(n * sizeof *cur);
+    memcpy(cur, window, n * sizeof *cur);
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        const genre_layer *l = &m->layers[i];
+        const uint32_t *p = l->p;
+        float *next = NULL;
+        switch (l->type) {
+        case GENRE_LAYER_CONV2D: {
+            size_t oh = hh + 2 * p[4] - p[2] + 1, ow = w + 2 * p[5] - p[3] + 1;
+            next = malloc(p[1] * oh * ow * sizeof *next);
+            ref_conv2d(cur, c, hh, w, l->weight, l->bias, p[1], p[2], p[3], p[4], p[5], next);
+            c = p[1], hh = oh, w = ow, n = c * hh * w;
+            break;
+        }
+        case GENRE_LAYER_RELU:
+            next = malloc(n * sizeof *next);
+            for (size_t k = 0; k < n; k++)
+                next[k] = fmaxf(cur[k], 0.0f);
+            break;
+        case GENRE_LAYER_MAXPOOL2D:
+            next = malloc(c * (hh / p[0]) * (w / p[1]) * sizeof *next);
+            ref_maxpool(cur, c, hh, w, p[0], p[1], next);
+            hh /= p[0], w /= p[1], n = c * hh * w;
+            break;
+        case GENRE_LAYER_GLOBAL_MEANMAX:
+            next = malloc(2 * c * sizeof *next);
+            ref_meanmax(cur, c, hh, w, next);
+            n = 2 * c;
+            break;
+        case GENRE_LAYER_DENSE:
+            next = malloc(p[1] * sizeof *next);
+            ref_dense(cur, n, l->weight, l->bias, p[1], next);
+            n = p[1];
+            break;
+        case GENRE_LAYER_SOFTMAX:
+            next = malloc(n * sizeof *next);
+            ref_softmax(cur, n, next);
+            break;
+        }
+        free(cur);
+        cur = next;
+    }
+    memcpy(probs, cur, n * sizeof *probs);
+    free(cur);
+}
+
+static void check_net_against_reference(handmade *h, rng *r, const char *what)
+{
+    char err[256] = "";
+    genre_net *net = genre_net_new(&h->model, err, sizeof err);
+    CHECK(net != NULL, "%s: genre_net_new: %s", what, err);
+    if (!net)
+        return;
+    CHECK(genre_net_output_size(net) == h->model.n_labels, "%s: output size", what);
+    size_t n_in = (size_t)h->model.frontend.window_frames * h->model.frontend.n_mels;
+    float *window = random_floats(r, n_in), *copy = malloc(n_in * sizeof *copy);
+    memcpy(copy, window, n_in * sizeof *copy);
+    float probs[8], ref[8], again[8];
+    genre_net_run(net, window, probs);
+    ref_forward(&h->model, window, ref);
+    double d = max_rel_diff(probs, ref, h->model.n_labels), sum = 0;
+    for (uint32_t i = 0; i < h->model.n_labels; i++)
+        sum += probs[i];
+    CHECK(d <= 1e-5, "%s: net vs reference diff %g", what, d);
+    CHECK(fabs(sum - 1.0) <= 1e-5, "%s: probabilities sum to %.8f", what, sum);
+    CHECK(memcmp(window, copy, n_in * sizeof *copy) == 0, "%s: net wrote into its input", what);
+    genre_net_run(net, window, again);
+    CHECK(memcmp(probs, again, sizeof probs[0] * h->model.n_labels) == 0,
+          "%s: second run differs (state leaks between runs)", what);
+    free(window), free(copy);
+    genre_net_del(net);
+}
+
+static void test_whole_nets(rng *r)
+{
+    handmade h;
+    /* Every layer type; conv+relu pairs get fused, a relu after pooling not. */
+    handmade_init(&h, 23, 13, 5);
+    add_layer(&h, GENRE_LAYER_CONV2D, 1, 4, 3, 3, 1, 1, r);
+    add_layer(&h, GENRE_LAYER_RELU, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_MAXPOOL2D, 2, 2, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_CONV2D, 4, 6, 3, 2, 0, 1, r);
+    add_layer(&h, GENRE_LAYER_MAXPOOL2D, 3, 1, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_RELU, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_CONV2D, 6, 3, 1, 1, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_DENSE, 6, 9, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_RELU, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_DENSE, 9, 5, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
+    check_net_against_reference(&h, r, "every layer");
+    handmade_free(&h);
+
+    /* Element-wise layers straight on the caller's (read-only) window, and
+     * dense on a flattened [C][H][W] activation. */
+    handmade_init(&h, 6, 5, 3);
+    add_layer(&h, GENRE_LAYER_RELU, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_MAXPOOL2D, 2, 2, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_DENSE, 6, 3, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
+    check_net_against_reference(&h, r, "relu on input, flatten");
+    handmade_free(&h);
+}
+
+static void expect_net_refused(handmade *h, const char *what, const char *message)
+{
+    char err[256] = "";
+    genre_net *net = genre_net_new(&h->model, err, sizeof err);
+    CHECK(net == NULL && strstr(err, message), "%s: got \"%s\", expected \"%s\"", what,
+          net ? "accepted" : err, message);
+    genre_net_del(net);
+    handmade_free(h);
+}
+
+static void test_refusals(rng *r)
+{
+    handmade h;
+    handmade_init(&h, 8, 4, 3);
+    add_layer(&h, GENRE_LAYER_CONV2D, 2, 4, 3, 3, 1, 1, r);
+    expect_net_refused(&h, "conv channels", "layer 0 (conv2d) expects 2 input channels, gets 1");
+
+    handmade_init(&h, 2, 4, 3);
+    add_layer(&h, GENRE_LAYER_CONV2D, 1, 4, 5, 3, 1, 1, r);
+    expect_net_refused(&h, "conv kernel too large", "kernel 5x3 larger than its padded input 4x6");
+
+    handmade_init(&h, 8, 4, 3);
+    add_layer(&h, GENRE_LAYER_MAXPOOL2D, 9, 1, 0, 0, 0, 0, r);
+    expect_net_refused(&h, "pool too large", "layer 0 (maxpool2d) kernel 9x1 does not fit input 8x4");
+
+    handmade_init(&h, 8, 4, 3);
+    add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_CONV2D, 1, 1, 1, 1, 0, 0, r);
+    expect_net_refused(&h, "conv on a vector", "layer 1 (conv2d) needs a [C][H][W] input but gets a vector of 2");
+
+    handmade_init(&h, 8, 4, 3);
+    add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_DENSE, 3, 3, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
+    expect_net_refused(&h, "dense inputs", "layer 1 (dense) expects 3 inputs, gets 2");
+
+    handmade_init(&h, 8, 4, 3);
+    add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
+    expect_net_refused(&h, "softmax on 3-D", "layer 0 (softmax) needs a vector input");
+
+    handmade_init(&h, 8, 4, 3);
+    add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_DENSE, 2, 4, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
+    expect_net_refused(&h, "label count", "the network outputs 4 values for 3 labels");
+
+    handmade_init(&h, 8, 4, 2);
+    add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
+    expect_net_refused(&h, "no softmax", "the last layer is global_meanmax; it must be softmax");
+
+    handmade_init(&h, 8, 4, 2);
+    add_layer(&h, 42, 0, 0, 0, 0, 0, 0, r);
+    expect_net_refused(&h, "unknown type", "layer 0: unknown layer type 42");
+
+    handmade_init(&h, 8, 4, 2);
+    add_layer(&h, GENRE_LAYER_CONV2D, 1, 2, 3, 3, 0, 0, r);
+    h.layers[0].weight_len--;
+    expect_net_refused(&h, "short weights", "layer 0 (conv2d) weights do not match its parameters");
+
+    /* 100000 frames x 512 mels through a 3x3 conv with 1024 channels needs
+     * far more memory than the plan allows: refused, not attempted. */
+    handmade_init(&h, 100000, 512, 2);
+    genre_layer big = {.type = GENRE_LAYER_CONV2D, .p = {1, 1024, 3, 3, 1, 1}};
+    static const float dummy[9216 + 1024];
+    big.weight = dummy, big.bias = dummy, big.weight_len = 9216, big.bias_len = 1024;
+    h.layers[h.model.n_layers++] = big;
+    expect_net_refused(&h, "huge activation", "too large");
+
+    genre_model empty = {0};
+    char err[128];
+    CHECK(genre_net_new(&empty, err, sizeof err) == NULL && strstr(err, "no layers"), "empty model");
+    genre_net_del(NULL);
+}
+
+int main(void)
+{
+    rng r = {0x9E3779B97F4A7C15ull};
+    test_conv(&r);
+    test_pool_relu_meanmax(&r);
+    test_dense_softmax(&r);
+    test_whole_nets(&r);
+    test_refusals(&r);
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+/* Unit tests of request framing and parsing (include/genred/request.h). */
+#include "genred/request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                      \
+        }                                                                    \
+    } while (0)
+
+#define PARSE(lit) genred_request_parse(lit, sizeof(lit) - 1)
+
+static void test_parse(void)
+{
+    CHECK(PARSE("status") == GENRED_REQUEST_STATUS);
+    CHECK(PARSE("watch") == GENRED_REQUEST_WATCH);
+    CHECK(PARSE("unwatch") == GENRED_REQUEST_UNWATCH);
+    CHECK(PARSE("stats") == GENRED_REQUEST_STATS);
+    CHECK(PARSE("version") == GENRED_REQUEST_VERSION);
+    CHECK(PARSE("help") == GENRED_REQUEST_HELP);
+    CHECK(PARSE("  status\t \r") == GENRED_REQUEST_STATUS);
+    CHECK(PARSE("Status") == GENRED_REQUEST_UNKNOWN);
+    CHECK(PARSE("statu") == GENRED_REQUEST_UNKNOWN);
+    CHECK(PARSE("statuss") == GENRED_REQUEST_UNKNOWN);
+    CHECK(PARSE("status now") == GENRED_REQUEST_UNKNOWN);
+    CHECK(PARSE("") == GENRED_REQUEST_EMPTY);
+    CHECK(PARSE(" \t\r") == GENRED_REQUEST_EMPTY);
+    CHECK(PARSE("\r") == GENRED_REQUEST_EMPTY);
+    CHECK(PARSE("sta\0tus") == GENRED_REQUEST_BINARY);
+    CHECK(PARSE("\0") == GENRED_REQUEST_BINARY);
+    CHECK(PARSE("status\r\r") == GENRED_REQUEST_BINARY);  /* only one trailing \r is framing */
+    CHECK(PARSE("\x1b[A") == GENRED_REQUEST_BINARY);
+    CHECK(PARSE("x\x7f") == GENRED_REQUEST_BINARY);
+    CHECK(PARSE("caf\xc3\xa9") == GENRED_REQUEST_UNKNOWN);   /* UTF-8 is text */
+    CHECK(strcmp(genred_request_commands[0], "status") == 0);
+    CHECK(genred_request_commands[6] == NULL);
+}
+
+static void test_sanitise(void)
+{
+    char out[16];
+    CHECK(genred_request_sanitise("ab\x01\xff" "c", 5, 64, out, sizeof out) == 5);
+    CHECK(strcmp(out, "ab??c") == 0);
+    CHECK(genred_request_sanitise("abcdefgh", 8, 3, out, sizeof out) == 3);
+    CHECK(strcmp(out, "abc") == 0);
+    CHECK(genred_request_sanitise("abcdefghijklmnopqrstuvwxyz", 26, 64, out, sizeof out) == 15);
+    CHECK(strcmp(out, "abcdefghijklmno") == 0);
+    CHECK(genred_request_sanitise("abc", 3, 64, out, 0) == 0);
+}
+
+/* Feeds input in chunks of `chunk` bytes and records events as a string:
+ * "L<line>|" per complete line, "T|" per too-long line. */
+static void run_reader(const char *input, size_t len, size_t chunk, size_t max_line, char *log,
+                       size_t logcap)
+{
+    genred_line_reader r;
+    genred_line_reader_init(&r);
+    log[0] = '\0';
+    for (size_t pos = 0; pos < len; pos += chunk) {
+        const char *p = input + pos;
+        size_t left = len - pos < chunk ? len - pos : chunk;
+        for (;;) {
+            const char *line;
+            size_t line_len;
+            genred_line_event ev = genred_line_reader_push(&r, &p, &left, max_line, &line, &line_len);
+            if (ev == GENRED_LINE_NEED_MORE)
+                break;
+            size_t used = strlen(log);
+            if (ev == GENRED_LINE_COMPLETE)
+                snprintf(log + used, logcap - used, "L%.*s|", (int)line_len, line);
+            else if (ev == GENRED_LINE_TOO_LONG)
+                snprintf(log + used, logcap - used, "T|");
+            else
+                snprintf(log + used, logcap - used, "M|");
+        }
+        CHECK(left == 0);
+    }
+    genred_line_reader_free(&r);
+}
+
+static void test_reader(void)
+{
+    static const char stream[] = "status\nhelp\r\n\n0123456789\n0123456789\r\n01234567890\n"
+                                 "0123456789abcdefghij0123456789\nversion\npartial";
+    static const char expect[] = "Lstatus|Lhelp\r|L|L0123456789|L0123456789\r|T|T|Lversion|";
+    char log[512];
+    /* Every chunking must give the same events. */
+    for (size_t chunk = 1; chunk <= sizeof stream; chunk++) {
+        run_reader(stream, sizeof stream - 1, chunk, 10, log, sizeof log);
+        if (strcmp(log, expect) != 0) {
+            fprintf(stderr, "chunk %zu: got %s\n", chunk, log);
+            failures++;
+        }
+    }
+    /* An overlong line without newline is reported once, as soon as known. */
+    run_reader("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 36, 4, 10, log, sizeof log);
+    CHECK(strcmp(log, "T|") == 0);
+    run_reader("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nok\n", 40, 7, 10, log, sizeof log);
+    CHECK(strcmp(log, "T|Lok|") == 0);
+
+    /* The limit may change between calls (reload). */
+    genred_line_reader r;
+    genred_line_reader_init(&r);
+    const char *p = "abcdef\n";
+    size_t left = 7;
+    const char *line;
+    size_t line_len;
+    CHECK(genred_line_reader_push(&r, &p, &left, 3, &line, &line_len) == GENRED_LINE_TOO_LONG);
+    p = "abcdef\n";
+    left = 7;
+    CHECK(genred_line_reader_push(&r, &p, &left, 6, &line, &line_len) == GENRED_LINE_COMPLETE);
+    CHECK(line_len == 6 && memcmp(line, "abcdef", 6) == 0 && line[6] == '\0');
+    genred_line_reader_free(&r);
+}
+
+int main(void)
+{
+    test_parse();
+    test_sanitise();
+    test_reader();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("request: all checks passed\n");
+    return 0;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Re-estimate a checkpoint's BatchNorm statistics on clean (unaugmented)
+training crops.
+
+During training the running mean/variance of every BatchNorm layer are
+averaged over *augmented* batches (noise, masks, band-limiting, mixing),
+while the network is used on unaugmented audio.  This replaces them with
+the statistics of clean training crops (weights untouched), then measures
+the valid split the same way train.py does.
+
+  /usr/bin/python3 train/recalibrate_bn.py runs/final/best.pt runs/final/best-bn.pt
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export import load_checkpoint  # noqa: E402
+from genre_augment import make_batch  # noqa: E402
+from genre_data import BalancedSampler, FeatureSet  # noqa: E402
+from train import evaluate  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Re-estimate BatchNorm statistics on clean training crops.")
+    p.add_argument("checkpoint")
+    p.add_argument("output")
+    p.add_argument("--features", help="features folder (default: the one the checkpoint was trained on)")
+    p.add_argument("--batches", type=int, default=60)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--eval-hop", type=int, default=312)
+    args = p.parse_args(argv)
+    if args.batches < 1 or args.batch < 1:
+        p.error("--batches and --batch must be >= 1")
+    torch.set_num_threads(args.threads)
+    started = time.time()
+    ckpt, model = load_checkpoint(args.checkpoint)
+    data = FeatureSet(args.features or ckpt["features_dir"])
+    if data.labels != ckpt["labels"]:
+        raise SystemExit(f"error: the features' labels {data.labels} differ from the checkpoint's {ckpt['labels']}")
+    mean, std = torch.from_numpy(ckpt["norm_mean"]), torch.from_numpy(ckpt["norm_std"])
+    train_clips, valid_clips = data.split("train"), data.split("valid")
+    sampler = BalancedSampler(train_clips, len(data.labels), data.window_frames, np.random.default_rng(args.seed),
+                              ckpt.get("args", {}).get("source_power", 0.5))
+
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over every batch below
+    model.eval()
+    for bn in bns:
+        bn.train()
+    with torch.no_grad():
+        for _ in range(args.batches):
+            raw, valid, _, _, _, _ = sampler.batch(args.batch, 0.0)
+            model(make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False))
+    model.eval()
+
+    m = evaluate(model, valid_clips, len(data.labels), data.labels, data.window_frames, args.eval_hop, mean, std)
+    before = ckpt.get("valid") or {}
+    print(f"valid balanced window acc {100 * before.get('balanced_window_acc', float('nan')):.1f}% -> "
+          f"{100 * m['balanced_window_acc']:.1f}%, window {100 * before.get('window_acc', float('nan')):.1f}% -> "
+          f"{100 * m['window_acc']:.1f}%, clip {100 * before.get('clip_acc', float('nan')):.1f}% -> "
+          f"{100 * m['clip_acc']:.1f}%, lowest genre {100 * m['min_genre_recall']:.1f}%", file=sys.stderr)
+    out = dict(ckpt, state_dict=model.state_dict(), valid=m, valid_before_bn_recalibration=before,
+               bn_recalibration=f"{args.batches}x{args.batch} clean train crops, seed {args.seed}",
+               seconds=ckpt.get("seconds", 0) + time.time() - started)
+    torch.save(out, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

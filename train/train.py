@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+"""Train the genre CNN on features made by genre-features.
+
+  /usr/bin/python3 train/train.py --features features/default --arch f4 \
+      --steps 3000 --batch 32 --out runs/f4
+
+Writes <out>/best.pt (best valid balanced window accuracy), <out>/last.pt,
+<out>/log.csv (one line per evaluation) and <out>/summary.json.  export.py
+turns best.pt into a model file.  See doc/training.md.
+"""
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from genre_arch import ARCHS, build_model, count_flops, count_params  # noqa: E402
+from genre_augment import AugmentConfig, make_batch  # noqa: E402
+from genre_data import BalancedSampler, FeatureSet, crop, normalisation_stats, window_starts  # noqa: E402
+from genre_metrics import source_spread, window_metrics  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train the genre classifier on genre-features output.")
+    p.add_argument("--features", default="features/default", help="features folder (index.csv, spec.json, feat/)")
+    p.add_argument("--out", required=True, help="output folder for checkpoints and logs")
+    p.add_argument("--arch", default="f4", choices=sorted(ARCHS))
+    p.add_argument("--steps", type=int, default=3000, help="training steps (batches)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
+    p.add_argument("--weight-decay", type=float, default=1e-2, help="AdamW weight decay")
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--eval-every", type=int, default=250, help="steps between valid evaluations")
+    p.add_argument("--patience", type=int, default=6, help="stop after this many evaluations without improvement (0: never)")
+    p.add_argument("--eval-hop", type=int, default=312, help="valid window hop in frames (5 s)")
+    p.add_argument("--max-minutes", type=float, default=0, help="stop cleanly after this much wall time (0: no limit)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--source-power", type=float, default=0.5,
+                   help="within a genre, draw clips with weight n(genre,source)^-power (0: uniform over clips)")
+    p.add_argument("--no-augment", action="store_true", help="disable augmentation (for comparison)")
+    p.add_argument("--aug-scale", type=float, default=1.0,
+                   help="multiply the probabilities of EQ, noise, band-limiting, mixing and masking by this")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    args = p.parse_args(argv)
+    for name in ("steps", "batch", "eval_every", "eval_hop", "threads"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if not args.lr > 0:
+        p.error("--lr must be > 0")
+    return args
+
+
+def git_commit(path):
+    try:
+        out = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class Progress:
+    """A one-line progress display on stderr (tqdm is not installed here)."""
+
+    def __init__(self, total, quiet):
+        self.total = total
+        self.quiet = quiet
+        # Not a terminal (a log file): a plain line every 5 % instead of \r updates.
+        self.tty = sys.stderr.isatty()
+        self.every = max(1, total // 20)
+        self.start = time.monotonic()
+        self.last_print = 0.0
+
+    def update(self, step, loss, valid_text):
+        now = time.monotonic()
+        if self.quiet:
+            return
+        if not self.tty:
+            if step % self.every == 0:
+                sys.stderr.write(f"step {step}/{self.total} loss {loss:.3f} {valid_text} "
+                                 f"{(now - self.start) / 60:.1f} min\n")
+                sys.stderr.flush()
+            return
+        if now - self.last_print < 0.5 and step != self.total:
+            return
+        self.last_print = now
+        elapsed = now - self.start
+        eta = elapsed / step * (self.total - step) if step else 0.0
+        width = 24
+        done = int(width * step / self.total)
+        bar = "#" * done + "." * (width - done)
+        sys.stderr.write(f"\r[{bar}] {step}/{self.total} loss {loss:.3f} {valid_text} "
+                         f"{elapsed / 60:.1f}m<{eta / 60:.1f}m ")
+        sys.stderr.flush()
+
+    def message(self, text):
+        if not self.quiet and self.tty:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def evaluate(model, clips, n_labels, labels, window, hop, mean, std, batch=64):
+    """Accuracy over every `window`-frame window at `hop` of every clip, the
+    way genre-classify slides over a file; clip = mean window probability."""
+    model.eval()
+    items = [(ci, s) for ci, c in enumerate(clips) for s in window_starts(c.logmel.shape[0], window, hop)]
+    probs = np.zeros((len(items), n_labels), dtype=np.float32)
+    with torch.no_grad():
+        for b0 in range(0, len(items), batch):
+            chunk = items[b0:b0 + batch]
+            raw = np.empty((len(chunk), window, clips[0].logmel.shape[1]), dtype=np.float32)
+            valid = np.empty((len(chunk), window), dtype=bool)
+            for j, (ci, s) in enumerate(chunk):
+                raw[j], valid[j] = crop(clips[ci].logmel, s, window)
+            x = make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False)
+            probs[b0:b0 + len(chunk)] = torch.softmax(model(x), dim=1).numpy()
+    win_clip = np.array([ci for ci, _ in items])
+    win_pred = probs.argmax(1)
+    clip_pred = np.array([probs[win_clip == ci].mean(0).argmax() for ci in range(len(clips))])
+    return window_metrics(
+        labels, n_labels,
+        [clips[ci].label_index for ci in win_clip], win_pred, [clips[ci].source for ci in win_clip],
+        [c.label_index for c in clips], clip_pred, [c.source for c in clips])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.time()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    data = FeatureSet(args.features)
+    train_clips, valid_clips = data.split("train"), data.split("valid")
+    if not train_clips:
+        raise SystemExit("error: no clips with split 'train' in the index")
+    labels = data.labels
+    n_labels = len(labels)
+    missing = [l for l in labels if not any(c.label == l for c in train_clips)]
+    if missing:
+        print(f"warning: no training clips for {', '.join(missing)}", file=sys.stderr)
+    window = data.window_frames
+    mean_np, std_np = normalisation_stats(train_clips)
+    mean, std = torch.from_numpy(mean_np), torch.from_numpy(std_np)
+    centres = torch.from_numpy(data.band_centres_hz())
+
+    model = build_model(args.arch, n_labels, args.dropout)
+    flops = count_flops(model, window, data.n_mels)
+    print(f"{len(train_clips)} train / {len(valid_clips)} valid clips, {n_labels} labels; arch {args.arch}: "
+          f"{count_params(model)} parameters, {flops / 1e6:.1f} MFLOP/window", file=sys.stderr)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.2)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    sampler = BalancedSampler(train_clips, n_labels, window, rng, args.source_power)
+    aug = AugmentConfig()
+    for name in ("eq_prob", "noise_prob", "bandlimit_prob", "mix_prob", "mask_prob"):
+        setattr(aug, name, min(1.0, max(0.0, getattr(aug, name) * args.aug_scale)))
+    if args.no_augment:
+        aug.mix_prob = 0.0
+
+    os.makedirs(args.out, exist_ok=True)
+    common = {
+        "arch": args.arch, "labels": labels, "dropout": args.dropout,
+        "norm_mean": mean_np, "norm_std": std_np, "spec": data.spec,
+        "features_dir": os.path.abspath(args.features), "index_sha256": data.index_sha256,
+        "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
+        "command": " ".join([sys.executable] + sys.argv), "args": vars(args),
+        "params": count_params(model), "flops": flops,
+    }
+    log_path = os.path.join(args.out, "log.csv")
+    with open(log_path, "w", newline="") as f:
+        csv.writer(f).writerow(["step", "seconds", "train_loss", "valid_window_acc", "valid_balanced_acc",
+                                "valid_clip_acc", "min_genre_recall", "source_spread"])
+
+    progress = Progress(args.steps, args.quiet)
+    best, best_step, evals_since_best = None, 0, 0
+    loss_avg, valid_text = None, "valid -"
+    step = 0
+    stop_reason = "steps done"
+    for step in range(1, args.steps + 1):
+        model.train()
+        raw, valid, raw2, valid2, use_mix, y = sampler.batch(args.batch, aug.mix_prob)
+        x = make_batch(raw, valid, raw2, valid2, use_mix, data.log_offset, mean, std, centres, aug, gen,
+                       augment=not args.no_augment)
+        loss = loss_fn(model(x), torch.from_numpy(y))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
+        progress.update(step, loss_avg, valid_text)
+
+        out_of_time = args.max_minutes > 0 and time.time() - started > args.max_minutes * 60
+        if step % args.eval_every == 0 or step == args.steps or out_of_time:
+            m = evaluate(model, valid_clips, n_labels, labels, window, args.eval_hop, mean, std) if valid_clips else None
+            seconds = time.time() - started
+            key = (m["balanced_window_acc"], m["window_acc"]) if m else (-float(step), 0.0)
+            if m:
+                valid_text = f"valid bal {100 * m['balanced_window_acc']:.1f}% win {100 * m['window_acc']:.1f}%"
+                progress.message(f"step {step}: loss {loss_avg:.3f}, {valid_text}, clip {100 * m['clip_acc']:.1f}%, "
+                                 f"min genre {100 * m['min_genre_recall']:.1f}%, source spread {source_spread(m):.1f} pts, "
+                                 f"{seconds / 60:.1f} min")
+                with open(log_path, "a", newline="") as f:
+                    csv.writer(f).writerow([step, round(seconds, 1), round(loss_avg, 4), m["window_acc"],
+                                            m["balanced_window_acc"], m["clip_acc"], m["min_genre_recall"],
+                                            round(source_spread(m), 2)])
+            state = dict(common, state_dict=model.state_dict(), step=step, seconds=seconds, valid=m)
+            torch.save(state, os.path.join(args.out, "last.pt"))
+            if best is None or key > best:
+                best, best_step, evals_since_best = key, step, 0
+                torch.save(state, os.path.join(args.out, "best.pt"))
+            else:
+                evals_since_best += 1
+            if args.patience and evals_since_best >= args.patience:
+                stop_reason = f"early stop: no improvement in {args.patience} evaluations"
+                break
+            if out_of_time:
+                stop_reason = f"time limit {args.max_minutes} min"
+                break
+
+    seconds = time.time() - started
+    best_state = torch.load(os.path.join(args.out, "best.pt"), map_location="cpu")
+    summary = {"arch": args.arch, "params": count_params(model), "mflop_per_window": flops / 1e6,
+               "steps_run": step, "best_step": best_step, "seconds": round(seconds, 1), "stop": stop_reason,
+               "valid": best_state["valid"], "command": common["command"]}
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    v = best_state["valid"]
+    if v:
+        print(f"{stop_reason}; best step {best_step}: valid balanced window acc {100 * v['balanced_window_acc']:.1f}%, "
+              f"window {100 * v['window_acc']:.1f}%, clip {100 * v['clip_acc']:.1f}%, {seconds / 60:.1f} min",
+              file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
