@@ -280,7 +280,9 @@ class FileSourceTests(TempDirTest):
         """--file with no audio device: real-time pacing, and every window the
         daemon classifies is the same window genre-classify computes."""
         model = test_model(self.dir)
-        wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 12.0)
+        # Longer than the watch below, so the source is still open (and
+        # reports its rate) when stats are read, however slow the build.
+        wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 15.0)
         # With no ALSA configuration at all, anything touching PortAudio
         # fails (PortAudio 19.6 even aborts): demo mode must not need it.
         no_audio = {"ALSA_CONFIG_PATH": os.path.join(self.dir, "no-such-alsa.conf"),

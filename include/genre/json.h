@@ -22,7 +22,10 @@ void genre_json_begin_array(genre_json *j);
 void genre_json_end_array(genre_json *j);
 void genre_json_key(genre_json *j, const char *key);
 void genre_json_string(genre_json *j, const char *s);
-void genre_json_number(genre_json *j, double v);     /* %.6g; NaN/inf -> null */
+void genre_json_number(genre_json *j, double v);     /* %.9g (float round trip); NaN/inf -> null */
+/* Fixed-point with `decimals` places, for times and durations whose size
+ * grows without bound (epoch seconds, uptime, stream time). */
+void genre_json_fixed(genre_json *j, double v, int decimals);
 void genre_json_int(genre_json *j, long long v);
 void genre_json_bool(genre_json *j, int v);
 void genre_json_null(genre_json *j);

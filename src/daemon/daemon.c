@@ -290,7 +290,7 @@ static int stats_json(void *user, char *out, size_t cap)
     genre_json_reset(j);
     /* Members only: the server wraps them in its own object. */
     genre_json_key(j, "uptime");
-    genre_json_number(j, round((mono_now() - d->start_mono) * 1000) / 1000);
+    genre_json_fixed(j, mono_now() - d->start_mono, 3);
     genre_json_key(j, "state");
     genre_json_string(j, genred_state_name(d->have_last ? d->last.state
                                                         : GENRED_STATE_WARMING));

@@ -56,21 +56,16 @@ void genred_report_result(genre_json *j, const char *type, const genred_result *
         genre_json_key(j, "window");
         genre_json_begin_object(j);
         genre_json_key(j, "start");
-        genre_json_number(j, r->window_start);
+        genre_json_fixed(j, r->window_start, 3);
         genre_json_key(j, "end");
-        genre_json_number(j, r->window_end);
+        genre_json_fixed(j, r->window_end, 3);
         genre_json_end_object(j);
     }
     genre_json_key(j, "time");
-    if (r->time > 0) {
-        /* Epoch seconds need more than %.6g's six digits: millisecond
-         * resolution. */
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.3f", r->time);
-        genre_json_raw(j, buf);
-    } else {
+    if (r->time > 0)
+        genre_json_fixed(j, r->time, 3);
+    else
         genre_json_null(j);
-    }
     genre_json_key(j, "level_dbfs");
     if (r->seq > 0 && r->state != GENRED_STATE_NO_INPUT)
         genre_json_number(j, round(r->level_dbfs * 10) / 10);
@@ -101,8 +96,6 @@ void genred_report_change(genre_json *j, const genred_result *r, const char *fro
     else
         genre_json_null(j);
     genre_json_key(j, "time");
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.3f", r->time);
-    genre_json_raw(j, buf);
+    genre_json_fixed(j, r->time, 3);
     genre_json_end_object(j);
 }

@@ -115,7 +115,20 @@ void genre_json_number(genre_json *j, double v)
         append(j, "null", 4);
     } else {
         char b[32];
-        int n = snprintf(b, sizeof b, "%.6g", v);
+        int n = snprintf(b, sizeof b, "%.9g", v);
+        append(j, b, (size_t)n);
+    }
+    j->need_comma = 1;
+}
+
+void genre_json_fixed(genre_json *j, double v, int decimals)
+{
+    separate(j);
+    if (!isfinite(v) || fabs(v) > 1e15) {
+        append(j, "null", 4);
+    } else {
+        char b[48];
+        int n = snprintf(b, sizeof b, "%.*f", decimals < 0 ? 0 : decimals > 9 ? 9 : decimals, v);
         append(j, b, (size_t)n);
     }
     j->need_comma = 1;

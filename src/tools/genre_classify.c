@@ -257,7 +257,7 @@ static char *format_json(const classifier *c, const char *path, const float *cli
     genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[best]);
     genre_json_key(&j, "confidence"); genre_json_number(&j, clip[best]);
     genre_json_key(&j, "probabilities"); json_probabilities(&j, m, clip);
-    genre_json_key(&j, "duration"); genre_json_number(&j, duration);
+    genre_json_key(&j, "duration"); genre_json_fixed(&j, duration, 3);
     genre_json_key(&j, "padded"); genre_json_bool(&j, padded);
     genre_json_key(&j, "windows");
     genre_json_begin_array(&j);
@@ -270,8 +270,8 @@ static char *format_json(const classifier *c, const char *path, const float *cli
                             : ((double)(c->starts[w] + fe->window_frames - 1) * fe->hop + fe->n_fft) /
                                   fe->sample_rate;
         genre_json_begin_object(&j);
-        genre_json_key(&j, "start"); genre_json_number(&j, start);
-        genre_json_key(&j, "end"); genre_json_number(&j, end);
+        genre_json_key(&j, "start"); genre_json_fixed(&j, start, 3);
+        genre_json_key(&j, "end"); genre_json_fixed(&j, end, 3);
         genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[wb]);
         genre_json_key(&j, "confidence"); genre_json_number(&j, p[wb]);
         genre_json_key(&j, "probabilities"); json_probabilities(&j, m, p);
