@@ -1,11 +1,13 @@
 /* genred: real-time music genre classification daemon.  main() parses the
  * command line and owns the daemon object; everything else is in
  * daemon.c. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "genred/daemon.h"
 #include "genred/log.h"
@@ -47,8 +49,25 @@ enum {
     OPT_VERSION,
 };
 
+/* Started with stdin, stdout or stderr closed, the next descriptors opened
+ * (libev's epoll fd, the socket, a client) would take those numbers and
+ * receive log lines.  Park /dev/null on any of them that is closed. */
+static void reserve_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) == -1) {
+            int null_fd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (null_fd >= 0 && null_fd != fd) {
+                dup2(null_fd, fd);
+                close(null_fd);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    reserve_standard_fds();
     static const struct option long_options[] = {
         {"config", required_argument, NULL, 'c'},
         {"foreground", no_argument, NULL, 'f'},
