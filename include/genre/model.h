@@ -51,6 +51,8 @@ genre_model *genre_model_load_buffer(const void *data, size_t size, char *err, s
  * NUL-terminated into buf (truncated to buflen-1 bytes); returns buf, or
  * NULL when the key is absent or buf/buflen cannot hold anything. */
 const char *genre_model_meta_get(const genre_model *m, const char *key, char *buf, size_t buflen);
+/* "conv2d", "relu", ... for a genre_layer_type; "unknown" otherwise. */
+const char *genre_layer_type_name(uint32_t type);
 /* Index of a label name, or -1. */
 int genre_model_label_index(const genre_model *m, const char *name);
 void genre_model_del(genre_model *m);

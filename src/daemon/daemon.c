@@ -1,6 +1,7 @@
 /* The genred main loop: wiring between the engine (threads), the audio
  * source, the socket server and systemd.  Everything here runs on the main
  * thread; the engine's threads reach it only through ev_async. */
+#include "genred/clock.h"
 #include "genred/daemon.h"
 
 #include <errno.h>
@@ -82,20 +83,6 @@ struct genred {
     char last_reload_error[1024];
     int exit_status;
 };
-
-static double mono_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static const char *base_name(const char *path)
 {
@@ -244,7 +231,7 @@ static void on_result(struct ev_loop *loop, ev_async *w, int revents)
     d->last = r;
     d->last_genre = genre;
     d->have_last = 1;
-    d->last_result_mono = mono_now();
+    d->last_result_mono = genred_mono_now();
     rebuild_status(d);
 }
 
@@ -290,7 +277,7 @@ static int stats_json(void *user, char *out, size_t cap)
     genre_json_reset(j);
     /* Members only: the server wraps them in its own object. */
     genre_json_key(j, "uptime");
-    genre_json_fixed(j, mono_now() - d->start_mono, 3);
+    genre_json_fixed(j, genred_mono_now() - d->start_mono, 3);
     genre_json_key(j, "state");
     genre_json_string(j, genred_state_name(d->have_last ? d->last.state
                                                         : GENRED_STATE_WARMING));
@@ -433,7 +420,7 @@ static void on_health(struct ev_loop *loop, ev_timer *w, int revents)
     if (!s)
         return;
     char why[512];
-    enum genred_source_health h = genred_source_check(s, mono_now(), why, sizeof why);
+    enum genred_source_health h = genred_source_check(s, genred_mono_now(), why, sizeof why);
     if (h != GENRED_SOURCE_RUNNING)
         input_lost(d, h, why);
 }
@@ -443,7 +430,7 @@ static void on_health(struct ev_loop *loop, ev_timer *w, int revents)
 static void reload(genred *d)
 {
     genred_notify_reloading(&d->notify);
-    d->last_reload = wall_now();
+    d->last_reload = genred_wall_now();
     genred_info(d->log, "reloading %s",
                 d->config_path[0] ? d->config_path : "the built-in configuration");
     char err[1024];
@@ -572,7 +559,7 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop, (void)revents;
     genred *d = w->data;
-    double quiet = mono_now() - d->last_result_mono;
+    double quiet = genred_mono_now() - d->last_result_mono;
     if (quiet < 3 * d->cfg.inference.interval + 5)
         genred_notify_watchdog(&d->notify);
     else
@@ -590,7 +577,7 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     }
     d->log = log;
     d->opt = *opt;
-    d->start_mono = mono_now();
+    d->start_mono = genred_mono_now();
     d->last_result_mono = d->start_mono;
     d->retry_delay = RETRY_FIRST_SECONDS;
     genre_json_init(&d->status);

@@ -1,4 +1,5 @@
 /* Feature and inference threads around the rolling window (see engine.h). */
+#include "genred/clock.h"
 #include "genred/engine.h"
 
 #include <errno.h>
@@ -92,20 +93,6 @@ struct genred_engine {
     genred_result slot;
     int slot_new;
 };
-
-static double mono_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static struct timespec to_timespec(double s)
 {
@@ -280,10 +267,10 @@ static void *inference_main(void *arg)
     /* Results are due at last + interval; the interval is re-read while
      * waiting, so a reload that shortens it applies at once.  The first
      * result is due right away. */
-    double last = mono_now() - e->params.interval;
+    double last = genred_mono_now() - e->params.interval;
     while (!e->stop_inference) {
         double due = last + e->params.interval;
-        if (mono_now() < due) {
+        if (genred_mono_now() < due) {
             struct timespec ts = to_timespec(due);
             int rc = pthread_cond_timedwait(&e->wake, &e->lock, &ts);
             if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
@@ -301,7 +288,7 @@ static void *inference_main(void *arg)
         pthread_mutex_unlock(&e->lock);
 
         r->seq++;
-        r->time = wall_now();
+        r->time = genred_wall_now();
         r->top = -1;
         r->confidence = 0;
         r->inference_ms = 0;
@@ -322,9 +309,9 @@ static void *inference_main(void *arg)
             r->progress = (double)count / fe->window_frames;
             e->history_count = 0;
         } else {
-            double t0 = mono_now();
+            double t0 = genred_mono_now();
             genre_net_run(e->net, e->snapshot, e->raw);
-            r->inference_ms = (mono_now() - t0) * 1000.0;
+            r->inference_ms = (genred_mono_now() - t0) * 1000.0;
             r->has_probs = 1;
             if (level < params.silence_dbfs) {
                 r->state = GENRED_STATE_SILENCE;
@@ -350,7 +337,7 @@ static void *inference_main(void *arg)
             e->inference_ms_sum += r->inference_ms;
         }
         last = due;
-        double now = mono_now();
+        double now = genred_mono_now();
         if (now - last > params.interval)   /* late (slow machine): do not burst */
             last = now;
     }

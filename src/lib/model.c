@@ -587,7 +587,7 @@ fail:
 
 /* ---- LAYR ---- */
 
-static const char *layer_name(uint32_t type)
+const char *genre_layer_type_name(uint32_t type)
 {
     switch (type) {
     case GENRE_LAYER_CONV2D: return "conv2d";
@@ -683,14 +683,14 @@ static int read_layers(const section *s, const section *dat, const tensor_entry 
         for (int k = used_params; k < GENRE_LAYER_PARAMS; k++) {
             if (p[k] != 0) {
                 genre_set_error(err, errlen, "layer %u (%s): unused parameter %d is %u, not 0", i,
-                                layer_name(l->type), k, p[k]);
+                                genre_layer_type_name(l->type), k, p[k]);
                 return -1;
             }
         }
         if (!has_tensors) {
             if (wi != -1 || bi != -1) {
                 genre_set_error(err, errlen, "layer %u (%s) takes no tensors but names %d/%d", i,
-                                layer_name(l->type), wi, bi);
+                                genre_layer_type_name(l->type), wi, bi);
                 return -1;
             }
             continue;
@@ -698,7 +698,7 @@ static int read_layers(const section *s, const section *dat, const tensor_entry 
         if (wi < 0 || (uint32_t)wi >= n_tensors || bi < 0 || (uint32_t)bi >= n_tensors) {
             genre_set_error(err, errlen,
                             "layer %u (%s): tensor index %d/%d outside 0..%u", i,
-                            layer_name(l->type), wi, bi, n_tensors ? n_tensors - 1 : 0);
+                            genre_layer_type_name(l->type), wi, bi, n_tensors ? n_tensors - 1 : 0);
             return -1;
         }
         const tensor_entry *wt = &tensors[wi], *bt = &tensors[bi];

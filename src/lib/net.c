@@ -38,19 +38,6 @@ typedef struct shape {
     size_t c, h, w, n;
 } shape;
 
-static const char *type_name(uint32_t type)
-{
-    switch (type) {
-    case GENRE_LAYER_CONV2D: return "conv2d";
-    case GENRE_LAYER_RELU: return "relu";
-    case GENRE_LAYER_MAXPOOL2D: return "maxpool2d";
-    case GENRE_LAYER_GLOBAL_MEANMAX: return "global_meanmax";
-    case GENRE_LAYER_DENSE: return "dense";
-    case GENRE_LAYER_SOFTMAX: return "softmax";
-    default: return "unknown";
-    }
-}
-
 /* a*b*c with a bound, or SIZE_MAX when it exceeds MAX_BUFFER_FLOATS. */
 static size_t bounded_product(size_t a, size_t b, size_t c)
 {
@@ -66,7 +53,7 @@ static size_t bounded_product(size_t a, size_t b, size_t c)
 static int plan_step(uint32_t index, const genre_layer *l, shape *s, net_step *step,
                      size_t *col_floats, char *err, size_t errlen)
 {
-    const char *name = type_name(l->type);
+    const char *name = genre_layer_type_name(l->type);
     memset(step, 0, sizeof *step);
     step->layer = l;
     step->type = l->type;
@@ -196,7 +183,7 @@ genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen)
     }
     uint32_t last = model->layers[model->n_layers - 1].type;
     if (last != GENRE_LAYER_SOFTMAX) {
-        genre_set_error(err, errlen, "the last layer is %s; it must be softmax", type_name(last));
+        genre_set_error(err, errlen, "the last layer is %s; it must be softmax", genre_layer_type_name(last));
         goto fail;
     }
     if (s.n != model->n_labels) {
