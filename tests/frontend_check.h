@@ -4,6 +4,8 @@
 #define FRONTEND_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define CHECK(counter, cond, ...)                                                   \
     do {                                                                            \
@@ -14,5 +16,25 @@
             (*(counter))++;                                                         \
         }                                                                           \
     } while (0)
+
+/* A genre_frame_sink that appends every frame to a growable array. */
+typedef struct frames {
+    float *data;
+    size_t n, cap, n_mels;
+} frames;
+
+static inline int collect_frames(void *user, const float *frame)
+{
+    frames *f = user;
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 64;
+        f->data = realloc(f->data, f->cap * f->n_mels * sizeof *f->data);
+        if (!f->data)
+            abort();
+    }
+    memcpy(f->data + f->n * f->n_mels, frame, f->n_mels * sizeof *frame);
+    f->n++;
+    return 0;
+}
 
 #endif

@@ -11,25 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct frames {
-    float *data;
-    size_t n, cap, n_mels;
-} frames;
-
-static int collect(void *user, const float *frame)
-{
-    frames *f = user;
-    if (f->n == f->cap) {
-        f->cap = f->cap ? 2 * f->cap : 64;
-        f->data = realloc(f->data, f->cap * f->n_mels * sizeof *f->data);
-        if (!f->data)
-            abort();
-    }
-    memcpy(f->data + f->n * f->n_mels, frame, f->n_mels * sizeof *frame);
-    f->n++;
-    return 0;
-}
-
 static double slaney_mel(double f)
 {
     return f < 1000.0 ? 3.0 * f / 200.0 : 15.0 + log(f / 1000.0) / (log(6.4) / 27.0);
@@ -57,7 +38,7 @@ static void test_tones(int *fails)
             x[i] = (float)(0.5 * sin(2.0 * M_PI * tones[t] * (double)i / spec.sample_rate));
         frames got = {.n_mels = spec.n_mels};
         genre_frontend_reset(fe);
-        genre_frontend_push(fe, x, n, collect, &got);
+        genre_frontend_push(fe, x, n, collect_frames, &got);
         /* argmax of the mean log-mel over all frames */
         size_t best = 0;
         double best_v = -INFINITY;
@@ -100,7 +81,7 @@ static void test_frame_timing(int *fails)
     frames got = {.n_mels = spec.n_mels};
     size_t first_at = 0, second_at = 0;
     for (size_t i = 1; i <= 2000; i++) {
-        genre_frontend_push(fe, zero, 1, collect, &got);
+        genre_frontend_push(fe, zero, 1, collect_frames, &got);
         if (got.n == 1 && !first_at)
             first_at = i;
         if (got.n == 2 && !second_at)
@@ -200,8 +181,8 @@ static void test_normalisation(int *fails)
         x[i] = (float)(seed >> 8) / 16777216.0f - 0.5f;
     }
     frames fa = {.n_mels = 96}, fb = {.n_mels = 96};
-    genre_frontend_push(a, x, 2048, collect, &fa);
-    genre_frontend_push(b, x, 2048, collect, &fb);
+    genre_frontend_push(a, x, 2048, collect_frames, &fa);
+    genre_frontend_push(b, x, 2048, collect_frames, &fb);
     CHECK(fails, fa.n == fb.n && fa.n == 7, "%zu vs %zu frames", fa.n, fb.n);
     float worst = 0.0f;
     for (size_t i = 0; i < fa.n * 96; i++) {

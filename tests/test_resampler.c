@@ -125,25 +125,6 @@ static void test_bad_rates(int *fails)
     CHECK(fails, strstr(err, "channels") != NULL, "message '%s'", err);
 }
 
-typedef struct frames {
-    float *data;
-    size_t n, cap, n_mels;
-} frames;
-
-static int collect_frames(void *user, const float *frame)
-{
-    frames *f = user;
-    if (f->n == f->cap) {
-        f->cap = f->cap ? 2 * f->cap : 64;
-        f->data = realloc(f->data, f->cap * f->n_mels * sizeof *f->data);
-        if (!f->data)
-            abort();
-    }
-    memcpy(f->data + f->n * f->n_mels, frame, f->n_mels * sizeof *frame);
-    f->n++;
-    return 0;
-}
-
 static void run_chunked(genre_pipeline *p, const float *x, size_t n_frames, int channels, size_t chunk,
                         frames *out)
 {
