@@ -2,7 +2,7 @@
  * promise (WAV, FLAC, Ogg Vorbis, Ogg Opus, MP3, AU) read back with the
  * right rate, channels, length and content; a missing file, a corrupt file,
  * an empty file and a directory give a message naming the file. */
-#include "frontend_check.h"
+#include "check.h"
 #include "genre/audiofile.h"
 
 #include <math.h>
@@ -84,22 +84,22 @@ static double channel_hz(const float *x, size_t n, int channel, int rate)
     return crossings < 2 ? 0.0 : (double)(crossings - 1) * rate / (last - first);
 }
 
-static void test_formats(int *fails, const char *dir)
+static void test_formats(const char *dir)
 {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const format_case *c = &cases[k];
         char path[4096], why[256], err[512];
         snprintf(path, sizeof path, "%s/test.%s", dir, c->ext);
         if (write_case(path, c, why, sizeof why) != 0) {
-            CHECK(fails, 0, "%s: cannot write the test file: %s", c->name, why);
+            CHECK_MSG(0, "%s: cannot write the test file: %s", c->name, why);
             continue;
         }
         genre_audiofile *f = genre_audiofile_open(path, err, sizeof err);
-        CHECK(fails, f != NULL, "%s: %s", c->name, err);
+        CHECK_MSG(f != NULL, "%s: %s", c->name, err);
         if (!f)
             continue;
-        CHECK(fails, genre_audiofile_rate(f) == c->rate, "%s: rate %g", c->name, genre_audiofile_rate(f));
-        CHECK(fails, genre_audiofile_channels(f) == 2, "%s: %d channels", c->name, genre_audiofile_channels(f));
+        CHECK_MSG(genre_audiofile_rate(f) == c->rate, "%s: rate %g", c->name, genre_audiofile_rate(f));
+        CHECK_MSG(genre_audiofile_channels(f) == 2, "%s: %d channels", c->name, genre_audiofile_channels(f));
         const size_t n = (size_t)(SECONDS * c->rate);
         const size_t cap = 2 * n;
         float *x = malloc(2 * cap * sizeof *x);
@@ -108,80 +108,79 @@ static void test_formats(int *fails, const char *dir)
             /* odd read sizes exercise partial reads */
             size_t want = cap - got < 1237 ? cap - got : 1237;
             ssize_t r = genre_audiofile_read(f, x + 2 * got, want, err, sizeof err);
-            CHECK(fails, r >= 0, "%s: %s", c->name, err);
+            CHECK_MSG(r >= 0, "%s: %s", c->name, err);
             if (r <= 0)
                 break;
             got += (size_t)r;
         }
         int64_t stated = genre_audiofile_frames(f);
         if (c->lossless) {
-            CHECK(fails, got == n && stated == (int64_t)n, "%s: read %zu, stated %lld, wrote %zu", c->name, got,
-                  (long long)stated, n);
+            CHECK_MSG(got == n && stated == (int64_t)n, "%s: read %zu, stated %lld, wrote %zu", c->name, got,
+                      (long long)stated, n);
             float worst = 0.0f;
             for (size_t i = 0; i < got && i < n; i++)
                 for (int ch = 0; ch < 2; ch++)
                     worst = fmaxf(worst, fabsf(x[2 * i + (size_t)ch] - test_signal(i, ch, c->rate)));
-            CHECK(fails, worst <= 1.0f / 32768.0f, "%s: max sample error %g", c->name, worst);
+            CHECK_MSG(worst <= 1.0f / 32768.0f, "%s: max sample error %g", c->name, worst);
         } else {
             /* lossy codecs add priming/padding; the length stays close */
-            CHECK(fails, got + 0.05 * c->rate >= n && got <= n + 0.1 * c->rate, "%s: read %zu frames for %zu",
-                  c->name, got, n);
+            CHECK_MSG(got + 0.05 * c->rate >= n && got <= n + 0.1 * c->rate, "%s: read %zu frames for %zu",
+                      c->name, got, n);
             double hz_l = channel_hz(x, got, 0, c->rate), hz_r = channel_hz(x, got, 1, c->rate);
-            CHECK(fails, fabs(hz_l - TONE_L) < 0.01 * TONE_L && fabs(hz_r - TONE_R) < 0.01 * TONE_R,
-                  "%s: tones read back as %.2f / %.2f Hz", c->name, hz_l, hz_r);
+            CHECK_MSG(fabs(hz_l - TONE_L) < 0.01 * TONE_L && fabs(hz_r - TONE_R) < 0.01 * TONE_R,
+                      "%s: tones read back as %.2f / %.2f Hz", c->name, hz_l, hz_r);
         }
         /* rewind, then the first frame again */
-        CHECK(fails, genre_audiofile_rewind(f) == 0, "%s: rewind failed", c->name);
+        CHECK_MSG(genre_audiofile_rewind(f) == 0, "%s: rewind failed", c->name);
         float again[2] = {9, 9};
-        CHECK(fails, genre_audiofile_read(f, again, 1, err, sizeof err) == 1 && again[0] == x[0] &&
-                         again[1] == x[1],
-              "%s: first frame differs after rewind", c->name);
+        CHECK_MSG(genre_audiofile_read(f, again, 1, err, sizeof err) == 1 && again[0] == x[0] &&
+                             again[1] == x[1],
+                  "%s: first frame differs after rewind", c->name);
         free(x);
         genre_audiofile_close(f);
         unlink(path);
     }
 }
 
-static void expect_open_error(int *fails, const char *path, const char *what)
+static void expect_open_error(const char *path, const char *what)
 {
     char err[512] = "";
     genre_audiofile *f = genre_audiofile_open(path, err, sizeof err);
-    CHECK(fails, f == NULL, "%s opened", what);
-    CHECK(fails, strstr(err, path) != NULL, "%s: message '%s' does not name the file", what, err);
-    CHECK(fails, strlen(err) > strlen(path) + 4, "%s: message '%s' gives no reason", what, err);
+    CHECK_MSG(f == NULL, "%s opened", what);
+    CHECK_MSG(strstr(err, path) != NULL, "%s: message '%s' does not name the file", what, err);
+    CHECK_MSG(strlen(err) > strlen(path) + 4, "%s: message '%s' gives no reason", what, err);
     genre_audiofile_close(f);
 }
 
-static void test_bad_files(int *fails, const char *dir)
+static void test_bad_files(const char *dir)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/does-not-exist.wav", dir);
-    expect_open_error(fails, path, "missing file");
+    expect_open_error(path, "missing file");
 
     snprintf(path, sizeof path, "%s/corrupt.wav", dir);
     FILE *f = fopen(path, "wb");
     for (int i = 0; i < 5000; i++)
         fputc((i * 7919) & 0xff, f);
     fclose(f);
-    expect_open_error(fails, path, "corrupt file");
+    expect_open_error(path, "corrupt file");
     unlink(path);
 
     snprintf(path, sizeof path, "%s/empty.flac", dir);
     f = fopen(path, "wb");
     fclose(f);
-    expect_open_error(fails, path, "empty file");
+    expect_open_error(path, "empty file");
     unlink(path);
 
-    expect_open_error(fails, dir, "a directory");
+    expect_open_error(dir, "a directory");
 
     char err[512] = "";
-    CHECK(fails, genre_audiofile_open("", err, sizeof err) == NULL && *err, "empty path");
-    CHECK(fails, genre_audiofile_open(NULL, NULL, 0) == NULL, "NULL path");
+    CHECK_MSG(genre_audiofile_open("", err, sizeof err) == NULL && *err, "empty path");
+    CHECK_MSG(genre_audiofile_open(NULL, NULL, 0) == NULL, "NULL path");
 }
 
 int main(void)
 {
-    int fails = 0;
     const char *tmp = getenv("TMPDIR");
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/genre-audiofile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -190,12 +189,8 @@ int main(void)
         return 1;
     }
     printf("libsndfile %s\n", sf_version_string());
-    test_formats(&fails, dir);
-    test_bad_files(&fails, dir);
+    test_formats(dir);
+    test_bad_files(dir);
     rmdir(dir);
-    if (fails)
-        fprintf(stderr, "%d check(s) failed\n", fails);
-    else
-        printf("test_audiofile: all checks passed\n");
-    return fails ? 1 : 0;
+    return check_exit_status("test_audiofile");
 }

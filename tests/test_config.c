@@ -8,15 +8,7 @@
 
 #include "genred/log.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            failures++;                                                                \
-        }                                                                              \
-    } while (0)
+#include "check.h"
 
 static int parse(genred_config *cfg, const char *text, char *err, size_t errlen)
 {
@@ -31,12 +23,9 @@ static void refuses(const char *text, const char *frag1, const char *frag2)
     genred_config cfg;
     char err[512];
     int rc = parse(&cfg, text, err, sizeof err);
-    int ok = rc == -1 && strstr(err, frag1) && (!frag2 || strstr(err, frag2));
-    if (!ok) {
-        fprintf(stderr, "config text:\n%s\n-> rc %d, message '%s'; wanted '%s'%s%s\n", text, rc,
-                err, frag1, frag2 ? " and " : "", frag2 ? frag2 : "");
-        failures++;
-    }
+    CHECK_MSG(rc == -1 && strstr(err, frag1) && (!frag2 || strstr(err, frag2)),
+              "config text:\n%s\n-> rc %d, message '%s'; wanted '%s'%s%s", text, rc, err, frag1,
+              frag2 ? " and " : "", frag2 ? frag2 : "");
 }
 
 static void defaults(void)
@@ -256,10 +245,5 @@ int main(int argc, char **argv)
     errors();
     files();
     audio_differs();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    return check_exit_status("test_config");
 }

@@ -5,15 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 static json_value *parse(const char *s)
 {
@@ -90,10 +82,7 @@ static void test_rejects(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[128] = "";
         json_value *v = json_parse(bad[i], strlen(bad[i]), err, sizeof err);
-        if (v || !err[0]) {
-            fprintf(stderr, "accepted or no reason: '%s'\n", bad[i]);
-            failures++;
-        }
+        CHECK_MSG(!v && err[0], "accepted or no reason: '%s'", bad[i]);
         json_free(v);
     }
     /* Deep nesting is an error, not a stack overflow. */
@@ -122,10 +111,5 @@ int main(void)
     test_strings();
     test_numbers();
     test_rejects();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("json_read: all checks passed\n");
-    return 0;
+    return check_exit_status("test_json_read");
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "counting_check.h"
+#include "check.h"
 
 typedef struct image {
     unsigned char *data;
@@ -96,10 +96,10 @@ static void expect_refused(image im, const char *what, const char *message)
 {
     char err[512] = "";
     genre_model *m = genre_model_load_buffer(im.data, im.size, err, sizeof err);
-    CHECK(m == NULL, "%s: loaded, expected refusal with \"%s\"", what, message);
-    CHECK(m != NULL || strstr(err, message) != NULL, "%s: message \"%s\", expected \"%s\"", what,
-          err, message);
-    CHECK(strchr(err, '\n') == NULL, "%s: message is more than one line", what);
+    CHECK_MSG(m == NULL, "%s: loaded, expected refusal with \"%s\"", what, message);
+    CHECK_MSG(m != NULL || strstr(err, message) != NULL, "%s: message \"%s\", expected \"%s\"",
+              what, err, message);
+    CHECK_MSG(strchr(err, '\n') == NULL, "%s: message is more than one line", what);
     genre_model_del(m);
 }
 
@@ -118,29 +118,29 @@ static void test_good(const char *dir, image good)
 {
     char err[512] = "";
     genre_model *m = genre_model_load_buffer(good.data, good.size, err, sizeof err);
-    CHECK(m != NULL, "good.gmdl refused: %s", err);
+    CHECK_MSG(m != NULL, "good.gmdl refused: %s", err);
     if (!m)
         return;
-    CHECK(m->n_labels == 3 && strcmp(m->labels[1], "bluez") == 0, "labels");
-    CHECK(genre_model_label_index(m, "jazz") == 2, "label_index jazz");
-    CHECK(genre_model_label_index(m, "rock") == -1, "label_index rock");
+    CHECK_MSG(m->n_labels == 3 && strcmp(m->labels[1], "bluez") == 0, "labels");
+    CHECK_MSG(genre_model_label_index(m, "jazz") == 2, "label_index jazz");
+    CHECK_MSG(genre_model_label_index(m, "rock") == -1, "label_index rock");
     char buf[80];
     const char *v = genre_model_meta_get(m, "valid_accuracy", buf, sizeof buf);
-    CHECK(v && strcmp(v, "0.123") == 0, "meta_get valid_accuracy -> %s", v ? v : "NULL");
-    CHECK(genre_model_meta_get(m, "valid", buf, sizeof buf) == NULL, "meta_get prefix key");
-    CHECK(genre_model_meta_get(m, "date", buf, 5) && strcmp(buf, "2026") == 0,
-          "meta_get truncates to the buffer: %s", buf);
-    CHECK(((uintptr_t)m->layers[0].weight % 16) == 0, "weights 16-byte aligned");
-    CHECK(m->n_layers == 7 && m->layers[3].p[0] == 2 && m->layers[3].p[1] == 3, "layer params");
+    CHECK_MSG(v && strcmp(v, "0.123") == 0, "meta_get valid_accuracy -> %s", v ? v : "NULL");
+    CHECK_MSG(genre_model_meta_get(m, "valid", buf, sizeof buf) == NULL, "meta_get prefix key");
+    CHECK_MSG(genre_model_meta_get(m, "date", buf, 5) && strcmp(buf, "2026") == 0,
+              "meta_get truncates to the buffer: %s", buf);
+    CHECK_MSG(((uintptr_t)m->layers[0].weight % 16) == 0, "weights 16-byte aligned");
+    CHECK_MSG(m->n_layers == 7 && m->layers[3].p[0] == 2 && m->layers[3].p[1] == 3, "layer params");
     genre_net *net = genre_net_new(m, err, sizeof err);
-    CHECK(net != NULL, "net on good.gmdl: %s", err);
+    CHECK_MSG(net != NULL, "net on good.gmdl: %s", err);
     genre_net_del(net);
     genre_model_del(m);
 
     char path[4096];
     snprintf(path, sizeof path, "%s/good.gmdl", dir);
     m = genre_model_load(path, err, sizeof err);
-    CHECK(m != NULL, "load from path: %s", err);
+    CHECK_MSG(m != NULL, "load from path: %s", err);
     genre_model_del(m);
 }
 
@@ -156,7 +156,7 @@ static void test_truncation_and_flips(image good)
         else
             snprintf(expect, sizeof expect, "truncated: header says %zu bytes, file has %zu",
                      good.size, len);
-        CHECK(m == NULL && strstr(err, expect), "prefix %zu: \"%s\"", len, err);
+        CHECK_MSG(m == NULL && strstr(err, expect), "prefix %zu: \"%s\"", len, err);
         genre_model_del(m);
     }
     image longer = copy_image(good);
@@ -189,7 +189,7 @@ static void test_truncation_and_flips(image good)
     im.data[100] ^= 0x10;
     char e[512];
     genre_model_load_buffer(im.data, im.size, e, sizeof e);
-    CHECK(strstr(e, "file corrupt") && strstr(e, "computed"), "CRC message: %s", e);
+    CHECK_MSG(strstr(e, "file corrupt") && strstr(e, "computed"), "CRC message: %s", e);
     free(im.data);
 }
 
@@ -346,7 +346,7 @@ static void test_python_crafted(const char *dir)
     char err[512];
     image im = read_image(dir, "extra_optional.gmdl");
     genre_model *m = genre_model_load_buffer(im.data, im.size, err, sizeof err);
-    CHECK(m != NULL, "unknown optional section should be skipped: %s", err);
+    CHECK_MSG(m != NULL, "unknown optional section should be skipped: %s", err);
     genre_model_del(m);
     free(im.data);
 
@@ -369,11 +369,11 @@ static void test_python_crafted(const char *dir)
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
         im = read_image(dir, nets[i].file);
         m = genre_model_load_buffer(im.data, im.size, err, sizeof err);
-        CHECK(m != NULL, "%s should load: %s", nets[i].file, err);
+        CHECK_MSG(m != NULL, "%s should load: %s", nets[i].file, err);
         if (m) {
             genre_net *net = genre_net_new(m, err, sizeof err);
-            CHECK(net == NULL && strstr(err, nets[i].message), "%s: net says \"%s\"", nets[i].file,
-                  net ? "ok" : err);
+            CHECK_MSG(net == NULL && strstr(err, nets[i].message), "%s: net says \"%s\"",
+                      nets[i].file, net ? "ok" : err);
             genre_net_del(net);
             genre_model_del(m);
         }
@@ -385,26 +385,26 @@ static void test_files(const char *dir)
 {
     char err[512], path[4096];
     genre_model *m = genre_model_load("/nonexistent/dir/x.gmdl", err, sizeof err);
-    CHECK(!m && strstr(err, "/nonexistent/dir/x.gmdl: No such file"), "missing file: %s", err);
+    CHECK_MSG(!m && strstr(err, "/nonexistent/dir/x.gmdl: No such file"), "missing file: %s", err);
     m = genre_model_load(dir, err, sizeof err);
-    CHECK(!m && strstr(err, "not a regular file"), "directory: %s", err);
+    CHECK_MSG(!m && strstr(err, "not a regular file"), "directory: %s", err);
 
     /* A sparse 300 MiB file: refused by size before anything is read. */
     snprintf(path, sizeof path, "%s/huge.gmdl", dir);
     int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-    CHECK(fd >= 0 && ftruncate(fd, 300l << 20) == 0, "cannot make sparse file");
+    CHECK_MSG(fd >= 0 && ftruncate(fd, 300l << 20) == 0, "cannot make sparse file");
     if (fd >= 0)
         close(fd);
     m = genre_model_load(path, err, sizeof err);
-    CHECK(!m && strstr(err, "more than the 256 MiB"), "huge file: %s", err);
+    CHECK_MSG(!m && strstr(err, "more than the 256 MiB"), "huge file: %s", err);
     unlink(path);
 
     /* Error buffer contract: NULL and tiny buffers are fine. */
     m = genre_model_load_buffer("GENREMDL", 8, NULL, 0);
-    CHECK(!m, "refused without an error buffer");
+    CHECK_MSG(!m, "refused without an error buffer");
     char tiny[4];
     m = genre_model_load_buffer("junk", 4, tiny, sizeof tiny);
-    CHECK(!m && strlen(tiny) == 3, "truncated message \"%s\"", tiny);
+    CHECK_MSG(!m && strlen(tiny) == 3, "truncated message \"%s\"", tiny);
 }
 
 int main(int argc, char **argv)
@@ -425,6 +425,5 @@ int main(int argc, char **argv)
     test_python_crafted(argv[1]);
     test_files(argv[1]);
     free(good.data);
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_exit_status("test_model");
 }

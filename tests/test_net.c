@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "counting_check.h"
+#include "check.h"
 
 /* Deterministic xorshift generator: the test state lives in main's frame. */
 typedef struct rng {
@@ -140,8 +140,8 @@ static void test_conv(rng *r)
         genre_conv_shape s = {.in_c = p[0], .h = p[1], .w = p[2], .out_c = p[3], .kh = p[4],
                               .kw = p[5], .pad_h = p[6], .pad_w = p[7]};
         size_t oh = genre_conv_out_h(&s), ow = genre_conv_out_w(&s);
-        CHECK(oh == p[1] + 2 * p[6] - p[4] + 1 && ow == p[2] + 2 * p[7] - p[5] + 1,
-              "conv case %zu out shape", t);
+        CHECK_MSG(oh == p[1] + 2 * p[6] - p[4] + 1 && ow == p[2] + 2 * p[7] - p[5] + 1,
+                  "conv case %zu out shape", t);
         size_t n_out = s.out_c * oh * ow;
         float *in = random_floats(r, s.in_c * s.h * s.w);
         float *wt = random_floats(r, s.out_c * s.in_c * s.kh * s.kw);
@@ -151,8 +151,8 @@ static void test_conv(rng *r)
         ref_conv2d(in, s.in_c, s.h, s.w, wt, b, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, ref);
         genre_layer_conv2d(&s, in, wt, b, false, col, out);
         double d = max_rel_diff(out, ref, n_out);
-        CHECK(d <= 1e-5, "conv case %zu (%zux%zux%zu -> %zu, k %zux%zu, pad %zu,%zu): diff %g", t,
-              s.in_c, s.h, s.w, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, d);
+        CHECK_MSG(d <= 1e-5, "conv case %zu (%zux%zux%zu -> %zu, k %zux%zu, pad %zu,%zu): diff %g",
+                  t, s.in_c, s.h, s.w, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, d);
         /* Fused ReLU is exactly conv followed by ReLU. */
         genre_layer_conv2d(&s, in, wt, b, true, col, out);
         for (size_t i = 0; i < n_out; i++)
@@ -160,7 +160,8 @@ static void test_conv(rng *r)
         float *plain = malloc(n_out * sizeof *plain);
         genre_layer_conv2d(&s, in, wt, b, false, col, plain);
         genre_layer_relu(plain, n_out, ref);
-        CHECK(memcmp(out, ref, n_out * sizeof *out) == 0, "conv case %zu fused relu differs", t);
+        CHECK_MSG(memcmp(out, ref, n_out * sizeof *out) == 0, "conv case %zu fused relu differs",
+                  t);
         free(plain);
         free(in), free(wt), free(b), free(col), free(out), free(ref);
     }
@@ -179,7 +180,7 @@ static void test_pool_relu_meanmax(rng *r)
         float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
         ref_maxpool(in, p[0], p[1], p[2], p[3], p[4], ref);
         genre_layer_maxpool2d(in, p[0], p[1], p[2], p[3], p[4], out);
-        CHECK(memcmp(out, ref, n_out * sizeof *out) == 0, "maxpool case %zu differs", t);
+        CHECK_MSG(memcmp(out, ref, n_out * sizeof *out) == 0, "maxpool case %zu differs", t);
         free(in), free(out), free(ref);
     }
 
@@ -188,9 +189,9 @@ static void test_pool_relu_meanmax(rng *r)
     int ok = 1;
     for (size_t i = 0; i < 1001; i++)
         ok &= o[i] == (v[i] > 0 ? v[i] : 0.0f);
-    CHECK(ok, "relu out of place");
+    CHECK_MSG(ok, "relu out of place");
     genre_layer_relu(v, 1001, v);
-    CHECK(memcmp(v, o, 1001 * sizeof *o) == 0, "relu in place");
+    CHECK_MSG(memcmp(v, o, 1001 * sizeof *o) == 0, "relu in place");
     free(v), free(o);
 
     static const size_t mm[][3] = {{1, 1, 1}, {3, 5, 7}, {16, 78, 12}, {2, 624, 96}};
@@ -201,9 +202,9 @@ static void test_pool_relu_meanmax(rng *r)
         float out[64], ref[64];
         ref_meanmax(in, c, h, w, ref);
         genre_layer_global_meanmax(in, c, h, w, out);
-        CHECK(max_rel_diff(out, ref, 2 * c) <= 1e-6, "meanmax case %zu diff %g", t,
-              max_rel_diff(out, ref, 2 * c));
-        CHECK(out[2 * c - 1] == 5.0f, "meanmax case %zu misses the last element", t);
+        CHECK_MSG(max_rel_diff(out, ref, 2 * c) <= 1e-6, "meanmax case %zu diff %g", t,
+                  max_rel_diff(out, ref, 2 * c));
+        CHECK_MSG(out[2 * c - 1] == 5.0f, "meanmax case %zu misses the last element", t);
         free(in);
     }
 }
@@ -218,8 +219,8 @@ static void test_dense_softmax(rng *r)
         float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
         ref_dense(in, n_in, wt, b, n_out, ref);
         genre_layer_dense(in, n_in, wt, b, n_out, out);
-        CHECK(max_rel_diff(out, ref, n_out) <= 1e-5, "dense %zu->%zu diff %g", n_in, n_out,
-              max_rel_diff(out, ref, n_out));
+        CHECK_MSG(max_rel_diff(out, ref, n_out) <= 1e-5, "dense %zu->%zu diff %g", n_in, n_out,
+                  max_rel_diff(out, ref, n_out));
         free(in), free(wt), free(b), free(out), free(ref);
     }
 
@@ -228,17 +229,17 @@ static void test_dense_softmax(rng *r)
         x[i] = uniform(r) * 20;
     ref_softmax(x, 10, ref);
     genre_layer_softmax(x, 10, out);
-    CHECK(max_rel_diff(out, ref, 10) <= 1e-6, "softmax diff %g", max_rel_diff(out, ref, 10));
+    CHECK_MSG(max_rel_diff(out, ref, 10) <= 1e-6, "softmax diff %g", max_rel_diff(out, ref, 10));
     /* Large logits must not overflow: the max is subtracted first. */
     float big[3] = {1000.0f, 999.0f, -1000.0f}, pb[3];
     genre_layer_softmax(big, 3, pb);
-    CHECK(isfinite(pb[0]) && fabsf(pb[0] - 0.7310586f) < 1e-6f && pb[2] == 0.0f,
-          "softmax large logits: %g %g %g", pb[0], pb[1], pb[2]);
+    CHECK_MSG(isfinite(pb[0]) && fabsf(pb[0] - 0.7310586f) < 1e-6f && pb[2] == 0.0f,
+              "softmax large logits: %g %g %g", pb[0], pb[1], pb[2]);
     genre_layer_softmax(big, 3, big);
-    CHECK(memcmp(big, pb, sizeof pb) == 0, "softmax in place");
+    CHECK_MSG(memcmp(big, pb, sizeof pb) == 0, "softmax in place");
     float one = 3.0f;
     genre_layer_softmax(&one, 1, &one);
-    CHECK(one == 1.0f, "softmax of one value = %g", one);
+    CHECK_MSG(one == 1.0f, "softmax of one value = %g", one);
 }
 
 /* ---- whole nets built by hand ---- */
@@ -351,10 +352,10 @@ static void check_net_against_reference(handmade *h, rng *r, const char *what)
 {
     char err[256] = "";
     genre_net *net = genre_net_new(&h->model, err, sizeof err);
-    CHECK(net != NULL, "%s: genre_net_new: %s", what, err);
+    CHECK_MSG(net != NULL, "%s: genre_net_new: %s", what, err);
     if (!net)
         return;
-    CHECK(genre_net_output_size(net) == h->model.n_labels, "%s: output size", what);
+    CHECK_MSG(genre_net_output_size(net) == h->model.n_labels, "%s: output size", what);
     size_t n_in = (size_t)h->model.frontend.window_frames * h->model.frontend.n_mels;
     float *window = random_floats(r, n_in), *copy = malloc(n_in * sizeof *copy);
     memcpy(copy, window, n_in * sizeof *copy);
@@ -364,12 +365,12 @@ static void check_net_against_reference(handmade *h, rng *r, const char *what)
     double d = max_rel_diff(probs, ref, h->model.n_labels), sum = 0;
     for (uint32_t i = 0; i < h->model.n_labels; i++)
         sum += probs[i];
-    CHECK(d <= 1e-5, "%s: net vs reference diff %g", what, d);
-    CHECK(fabs(sum - 1.0) <= 1e-5, "%s: probabilities sum to %.8f", what, sum);
-    CHECK(memcmp(window, copy, n_in * sizeof *copy) == 0, "%s: net wrote into its input", what);
+    CHECK_MSG(d <= 1e-5, "%s: net vs reference diff %g", what, d);
+    CHECK_MSG(fabs(sum - 1.0) <= 1e-5, "%s: probabilities sum to %.8f", what, sum);
+    CHECK_MSG(memcmp(window, copy, n_in * sizeof *copy) == 0, "%s: net wrote into its input", what);
     genre_net_run(net, window, again);
-    CHECK(memcmp(probs, again, sizeof probs[0] * h->model.n_labels) == 0,
-          "%s: second run differs (state leaks between runs)", what);
+    CHECK_MSG(memcmp(probs, again, sizeof probs[0] * h->model.n_labels) == 0,
+              "%s: second run differs (state leaks between runs)", what);
     free(window), free(copy);
     genre_net_del(net);
 }
@@ -409,8 +410,8 @@ static void expect_net_refused(handmade *h, const char *what, const char *messag
 {
     char err[256] = "";
     genre_net *net = genre_net_new(&h->model, err, sizeof err);
-    CHECK(net == NULL && strstr(err, message), "%s: got \"%s\", expected \"%s\"", what,
-          net ? "accepted" : err, message);
+    CHECK_MSG(net == NULL && strstr(err, message), "%s: got \"%s\", expected \"%s\"", what,
+              net ? "accepted" : err, message);
     genre_net_del(net);
     handmade_free(h);
 }
@@ -475,7 +476,8 @@ static void test_refusals(rng *r)
 
     genre_model empty = {0};
     char err[128];
-    CHECK(genre_net_new(&empty, err, sizeof err) == NULL && strstr(err, "no layers"), "empty model");
+    CHECK_MSG(genre_net_new(&empty, err, sizeof err) == NULL && strstr(err, "no layers"),
+              "empty model");
     genre_net_del(NULL);
 }
 
@@ -487,6 +489,5 @@ int main(void)
     test_dense_softmax(&r);
     test_whole_nets(&r);
     test_refusals(&r);
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_exit_status("test_net");
 }

@@ -4,15 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 #define PARSE(lit) genred_request_parse(lit, sizeof(lit) - 1)
 
@@ -93,10 +85,7 @@ static void test_reader(void)
     /* Every chunking must give the same events. */
     for (size_t chunk = 1; chunk <= sizeof stream; chunk++) {
         run_reader(stream, sizeof stream - 1, chunk, 10, log, sizeof log);
-        if (strcmp(log, expect) != 0) {
-            fprintf(stderr, "chunk %zu: got %s\n", chunk, log);
-            failures++;
-        }
+        CHECK_MSG(strcmp(log, expect) == 0, "chunk %zu: got %s", chunk, log);
     }
     /* An overlong line without newline is reported once, as soon as known. */
     run_reader("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 36, 4, 10, log, sizeof log);
@@ -124,10 +113,5 @@ int main(void)
     test_parse();
     test_sanitise();
     test_reader();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("request: all checks passed\n");
-    return 0;
+    return check_exit_status("test_request");
 }

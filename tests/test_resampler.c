@@ -3,7 +3,8 @@
  * rates pass samples through exactly; the output does not depend on how the
  * input is chunked (bit-identical frames for chunks of 1, 7, 4096 and
  * 10000 frames, the last above GENRE_PIPELINE_MAX_CHUNK). */
-#include "frontend_check.h"
+#include "check.h"
+#include "collectors.h"
 #include "genre/pipeline.h"
 #include "genre/resampler.h"
 
@@ -11,26 +12,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct samples {
-    float *data;
-    size_t n, cap;
-} samples;
-
-static int collect_samples(void *user, const float *x, size_t n)
-{
-    samples *s = user;
-    if (s->n + n > s->cap) {
-        while (s->n + n > s->cap)
-            s->cap = s->cap ? 2 * s->cap : 4096;
-        s->data = realloc(s->data, s->cap * sizeof *s->data);
-        if (!s->data)
-            abort();
-    }
-    memcpy(s->data + s->n, x, n * sizeof *x);
-    s->n += n;
-    return 0;
-}
 
 /* Mean frequency from upward zero crossings, interpolated linearly, over
  * x[from..to). */
@@ -52,7 +33,7 @@ static double zero_crossing_hz(const float *x, size_t from, size_t to, double ra
     return (double)(crossings - 1) * rate / (last - first);
 }
 
-static void test_tone_rates(int *fails)
+static void test_tone_rates(void)
 {
     const double rates[] = {22050.0, 44100.0, 48000.0, 24000.0};
     const double tones[] = {440.0, 1000.0, 3000.0};
@@ -60,7 +41,7 @@ static void test_tone_rates(int *fails)
         for (size_t t = 0; t < sizeof tones / sizeof tones[0]; t++) {
             char err[256];
             genre_resampler *rs = genre_resampler_new(rates[r], 16000.0, err, sizeof err);
-            CHECK(fails, rs != NULL, "%s", err);
+            CHECK_MSG(rs != NULL, "%s", err);
             if (!rs)
                 continue;
             const size_t n = (size_t)rates[r] * 2; /* 2 s */
@@ -72,21 +53,21 @@ static void test_tone_rates(int *fails)
             for (size_t i = 0; i < n && rc == 0; i += 1000)
                 rc = genre_resampler_push(rs, x + i, n - i < 1000 ? n - i : 1000, collect_samples, &out);
             rc |= genre_resampler_flush(rs, collect_samples, &out);
-            CHECK(fails, rc == 0, "push/flush returned %d", rc);
+            CHECK_MSG(rc == 0, "push/flush returned %d", rc);
             /* the whole input comes out, at the new rate (within the filter's rounding) */
             double want_len = (double)n * 16000.0 / rates[r];
-            CHECK(fails, fabs((double)out.n - want_len) <= 2.0, "%.0f Hz: %zu samples out, expected %.1f",
-                  rates[r], out.n, want_len);
+            CHECK_MSG(fabs((double)out.n - want_len) <= 2.0, "%.0f Hz: %zu samples out, expected %.1f",
+                      rates[r], out.n, want_len);
             /* skip the filter's start-up and tail */
             double hz = zero_crossing_hz(out.data, 1000, out.n - 1000, 16000.0);
-            CHECK(fails, fabs(hz - tones[t]) <= 0.005 * tones[t], "%.0f Hz tone at %.0f Hz in -> %.3f Hz",
-                  tones[t], rates[r], hz);
+            CHECK_MSG(fabs(hz - tones[t]) <= 0.005 * tones[t], "%.0f Hz tone at %.0f Hz in -> %.3f Hz",
+                      tones[t], rates[r], hz);
             double sum2 = 0.0;
             for (size_t i = 1000; i < out.n - 1000; i++)
                 sum2 += (double)out.data[i] * out.data[i];
             double rms = sqrt(sum2 / (double)(out.n - 2000));
-            CHECK(fails, fabs(rms - 0.5 / sqrt(2.0)) < 0.01 * 0.5 / sqrt(2.0), "%.0f Hz at %.0f Hz: rms %.5f",
-                  tones[t], rates[r], rms);
+            CHECK_MSG(fabs(rms - 0.5 / sqrt(2.0)) < 0.01 * 0.5 / sqrt(2.0), "%.0f Hz at %.0f Hz: rms %.5f",
+                      tones[t], rates[r], rms);
             free(out.data);
             free(x);
             genre_resampler_del(rs);
@@ -94,10 +75,10 @@ static void test_tone_rates(int *fails)
     }
 }
 
-static void test_pass_through(int *fails)
+static void test_pass_through(void)
 {
     genre_resampler *rs = genre_resampler_new(16000.0, 16000.0, NULL, 0);
-    CHECK(fails, rs != NULL, "16k -> 16k refused");
+    CHECK_MSG(rs != NULL, "16k -> 16k refused");
     if (!rs)
         return;
     float x[1000];
@@ -107,22 +88,22 @@ static void test_pass_through(int *fails)
     genre_resampler_push(rs, x, 333, collect_samples, &out);
     genre_resampler_push(rs, x + 333, 667, collect_samples, &out);
     genre_resampler_flush(rs, collect_samples, &out);
-    CHECK(fails, out.n == 1000 && memcmp(out.data, x, sizeof x) == 0, "pass-through not exact (%zu)", out.n);
+    CHECK_MSG(out.n == 1000 && memcmp(out.data, x, sizeof x) == 0, "pass-through not exact (%zu)", out.n);
     free(out.data);
     genre_resampler_del(rs);
 }
 
-static void test_bad_rates(int *fails)
+static void test_bad_rates(void)
 {
     char err[256] = "";
-    CHECK(fails, genre_resampler_new(0.0, 16000.0, err, sizeof err) == NULL, "rate 0 accepted");
-    CHECK(fails, strstr(err, "rate") != NULL, "message '%s'", err);
-    CHECK(fails, genre_resampler_new(NAN, 16000.0, err, sizeof err) == NULL, "NaN rate accepted");
-    CHECK(fails, genre_resampler_new(16000.0 * 1000, 16000.0, err, sizeof err) == NULL, "ratio 1/1000 accepted");
-    CHECK(fails, strstr(err, "ratio") != NULL, "message '%s'", err);
+    CHECK_MSG(genre_resampler_new(0.0, 16000.0, err, sizeof err) == NULL, "rate 0 accepted");
+    CHECK_MSG(strstr(err, "rate") != NULL, "message '%s'", err);
+    CHECK_MSG(genre_resampler_new(NAN, 16000.0, err, sizeof err) == NULL, "NaN rate accepted");
+    CHECK_MSG(genre_resampler_new(16000.0 * 1000, 16000.0, err, sizeof err) == NULL, "ratio 1/1000 accepted");
+    CHECK_MSG(strstr(err, "ratio") != NULL, "message '%s'", err);
     genre_frontend_spec spec = genre_frontend_default_spec();
-    CHECK(fails, genre_pipeline_new(&spec, 44100.0, 0, err, sizeof err) == NULL, "0 channels accepted");
-    CHECK(fails, strstr(err, "channels") != NULL, "message '%s'", err);
+    CHECK_MSG(genre_pipeline_new(&spec, 44100.0, 0, err, sizeof err) == NULL, "0 channels accepted");
+    CHECK_MSG(strstr(err, "channels") != NULL, "message '%s'", err);
 }
 
 static void run_chunked(genre_pipeline *p, const float *x, size_t n_frames, int channels, size_t chunk,
@@ -136,7 +117,7 @@ static void run_chunked(genre_pipeline *p, const float *x, size_t n_frames, int 
     genre_pipeline_flush(p, collect_frames, out);
 }
 
-static void test_chunk_independence(int *fails)
+static void test_chunk_independence(void)
 {
     genre_frontend_spec spec = genre_frontend_default_spec();
     const double rate = 44100.0;
@@ -153,7 +134,7 @@ static void test_chunk_independence(int *fails)
     }
     char err[256];
     genre_pipeline *p = genre_pipeline_new(&spec, rate, 2, err, sizeof err);
-    CHECK(fails, p != NULL, "%s", err);
+    CHECK_MSG(p != NULL, "%s", err);
     if (!p) {
         free(x);
         return;
@@ -162,12 +143,12 @@ static void test_chunk_independence(int *fails)
     frames ref = {.n_mels = spec.n_mels};
     run_chunked(p, x, n, 2, chunks[0], &ref);
     /* 3 s at 16 kHz = 48000 samples -> (48000-512)/256+1 = 186 frames */
-    CHECK(fails, ref.n == 186, "%zu frames from 3 s", ref.n);
+    CHECK_MSG(ref.n == 186, "%zu frames from 3 s", ref.n);
     for (size_t c = 1; c < sizeof chunks / sizeof chunks[0]; c++) {
         frames got = {.n_mels = spec.n_mels};
         run_chunked(p, x, n, 2, chunks[c], &got);
-        CHECK(fails, got.n == ref.n && memcmp(got.data, ref.data, ref.n * spec.n_mels * sizeof(float)) == 0,
-              "chunks of %zu: %zu frames, not bit-identical to chunks of 4096", chunks[c], got.n);
+        CHECK_MSG(got.n == ref.n && memcmp(got.data, ref.data, ref.n * spec.n_mels * sizeof(float)) == 0,
+                  "chunks of %zu: %zu frames, not bit-identical to chunks of 4096", chunks[c], got.n);
         free(got.data);
     }
     free(ref.data);
@@ -177,14 +158,9 @@ static void test_chunk_independence(int *fails)
 
 int main(void)
 {
-    int fails = 0;
-    test_tone_rates(&fails);
-    test_pass_through(&fails);
-    test_bad_rates(&fails);
-    test_chunk_independence(&fails);
-    if (fails)
-        fprintf(stderr, "%d check(s) failed\n", fails);
-    else
-        printf("test_resampler: all checks passed\n");
-    return fails ? 1 : 0;
+    test_tone_rates();
+    test_pass_through();
+    test_bad_rates();
+    test_chunk_independence();
+    return check_exit_status("test_resampler");
 }

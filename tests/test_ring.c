@@ -14,15 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            failures++;                                                                \
-        }                                                                              \
-    } while (0)
+#include "check.h"
 
 /* Small deterministic PRNG, one state per thread (xorshift64*). */
 static uint64_t next_random(uint64_t *s)
@@ -158,10 +150,5 @@ int main(int argc, char **argv)
     uint64_t total = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000ULL;
     unit_checks();
     stress_test(total);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    return check_exit_status("test_ring");
 }

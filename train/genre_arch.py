@@ -23,6 +23,9 @@ ARCHS = {
     "f4": ([16, 32, 64, 128], [(4, 4), (2, 2), (2, 2), (2, 2)], 0),
     # 5 blocks, only 8 channels at full resolution: ~146 MFLOP/window.
     "c8x5": ([8, 16, 32, 64, 128], [(2, 2), (2, 2), (2, 2), (2, 2), (2, 2)], 0),
+    # c8x5 with wider last two blocks, where the tensor is small: +60 MFLOP,
+    # twice the parameters (~205 MFLOP/window).
+    "c8x5w": ([8, 16, 32, 96, 192], [(2, 2), (2, 2), (2, 2), (2, 2), (2, 2)], 0),
     # Like f4 with a 64-unit hidden dense layer.
     "f4h": ([16, 32, 64, 128], [(4, 4), (2, 2), (2, 2), (2, 2)], 64),
     # c12 with a wider last block and a 64-unit hidden dense layer: more

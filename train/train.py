@@ -10,6 +10,7 @@ turns best.pt into a model file.  See doc/training.md.
 """
 
 import argparse
+import copy
 import csv
 import json
 import os
@@ -50,6 +51,12 @@ def parse_args(argv=None):
     p.add_argument("--no-augment", action="store_true", help="disable augmentation (for comparison)")
     p.add_argument("--aug-scale", type=float, default=1.0,
                    help="multiply the probabilities of EQ, noise, band-limiting, mixing and masking by this")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="evaluate and save an exponential moving average of the weights and BatchNorm "
+                        "statistics with this decay per step (e.g. 0.998; 0: off)")
+    p.add_argument("--init", metavar="CKPT",
+                   help="start from this checkpoint's weights (same arch and labels) instead of random ones: "
+                        "a second schedule, usually with a lower --lr")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     args = p.parse_args(argv)
     for name in ("steps", "batch", "eval_every", "eval_hop", "threads"):
@@ -57,6 +64,8 @@ def parse_args(argv=None):
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if not args.lr > 0:
         p.error("--lr must be > 0")
+    if not 0.0 <= args.ema < 1.0:
+        p.error("--ema must be in [0, 1)")
     return args
 
 
@@ -66,6 +75,30 @@ def git_commit(path):
         return out.stdout.strip() if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+class WeightAverage:
+    """Exponential moving average of every floating-point tensor of a model's
+    state (weights and BatchNorm running statistics).  Averaging the last few
+    hundred steps smooths the noise of small, heavily augmented batches; the
+    average is what gets evaluated and saved."""
+
+    def __init__(self, model, decay):
+        self.decay = decay
+        self.model = copy.deepcopy(model)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, model):
+        self.updates += 1
+        # Short warm-up: early on the average would be dominated by the
+        # random initialisation, so the effective decay grows with the count.
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for avg, cur in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if avg.dtype.is_floating_point:
+                avg.mul_(d).add_(cur, alpha=1.0 - d)
+            else:
+                avg.copy_(cur)
 
 
 class Progress:
@@ -156,12 +189,20 @@ def main(argv=None):
     centres = torch.from_numpy(data.band_centres_hz())
 
     model = build_model(args.arch, n_labels, args.dropout)
+    if args.init:
+        from export import load_checkpoint
+        init, init_model = load_checkpoint(args.init)
+        if init["arch"] != args.arch or list(init["labels"]) != list(labels):
+            raise SystemExit(f"error: --init {args.init} is arch {init['arch']} with labels {init['labels']}, "
+                             f"not {args.arch} with {labels}")
+        model.load_state_dict(init_model.state_dict())
     flops = count_flops(model, window, data.n_mels)
     print(f"{len(train_clips)} train / {len(valid_clips)} valid clips, {n_labels} labels; arch {args.arch}: "
           f"{count_params(model)} parameters, {flops / 1e6:.1f} MFLOP/window", file=sys.stderr)
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.2)
+    average = WeightAverage(model, args.ema) if args.ema > 0 else None
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     sampler = BalancedSampler(train_clips, n_labels, window, rng, args.source_power)
     aug = AugmentConfig()
@@ -177,7 +218,7 @@ def main(argv=None):
         "features_dir": os.path.abspath(args.features), "index_sha256": data.index_sha256,
         "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
         "command": " ".join([sys.executable] + sys.argv), "args": vars(args),
-        "params": count_params(model), "flops": flops,
+        "params": count_params(model), "flops": flops, "ema": args.ema,
     }
     log_path = os.path.join(args.out, "log.csv")
     with open(log_path, "w", newline="") as f:
@@ -199,12 +240,15 @@ def main(argv=None):
         loss.backward()
         opt.step()
         sched.step()
+        if average:
+            average.update(model)
         loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
         progress.update(step, loss_avg, valid_text)
 
         out_of_time = args.max_minutes > 0 and time.time() - started > args.max_minutes * 60
         if step % args.eval_every == 0 or step == args.steps or out_of_time:
-            m = evaluate(model, valid_clips, n_labels, labels, window, args.eval_hop, mean, std) if valid_clips else None
+            kept = average.model if average else model
+            m = evaluate(kept, valid_clips, n_labels, labels, window, args.eval_hop, mean, std) if valid_clips else None
             seconds = time.time() - started
             key = (m["balanced_window_acc"], m["window_acc"]) if m else (-float(step), 0.0)
             if m:
@@ -216,7 +260,7 @@ def main(argv=None):
                     csv.writer(f).writerow([step, round(seconds, 1), round(loss_avg, 4), m["window_acc"],
                                             m["balanced_window_acc"], m["clip_acc"], m["min_genre_recall"],
                                             round(source_spread(m), 2)])
-            state = dict(common, state_dict=model.state_dict(), step=step, seconds=seconds, valid=m)
+            state = dict(common, state_dict=kept.state_dict(), step=step, seconds=seconds, valid=m)
             torch.save(state, os.path.join(args.out, "last.pt"))
             if best is None or key > best:
                 best, best_step, evals_since_best = key, step, 0

@@ -12,6 +12,9 @@
 #define PIPELINE_MAX_CHANNELS 64
 
 struct genre_pipeline {
+    const genre_frontend_spec *spec;   /* as given, for _renew */
+    double in_rate;
+    genre_resampler_method method;
     int channels;
     genre_resampler *resampler;
     genre_frontend *frontend;
@@ -24,6 +27,12 @@ struct genre_pipeline {
 
 genre_pipeline *genre_pipeline_new(const genre_frontend_spec *spec, double in_rate, int channels,
                                    char *err, size_t errlen)
+{
+    return genre_pipeline_new_method(spec, in_rate, channels, GENRE_RESAMPLER_AUTO, err, errlen);
+}
+
+genre_pipeline *genre_pipeline_new_method(const genre_frontend_spec *spec, double in_rate, int channels,
+                                          genre_resampler_method method, char *err, size_t errlen)
 {
     if (!spec) {
         genre_set_error(err, errlen, "pipeline: no front-end spec given");
@@ -43,6 +52,9 @@ genre_pipeline *genre_pipeline_new(const genre_frontend_spec *spec, double in_ra
         genre_set_error(err, errlen, "pipeline: out of memory");
         return NULL;
     }
+    p->spec = spec;
+    p->in_rate = in_rate;
+    p->method = method;
     p->channels = channels;
     p->mono = malloc(GENRE_PIPELINE_MAX_CHUNK * sizeof *p->mono);
     if (!p->mono) {
@@ -55,12 +67,24 @@ genre_pipeline *genre_pipeline_new(const genre_frontend_spec *spec, double in_ra
         genre_pipeline_del(p);
         return NULL;
     }
-    p->resampler = genre_resampler_new(in_rate, (double)spec->sample_rate, err, errlen);
+    p->resampler = genre_resampler_new_method(in_rate, (double)spec->sample_rate, method, err, errlen);
     if (!p->resampler) {
         genre_pipeline_del(p);
         return NULL;
     }
     return p;
+}
+
+genre_pipeline *genre_pipeline_renew(genre_pipeline *p, const genre_frontend_spec *spec, double in_rate,
+                                     int channels, char *err, size_t errlen)
+{
+    if (p && p->spec == spec && p->in_rate == in_rate && p->channels == channels &&
+        p->method == GENRE_RESAMPLER_AUTO) {
+        genre_pipeline_reset(p);
+        return p;
+    }
+    genre_pipeline_del(p);
+    return genre_pipeline_new(spec, in_rate, channels, err, errlen);
 }
 
 static int to_frontend(void *user, const float *samples, size_t n)

@@ -76,6 +76,7 @@ typedef struct classifier {
     uint64_t *starts;
     float *window_probs;        /* n_windows x n_labels */
     bool out_of_memory;
+    genre_pipeline *pipeline;   /* kept from file to file while the format stays */
 } classifier;
 
 static void usage(FILE *out)
@@ -125,8 +126,11 @@ static int classifier_init(classifier *c, const genre_model *m, double hop_secon
     return 0;
 }
 
-static void classifier_free(classifier *c)
+static void classifier_free(classifier *c, classify_run *run)
 {
+    pthread_mutex_lock(&run->fftw_lock);
+    genre_pipeline_del(c->pipeline);
+    pthread_mutex_unlock(&run->fftw_lock);
     genre_net_del(c->net);
     genre_window_del(c->window);
     free(c->probs);
@@ -182,7 +186,8 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
     int channels = genre_audiofile_channels(af);
     double rate = genre_audiofile_rate(af);
     pthread_mutex_lock(&run->fftw_lock);
-    genre_pipeline *p = genre_pipeline_new(&c->model->frontend, rate, channels, why, sizeof why);
+    genre_pipeline *p = c->pipeline =
+        genre_pipeline_renew(c->pipeline, &c->model->frontend, rate, channels, why, sizeof why);
     pthread_mutex_unlock(&run->fftw_lock);
     float *buf = malloc((size_t)GENRE_PIPELINE_MAX_CHUNK * (size_t)(channels > 0 ? channels : 1) *
                         sizeof *buf);
@@ -216,9 +221,6 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
             break;
         total += (uint64_t)got;
     }
-    pthread_mutex_lock(&run->fftw_lock);
-    genre_pipeline_del(p);
-    pthread_mutex_unlock(&run->fftw_lock);
     free(buf);
     genre_audiofile_close(af);
     *duration = rate > 0 ? (double)total / rate : 0.0;
@@ -402,7 +404,7 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&run->finished);
         pthread_mutex_unlock(&run->lock);
     }
-    classifier_free(&c);
+    classifier_free(&c, run);
     return NULL;
 }
 

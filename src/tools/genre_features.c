@@ -58,6 +58,9 @@ typedef struct frame_store {
     float *data;
     size_t n_frames, cap_frames, n_mels;
     int out_of_memory;
+    /* The worker's pipeline, kept from file to file while the format stays
+     * (setting up a resampler measures its filter). */
+    genre_pipeline *pipeline;
 } frame_store;
 
 static int store_frame(void *user, const float *frame)
@@ -107,7 +110,7 @@ static int decode_file(features_run *run, const char *path, frame_store *s, doub
     }
     char why[ERRLEN];
     pthread_mutex_lock(&run->plan_lock);
-    genre_pipeline *p = genre_pipeline_new(&run->spec, rate, channels, why, sizeof why);
+    genre_pipeline *p = s->pipeline = genre_pipeline_renew(s->pipeline, &run->spec, rate, channels, why, sizeof why);
     pthread_mutex_unlock(&run->plan_lock);
     int rc = 0;
     uint64_t total = 0;
@@ -143,9 +146,6 @@ static int decode_file(features_run *run, const char *path, frame_store *s, doub
                         path, *seconds, run->spec.n_fft, run->spec.sample_rate);
         rc = -1;
     }
-    pthread_mutex_lock(&run->plan_lock);
-    genre_pipeline_del(p);
-    pthread_mutex_unlock(&run->plan_lock);
     free(buf);
     genre_audiofile_close(af);
     return rc;
@@ -212,6 +212,9 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&run->lock);
     }
     free(store.data);
+    pthread_mutex_lock(&run->plan_lock);
+    genre_pipeline_del(store.pipeline);
+    pthread_mutex_unlock(&run->plan_lock);
     return NULL;
 }
 
