@@ -229,12 +229,19 @@ static void begin_reply(genred_server *s, const char *type)
     genre_json_string(&s->reply, type);
 }
 
-static int send_error(client *c, const char *message)
+/* An error reply with its message; the caller may add members, then ends
+ * the object. */
+static void begin_error(genred_server *s, const char *message)
 {
-    genred_server *s = c->server;
     begin_reply(s, "error");
     genre_json_key(&s->reply, "error");
     genre_json_string(&s->reply, message);
+}
+
+static int send_error(client *c, const char *message)
+{
+    genred_server *s = c->server;
+    begin_error(s, message);
     genre_json_end_object(&s->reply);
     return send_reply(c);
 }
@@ -346,9 +353,7 @@ static int reply_unknown(client *c, const char *line, size_t len)
     genred_server *s = c->server;
     char echo[ECHO_BYTES + 1];
     genred_request_sanitise(line, len, ECHO_BYTES, echo, sizeof echo);
-    begin_reply(s, "error");
-    genre_json_key(&s->reply, "error");
-    genre_json_string(&s->reply, "unknown command");
+    begin_error(s, "unknown command");
     genre_json_key(&s->reply, "request");
     genre_json_string(&s->reply, echo);
     genre_json_end_object(&s->reply);
@@ -360,9 +365,7 @@ static int reply_too_long(client *c)
     genred_server *s = c->server;
     s->requests_total++;
     s->protocol_errors++;
-    begin_reply(s, "error");
-    genre_json_key(&s->reply, "error");
-    genre_json_string(&s->reply, "request too long");
+    begin_error(s, "request too long");
     genre_json_key(&s->reply, "limit");
     genre_json_int(&s->reply, (long long)s->limits.max_line);
     genre_json_end_object(&s->reply);
@@ -472,9 +475,7 @@ static void refuse_client(genred_server *s, int fd)
 {
     char line[128];
     genre_json *j = &s->reply;
-    begin_reply(s, "error");
-    genre_json_key(j, "error");
-    genre_json_string(j, "too many clients");
+    begin_error(s, "too many clients");
     genre_json_key(j, "limit");
     genre_json_int(j, (long long)s->limits.max_clients);
     genre_json_end_object(j);
