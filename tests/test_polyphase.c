@@ -6,9 +6,11 @@
  * count too, except that where N * 16000 / rate is a whole number its
  * floating-point position may stop one sample short), however the input is chunked, for short streams too, and
  * again after a flush (the object is reusable).  Rates without a short
- * rational period must fall back to libsamplerate. */
+ * rational period must fall back to libsamplerate.  Pipelines renewed from
+ * file to file (genre_pipeline_renew) give a fresh pipeline's frames. */
 #include "check.h"
 #include "collectors.h"
+#include "genre/pipeline.h"
 #include "genre/resampler.h"
 
 #include <math.h>
@@ -107,8 +109,67 @@ static void compare_rate(double rate, size_t n)
     genre_resampler_del(ref);
 }
 
+/* Frames of x (mono at rate) through p, in 1000-frame pushes. */
+static frames pipeline_frames(genre_pipeline *p, const float *x, size_t n)
+{
+    frames f = {.n_mels = genre_frontend_default_spec().n_mels};
+    for (size_t i = 0; i < n; i += 1000)
+        genre_pipeline_push(p, x + i, n - i < 1000 ? n - i : 1000, collect_frames, &f);
+    genre_pipeline_flush(p, collect_frames, &f);
+    return f;
+}
+
+static int same_frames(const frames *a, const frames *b)
+{
+    return a->n == b->n && (a->n == 0 || memcmp(a->data, b->data, a->n * a->n_mels * sizeof *a->data) == 0);
+}
+
+/* genre_pipeline_renew, as the tools use it from file to file: a reused
+ * pipeline (same rate) and a replaced one (other rate) give exactly the
+ * frames of a fresh pipeline, also after a stream that stopped midway. */
+static void test_pipeline_renew(void)
+{
+    genre_frontend_spec spec = genre_frontend_default_spec();
+    char err[256];
+    float *x44 = test_signal(44100.0, 88200), *x48 = test_signal(48000.0, 96000);
+    genre_pipeline *fresh44 = genre_pipeline_new(&spec, 44100.0, 1, err, sizeof err);
+    genre_pipeline *fresh48 = genre_pipeline_new(&spec, 48000.0, 1, err, sizeof err);
+    CHECK_MSG(fresh44 && fresh48, "%s", err);
+    if (!fresh44 || !fresh48)
+        return;
+    frames want44 = pipeline_frames(fresh44, x44, 88200), want48 = pipeline_frames(fresh48, x48, 96000);
+    CHECK_MSG(want44.n > 100 && want48.n > 100, "frames: %zu and %zu", want44.n, want48.n);
+
+    genre_pipeline *p = genre_pipeline_renew(NULL, &spec, 44100.0, 1, err, sizeof err);
+    CHECK_MSG(p != NULL, "%s", err);
+    frames scratch = {.n_mels = spec.n_mels};
+    genre_pipeline_push(p, x48, 5000, collect_frames, &scratch); /* a file that failed midway */
+    genre_pipeline *same = genre_pipeline_renew(p, &spec, 44100.0, 1, err, sizeof err);
+    CHECK_MSG(same == p, "renew with the same format must reuse the pipeline");
+    frames got44 = pipeline_frames(same, x44, 88200);
+    CHECK_MSG(same_frames(&got44, &want44), "reused pipeline: %zu frames, want %zu, or other values", got44.n,
+              want44.n);
+    genre_pipeline *other = genre_pipeline_renew(same, &spec, 48000.0, 1, err, sizeof err);
+    CHECK_MSG(other != NULL, "%s", err);
+    frames got48 = pipeline_frames(other, x48, 96000);
+    CHECK_MSG(same_frames(&got48, &want48), "renewed pipeline: %zu frames, want %zu, or other values", got48.n,
+              want48.n);
+    CHECK_MSG(genre_pipeline_renew(other, &spec, -1.0, 1, err, sizeof err) == NULL,
+              "an invalid rate must be refused (and the old pipeline freed)");
+    free(scratch.data);
+    free(want44.data);
+    free(want48.data);
+    free(got44.data);
+    free(got48.data);
+    free(x44);
+    free(x48);
+    genre_pipeline_del(fresh44);
+    genre_pipeline_del(fresh48);
+}
+
 int main(void)
 {
+    test_pipeline_renew();
     const double rates[] = {48000, 44100, 24000, 22050, 32000, 96000, 88200, 11025, 8000};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
         compare_rate(rates[i], (size_t)(3.3 * rates[i]));
