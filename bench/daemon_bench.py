@@ -33,12 +33,15 @@ import time
 
 import numpy as np
 
+REPLY_TIMEOUT_S = 30.0
 
 class Client:
     """One protocol connection (blocking for requests, non-blocking for watch)."""
 
     def __init__(self, path):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # A daemon that stops answering fails the bench instead of hanging it.
+        self.sock.settimeout(REPLY_TIMEOUT_S)
         self.sock.connect(path)
         self.buf = b""
         hello = self.read_obj()
@@ -119,10 +122,14 @@ class Watchers:
 
 
 class StreamClock:
-    """Polls stats; T0 = min(wall - frames / rate) maps stream time to wall."""
+    """Polls stats; T0 = min(wall - frames / rate) maps stream time to wall.
+    poll() runs on the polling thread and on the caller's; the lock keeps
+    the two from reading each other's replies off the one connection (which
+    left one of them waiting for a reply that had already been consumed)."""
 
     def __init__(self, path):
         self.client = Client(path)
+        self.lock = threading.Lock()
         self.t0 = float("inf")
         self.last = None
         self.stop = threading.Event()
@@ -130,12 +137,13 @@ class StreamClock:
         self.thread.start()
 
     def poll(self):
-        before = time.time()
-        s = self.client.request("stats", "stats")
-        after = time.time()
-        if s.get("frames") and s.get("sample_rate"):
-            self.t0 = min(self.t0, (before + after) / 2 - s["frames"] / s["sample_rate"])
-        self.last = s
+        with self.lock:
+            before = time.time()
+            s = self.client.request("stats", "stats")
+            after = time.time()
+            if s.get("frames") and s.get("sample_rate"):
+                self.t0 = min(self.t0, (before + after) / 2 - s["frames"] / s["sample_rate"])
+            self.last = s
         return s
 
     def _run(self):

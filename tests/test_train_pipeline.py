@@ -12,6 +12,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_test_util as util  # noqa: E402
 
 
+def check_mixed_targets():
+    """--mixup's targets: one-hot for unmixed and same-genre rows, the power
+    weight split between two genres for a cross-genre row."""
+    import numpy as np
+    import torch
+    sys.path.insert(0, os.path.join(util.REPO, "train"))
+    from train import mixed_targets
+    t = mixed_targets(np.array([0, 1, 2]), np.array([0, 1, 1]), np.array([False, True, True]),
+                      torch.tensor([0.5, 0.4, 0.3]), 3)
+    want = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.7, 0.3]])
+    if not torch.allclose(t, want, atol=1e-6):
+        util.fail(f"mixed_targets gave {t.tolist()}, expected {want.tolist()}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--features-tool", required=True)
@@ -23,6 +37,7 @@ def main():
     data = util.data_dir(args.data)
     work = util.fresh_dir(args.workdir)
 
+    check_mixed_targets()
     rows = util.manifest_rows(data)
     picked = []
     for label in ("blues", "jazz"):
@@ -36,7 +51,7 @@ def main():
     run_dir = os.path.join(work, "run")
     train_py = os.path.join(util.REPO, "train", "train.py")
     util.run([sys.executable, train_py, "--features", feats, "--out", run_dir, "--arch", "tiny", "--steps", "6",
-              "--batch", "4", "--eval-every", "3", "--threads", "1", "--quiet"])
+              "--batch", "4", "--eval-every", "3", "--threads", "1", "--mixup", "0.5", "--quiet"])
     for name in ("best.pt", "last.pt", "log.csv", "summary.json"):
         if not os.path.isfile(os.path.join(run_dir, name)):
             util.fail(f"train.py did not write {name}")

@@ -49,12 +49,19 @@ def _smooth_curves_db(batch, n_bands, max_db, gen):
     return curve / peak * (torch.rand(batch, 1, generator=gen) * max_db)
 
 
-def augment_power(e, e2, use_mix, centres_hz, cfg, gen):
-    """e, e2: mel power [B, T, F] (>= 0); returns the augmented power."""
+def mix_weights(batch, gen):
+    """Power weight of the first crop in a mixed row: both stay audible."""
+    return 0.3 + 0.4 * torch.rand(batch, generator=gen)
+
+
+def augment_power(e, e2, use_mix, mix_w, centres_hz, cfg, gen):
+    """e, e2: mel power [B, T, F] (>= 0); mix_w [B]: e's weight where use_mix;
+    returns the augmented power."""
     batch, _, n_bands = e.shape
-    # Mixing two crops of the same genre: a different, equally valid example.
+    # Mixing two crops: of the same genre a different, equally valid example;
+    # of two genres (mixup) a blend whose target is blended the same way.
     if use_mix.any():
-        w = 0.3 + 0.4 * torch.rand(batch, 1, 1, generator=gen)
+        w = mix_w.view(batch, 1, 1)
         mixed = w * e + (1.0 - w) * e2
         e = torch.where(use_mix.view(batch, 1, 1), mixed, e)
     # Overall level.
@@ -108,15 +115,19 @@ def spec_mask(x, cfg, gen):
     return x * keep_t.unsqueeze(2) * keep_f.unsqueeze(1)
 
 
-def make_batch(raw, valid, raw2, valid2, use_mix, log_offset, mean, std, centres_hz, cfg, gen, augment=True):
-    """Raw log-mel crops -> normalised, augmented network input [B, 1, T, F]."""
+def make_batch(raw, valid, raw2, valid2, use_mix, log_offset, mean, std, centres_hz, cfg, gen, augment=True,
+               mix_w=None):
+    """Raw log-mel crops -> normalised, augmented network input [B, 1, T, F].
+    mix_w: the first crop's power weight in mixed rows (default: mix_weights)."""
     x = torch.from_numpy(raw)
     valid_t = torch.from_numpy(valid)
     if augment:
         e = (torch.exp(x) - log_offset).clamp_min(0.0)
         e2 = (torch.exp(torch.from_numpy(raw2)) - log_offset).clamp_min(0.0)
         mix = torch.from_numpy(use_mix)
-        e = augment_power(e, e2, mix, centres_hz, cfg, gen)
+        if mix_w is None:
+            mix_w = mix_weights(e.shape[0], gen)
+        e = augment_power(e, e2, mix, mix_w, centres_hz, cfg, gen)
         x = torch.log(e + log_offset)
         valid_t = valid_t | (torch.from_numpy(valid2) & mix.view(-1, 1))
     x = (x - mean) / std

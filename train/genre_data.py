@@ -178,20 +178,28 @@ class BalancedSampler:
         start = int(self.rng.integers(0, frames - self.window + 1)) if frames > self.window else 0
         return crop(clip.logmel, start, self.window)
 
-    def batch(self, size, mix_prob):
-        """Returns (x, valid, x2, valid2, use_mix, labels): raw crops
-        [size, window, n_mels], masks [size, window], a second crop of the
-        same genre for power-domain mixing, its use flags, genre indices."""
+    def batch(self, size, mix_prob, cross_prob=0.0):
+        """Returns (x, valid, x2, valid2, use_mix, labels, labels2): raw crops
+        [size, window, n_mels], masks [size, window], a second crop for
+        power-domain mixing, its use flags, the genre indices of both crops.
+        A mixed row's second crop is of another genre with probability
+        cross_prob / (mix_prob + cross_prob), else of the same genre."""
         labels = self.rng.choice(self.present, size=size)
+        labels2 = labels.copy()
         x = np.empty((size, self.window, self.clips[0].logmel.shape[1]), dtype=np.float32)
         x2 = np.empty_like(x)
         valid = np.empty((size, self.window), dtype=bool)
         valid2 = np.empty_like(valid)
-        use_mix = self.rng.random(size) < mix_prob
+        roll = self.rng.random(size)
+        use_mix = roll < mix_prob + cross_prob
+        cross = (roll >= mix_prob) & use_mix & (len(self.present) > 1)
         for b, label in enumerate(labels):
             x[b], valid[b] = self.random_crop(self.pick_clip(label))
+            if cross[b]:
+                others = [k for k in self.present if k != label]
+                labels2[b] = others[int(self.rng.integers(0, len(others)))]
             if use_mix[b]:
-                x2[b], valid2[b] = self.random_crop(self.pick_clip(label))
+                x2[b], valid2[b] = self.random_crop(self.pick_clip(labels2[b]))
             else:
                 x2[b], valid2[b] = x[b], valid[b]
-        return x, valid, x2, valid2, use_mix, labels.astype(np.int64)
+        return x, valid, x2, valid2, use_mix, labels.astype(np.int64), labels2.astype(np.int64)

@@ -60,7 +60,7 @@ def main(argv=None):
         bn.train()
     with torch.no_grad():
         for _ in range(args.batches):
-            raw, valid, _, _, _, _ = sampler.batch(args.batch, 0.0)
+            raw, valid = sampler.batch(args.batch, 0.0)[:2]
             model(make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False))
     model.eval()
 

@@ -24,7 +24,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from genre_arch import ARCHS, build_model, count_flops, count_params  # noqa: E402
-from genre_augment import AugmentConfig, make_batch  # noqa: E402
+from genre_augment import AugmentConfig, make_batch, mix_weights  # noqa: E402
 from genre_data import BalancedSampler, FeatureSet, crop, normalisation_stats, window_starts  # noqa: E402
 from genre_metrics import source_spread, window_metrics  # noqa: E402
 
@@ -51,6 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--no-augment", action="store_true", help="disable augmentation (for comparison)")
     p.add_argument("--aug-scale", type=float, default=1.0,
                    help="multiply the probabilities of EQ, noise, band-limiting, mixing and masking by this")
+    p.add_argument("--mixup", type=float, default=0.0,
+                   help="probability that a training crop is mixed with a crop of another genre, the target "
+                        "mixed in the same proportion as the power (0: off; same-genre mixing is separate)")
     p.add_argument("--ema", type=float, default=0.0,
                    help="evaluate and save an exponential moving average of the weights and BatchNorm "
                         "statistics with this decay per step (e.g. 0.998; 0: off)")
@@ -64,6 +67,8 @@ def parse_args(argv=None):
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if not args.lr > 0:
         p.error("--lr must be > 0")
+    if not 0.0 <= args.mixup <= 1.0:
+        p.error("--mixup must be in [0, 1]")
     if not 0.0 <= args.ema < 1.0:
         p.error("--ema must be in [0, 1)")
     return args
@@ -75,6 +80,15 @@ def git_commit(path):
         return out.stdout.strip() if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def mixed_targets(y, y2, use_mix, mix_w, n_labels):
+    """Class-probability targets: one-hot, or for a mixed row the two crops'
+    genres weighted like their power (same genre: still one-hot)."""
+    first = torch.nn.functional.one_hot(torch.from_numpy(y), n_labels).float()
+    second = torch.nn.functional.one_hot(torch.from_numpy(y2), n_labels).float()
+    w = torch.where(torch.from_numpy(use_mix), mix_w, torch.ones_like(mix_w)).view(-1, 1)
+    return w * first + (1.0 - w) * second
 
 
 class WeightAverage:
@@ -208,8 +222,9 @@ def main(argv=None):
     aug = AugmentConfig()
     for name in ("eq_prob", "noise_prob", "bandlimit_prob", "mix_prob", "mask_prob"):
         setattr(aug, name, min(1.0, max(0.0, getattr(aug, name) * args.aug_scale)))
+    cross_prob = min(args.mixup, 1.0 - aug.mix_prob)
     if args.no_augment:
-        aug.mix_prob = 0.0
+        aug.mix_prob = cross_prob = 0.0
 
     os.makedirs(args.out, exist_ok=True)
     common = {
@@ -232,10 +247,13 @@ def main(argv=None):
     stop_reason = "steps done"
     for step in range(1, args.steps + 1):
         model.train()
-        raw, valid, raw2, valid2, use_mix, y = sampler.batch(args.batch, aug.mix_prob)
+        raw, valid, raw2, valid2, use_mix, y, y2 = sampler.batch(args.batch, aug.mix_prob, cross_prob)
+        # Drawn only when some row mixes, as before --mixup existed, so that
+        # earlier runs' commands still reproduce them exactly.
+        mix_w = mix_weights(args.batch, gen) if use_mix.any() else torch.ones(args.batch)
         x = make_batch(raw, valid, raw2, valid2, use_mix, data.log_offset, mean, std, centres, aug, gen,
-                       augment=not args.no_augment)
-        loss = loss_fn(model(x), torch.from_numpy(y))
+                       augment=not args.no_augment, mix_w=mix_w)
+        loss = loss_fn(model(x), mixed_targets(y, y2, use_mix, mix_w, n_labels))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
