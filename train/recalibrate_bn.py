@@ -27,6 +27,23 @@ from genre_data import BalancedSampler, FeatureSet  # noqa: E402
 from train import evaluate  # noqa: E402
 
 
+def recalibrate(model, sampler, mean, std, batches, batch):
+    """Replace every BatchNorm layer's running statistics by their plain
+    average over `batches` clean training crops; leaves the model in eval mode."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over every batch below
+    model.eval()
+    for bn in bns:
+        bn.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            raw, valid = sampler.batch(batch, 0.0)[:2]
+            model(make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False))
+    model.eval()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Re-estimate BatchNorm statistics on clean training crops.")
     p.add_argument("checkpoint")
@@ -51,19 +68,7 @@ def main(argv=None):
     sampler = BalancedSampler(train_clips, len(data.labels), data.window_frames, np.random.default_rng(args.seed),
                               ckpt.get("args", {}).get("source_power", 0.5))
 
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None  # cumulative average over every batch below
-    model.eval()
-    for bn in bns:
-        bn.train()
-    with torch.no_grad():
-        for _ in range(args.batches):
-            raw, valid = sampler.batch(args.batch, 0.0)[:2]
-            model(make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False))
-    model.eval()
-
+    recalibrate(model, sampler, mean, std, args.batches, args.batch)
     m = evaluate(model, valid_clips, len(data.labels), data.labels, data.window_frames, args.eval_hop, mean, std)
     before = ckpt.get("valid") or {}
     print(f"valid balanced window acc {100 * before.get('balanced_window_acc', float('nan')):.1f}% -> "

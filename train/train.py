@@ -156,9 +156,10 @@ class Progress:
         sys.stderr.flush()
 
 
-def evaluate(model, clips, n_labels, labels, window, hop, mean, std, batch=64):
-    """Accuracy over every `window`-frame window at `hop` of every clip, the
-    way genre-classify slides over a file; clip = mean window probability."""
+def window_probabilities(model, clips, n_labels, window, hop, mean, std, batch=64):
+    """Softmax output for every `window`-frame window at `hop` of every clip,
+    the way genre-classify slides over a file; returns (probs, clip index of
+    each window)."""
     model.eval()
     items = [(ci, s) for ci, c in enumerate(clips) for s in window_starts(c.logmel.shape[0], window, hop)]
     probs = np.zeros((len(items), n_labels), dtype=np.float32)
@@ -171,13 +172,23 @@ def evaluate(model, clips, n_labels, labels, window, hop, mean, std, batch=64):
                 raw[j], valid[j] = crop(clips[ci].logmel, s, window)
             x = make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False)
             probs[b0:b0 + len(chunk)] = torch.softmax(model(x), dim=1).numpy()
-    win_clip = np.array([ci for ci, _ in items])
+    return probs, np.array([ci for ci, _ in items])
+
+
+def probability_metrics(probs, win_clip, clips, labels):
+    """Window, balanced and clip accuracy (clip = mean window probability)."""
     win_pred = probs.argmax(1)
     clip_pred = np.array([probs[win_clip == ci].mean(0).argmax() for ci in range(len(clips))])
     return window_metrics(
-        labels, n_labels,
+        labels, len(labels),
         [clips[ci].label_index for ci in win_clip], win_pred, [clips[ci].source for ci in win_clip],
         [c.label_index for c in clips], clip_pred, [c.source for c in clips])
+
+
+def evaluate(model, clips, n_labels, labels, window, hop, mean, std, batch=64):
+    """Valid metrics of one model over every window of every clip."""
+    probs, win_clip = window_probabilities(model, clips, n_labels, window, hop, mean, std, batch)
+    return probability_metrics(probs, win_clip, clips, labels)
 
 
 def main(argv=None):
