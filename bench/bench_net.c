@@ -1,11 +1,13 @@
 /* One-window inference time of a model's network: genre_net_run on a fixed
  * random (normalised-looking) window, after a warm-up, timed run by run.
  *
- *   bench_net [--runs N] [--warmup N] MODEL.gmdl
+ *   bench_net [--runs N] [--warmup N] [--threads N] MODEL.gmdl
  *
- * Prints the window shape, runs, median, p99, mean, min and max in ms.  The
- * OpenBLAS thread count is whatever the environment says
- * (OPENBLAS_NUM_THREADS); it is printed so results can be compared. */
+ * Prints the window shape, runs, median, p99, mean, min and max in ms.
+ * --threads N gives the net N threads of its own (genre_net_new_threads);
+ * without it the net has one and the OpenBLAS thread count is whatever the
+ * environment says (OPENBLAS_NUM_THREADS).  Both are printed so results can
+ * be compared. */
 #include "genre/model.h"
 #include "genre/net.h"
 
@@ -38,13 +40,15 @@ static double percentile(const double *sorted, size_t n, double p)
 
 int main(int argc, char **argv)
 {
-    long runs = 300, warmup = 20;
+    long runs = 300, warmup = 20, threads = 1;
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
             warmup = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = strtol(argv[++i], NULL, 10);
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
         else {
@@ -52,8 +56,9 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (!path || runs < 1 || runs > 1000000 || warmup < 0) {
-        fprintf(stderr, "usage: bench_net [--runs N (>= 200 for a p99)] [--warmup N] MODEL.gmdl\n");
+    if (!path || runs < 1 || runs > 1000000 || warmup < 0 || threads < 1 || threads > 64) {
+        fprintf(stderr, "usage: bench_net [--runs N (>= 200 for a p99)] [--warmup N] "
+                        "[--threads 1..64] MODEL.gmdl\n");
         return 2;
     }
     char err[512];
@@ -62,7 +67,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_net: %s\n", err);
         return 1;
     }
-    genre_net *net = genre_net_new(m, err, sizeof err);
+    genre_net *net = genre_net_new_threads(m, (size_t)threads, err, sizeof err);
     if (!net) {
         fprintf(stderr, "bench_net: %s: %s\n", path, err);
         genre_model_del(m);
@@ -94,11 +99,11 @@ int main(int argc, char **argv)
     for (long i = 0; i < runs; i++)
         sum += ms[i];
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
-    const char *threads = getenv("OPENBLAS_NUM_THREADS");
+    const char *blas_threads = getenv("OPENBLAS_NUM_THREADS");
     printf("model %s: window %u x %u, %u layers, %u labels\n", path, m->frontend.window_frames,
            m->frontend.n_mels, m->n_layers, m->n_labels);
-    printf("OPENBLAS_NUM_THREADS=%s, %ld warm-up + %ld runs\n", threads ? threads : "(unset)",
-           warmup, runs);
+    printf("net threads %ld, OPENBLAS_NUM_THREADS=%s, %ld warm-up + %ld runs\n", threads,
+           blas_threads ? blas_threads : "(unset)", warmup, runs);
     printf("median %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms  max %.3f ms\n",
            percentile(ms, (size_t)runs, 50), percentile(ms, (size_t)runs, 99), sum / (double)runs,
            ms[0], ms[runs - 1]);

@@ -564,15 +564,19 @@ class ReloadTests(TempDirTest):
         st = d.stats()
         self.assertEqual(st["config_generation"], 0)
         self.assertEqual(st["interval"], 0.5)
+        self.assertEqual(st["threads"], 1)
         self.assertIsNone(st["last_reload"])
 
-        # A valid change is applied.
+        # A valid change is applied, a new thread count too (the same model,
+        # rebuilt with 2 threads per window; results keep coming below).
         with open(d.conf, "w") as f:
-            f.write(base_config(model, source, interval=0.25, extra="max_clients = 7\n"))
+            f.write(base_config(model, source, interval=0.25,
+                                extra="max_clients = 7\n[inference]\nthreads = 2\n"))
         d.signal(signal.SIGHUP)
         st = wait_for(lambda: (lambda s: s if s["config_generation"] == 1 else None)(d.stats()))
         self.assertIsNotNone(st, d.output())
         self.assertEqual(st["interval"], 0.25)
+        self.assertEqual(st["threads"], 2)
         self.assertIsNone(st["last_reload_error"])
         self.assertIsNotNone(st["last_reload"])
         seq = d.status()["seq"]

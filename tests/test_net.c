@@ -162,6 +162,21 @@ static void test_conv(rng *r)
         genre_layer_relu(plain, n_out, ref);
         CHECK_MSG(memcmp(out, ref, n_out * sizeof *out) == 0, "conv case %zu fused relu differs",
                   t);
+        /* Row blocks of every size, computed out of order, rebuild the same
+         * output (what threaded nets do) -- to rounding: OpenBLAS sums a
+         * narrower product with other kernels, about 3e-6 relative here. */
+        for (size_t rows = 1; rows <= oh; rows++) {
+            float *blocks = malloc(n_out * sizeof *blocks);
+            float *bcol = random_floats(r, genre_conv_rows_scratch_size(&s, rows) + 1);
+            size_t n_blocks = (oh + rows - 1) / rows;
+            for (size_t k = n_blocks; k-- > 0;) {
+                size_t oy0 = k * rows, oy1 = oy0 + rows < oh ? oy0 + rows : oh;
+                genre_layer_conv2d_rows(&s, in, wt, b, true, oy0, oy1, bcol, blocks);
+            }
+            double db = max_rel_diff(blocks, out, n_out);
+            CHECK_MSG(db <= 1e-5, "conv case %zu in blocks of %zu rows: diff %g", t, rows, db);
+            free(blocks), free(bcol);
+        }
         free(plain);
         free(in), free(wt), free(b), free(col), free(out), free(ref);
     }
@@ -371,6 +386,18 @@ static void check_net_against_reference(handmade *h, rng *r, const char *what)
     genre_net_run(net, window, again);
     CHECK_MSG(memcmp(probs, again, sizeof probs[0] * h->model.n_labels) == 0,
               "%s: second run differs (state leaks between runs)", what);
+    /* Nets with their own threads give the single-threaded result, run after run. */
+    for (size_t threads = 2; threads <= 5; threads += 3) {
+        genre_net *tn = genre_net_new_threads(&h->model, threads, err, sizeof err);
+        CHECK_MSG(tn != NULL && genre_net_threads(tn) == threads, "%s: %zu threads: %s", what,
+                  threads, err);
+        for (int run = 0; tn && run < 20; run++) {
+            genre_net_run(tn, window, again);
+            double dt = max_rel_diff(again, probs, h->model.n_labels);
+            CHECK_MSG(dt <= 1e-5, "%s: %zu threads, run %d: diff %g", what, threads, run, dt);
+        }
+        genre_net_del(tn);
+    }
     free(window), free(copy);
     genre_net_del(net);
 }
@@ -418,6 +445,23 @@ static void expect_net_refused(handmade *h, const char *what, const char *messag
 
 static void test_refusals(rng *r)
 {
+    {
+        handmade h;
+        handmade_init(&h, 6, 5, 3);
+        add_layer(&h, GENRE_LAYER_MAXPOOL2D, 2, 2, 0, 0, 0, 0, r);
+        add_layer(&h, GENRE_LAYER_DENSE, 6, 3, 0, 0, 0, 0, r);
+        add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
+        char err[256] = "";
+        genre_net *net = genre_net_new_threads(&h.model, 0, err, sizeof err);
+        CHECK_MSG(net == NULL && strstr(err, "must be 1..64"), "0 threads: got \"%s\"",
+                  net ? "accepted" : err);
+        genre_net_del(net);
+        net = genre_net_new_threads(&h.model, 65, err, sizeof err);
+        CHECK_MSG(net == NULL && strstr(err, "must be 1..64"), "65 threads: got \"%s\"",
+                  net ? "accepted" : err);
+        genre_net_del(net);
+        handmade_free(&h);
+    }
     handmade h;
     handmade_init(&h, 8, 4, 3);
     add_layer(&h, GENRE_LAYER_CONV2D, 2, 4, 3, 3, 1, 1, r);

@@ -14,6 +14,16 @@ typedef struct genre_net genre_net;
 /* Validates the layer list against the input shape [1][window_frames][n_mels]
  * and the label count; NULL with a reason on any mismatch. */
 genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen);
+/* The same with `threads` (1..64) threads per window, the caller's
+ * included: each conv layer's output rows are handed out in blocks to
+ * whichever thread is free (genre/pool.h), so a thread that does not get a
+ * core delays the window by at most one block.  The threads call cblas
+ * concurrently: OpenBLAS itself should then run single-threaded
+ * (openblas_set_num_threads(1)).  threads = 1 is genre_net_new. */
+genre_net *genre_net_new_threads(const genre_model *model, size_t threads, char *err,
+                                 size_t errlen);
+/* Threads per window this net was made with. */
+size_t genre_net_threads(const genre_net *net);
 /* window: window_frames x n_mels floats, time-major (normalised log-mel).
  * probs: n_labels floats, summing to 1.  Returns 0. */
 int genre_net_run(genre_net *net, const float *window, float *probs);

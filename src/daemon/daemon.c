@@ -136,8 +136,8 @@ static void resolve_model_path(const genred_config *cfg, char *out, size_t cap)
         snprintf(out, cap, "%s", GENRED_MODEL_SOURCE);
 }
 
-static int load_model(const char *path, genre_model **model, genre_net **net, char *err,
-                      size_t errlen)
+static int load_model(const char *path, int threads, genre_model **model, genre_net **net,
+                      char *err, size_t errlen)
 {
     char why[512];
     *model = genre_model_load(path, why, sizeof why);
@@ -145,7 +145,7 @@ static int load_model(const char *path, genre_model **model, genre_net **net, ch
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
         return -1;
     }
-    *net = genre_net_new(*model, why, sizeof why);
+    *net = genre_net_new_threads(*model, (size_t)threads, why, sizeof why);
     if (!*net) {
         genre_set_error(err, errlen, "model %s: %s", path, why);
         genre_model_del(*model);
@@ -155,16 +155,14 @@ static int load_model(const char *path, genre_model **model, genre_net **net, ch
     return 0;
 }
 
-static void apply_threads(genred *d, int threads)
+/* [inference] threads are the net's own (genre_net_new_threads), which
+ * call cblas from several threads at once; OpenBLAS's own threads on top
+ * would only compete with them (and wait for each other on a busy core). */
+static void single_threaded_blas(void)
 {
 #ifdef HAVE_OPENBLAS_THREADS
-    openblas_set_num_threads(threads);
-#else
-    if (threads != 1)
-        genred_warning(d->log, "[inference] threads = %d ignored: not built with OpenBLAS",
-                       threads);
+    openblas_set_num_threads(1);
 #endif
-    (void)d;
 }
 
 static genred_engine_params engine_params(const genred_config *cfg)
@@ -316,6 +314,8 @@ static int stats_json(void *user, char *out, size_t cap)
     genre_json_number(j, d->cfg.inference.interval);
     genre_json_key(j, "smoothing");
     genre_json_int(j, d->cfg.inference.smoothing);
+    genre_json_key(j, "threads");
+    genre_json_int(j, d->cfg.inference.threads);
     genre_json_key(j, "silence_dbfs");
     genre_json_number(j, d->cfg.inference.silence_dbfs);
     genre_json_key(j, "config_generation");
@@ -445,10 +445,11 @@ static void reload(genred *d)
     if (build_config(&d->opt, &cfg, config_path, err, sizeof err))
         goto fail;
     resolve_model_path(&cfg, model_path, sizeof model_path);
-    if (load_model(model_path, &model, &net, err, sizeof err))
+    if (load_model(model_path, cfg.inference.threads, &model, &net, err, sizeof err))
         goto fail;
-    if (strcmp(model_path, d->model_path) == 0 && model->crc32 == d->model_crc) {
-        /* The very same model: keep the running one (and its window). */
+    if (strcmp(model_path, d->model_path) == 0 && model->crc32 == d->model_crc &&
+        cfg.inference.threads == d->cfg.inference.threads) {
+        /* The very same model and threads: keep the running net (and its window). */
         genre_net_del(net);
         genre_model_del(model);
         model = NULL;
@@ -493,7 +494,6 @@ static void reload(genred *d)
     genred_server_limits limits = server_limits(&cfg);
     genred_server_set_limits(d->server, &limits);
     genred_log_set_level(d->log, (enum genred_log_level)cfg.log_level);
-    apply_threads(d, cfg.inference.threads);
     /* The socket itself stays as it was created. */
     cfg.socket = d->cfg.socket;
     cfg.socket.max_clients = limits.max_clients;
@@ -589,12 +589,12 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     genred_log_set_level(log, (enum genred_log_level)d->cfg.log_level);
     genred_info(log, "genred %s starting (configuration: %s)", GENRED_VERSION,
                 d->config_path[0] ? d->config_path : "built-in defaults");
-    apply_threads(d, d->cfg.inference.threads);
+    single_threaded_blas();
 
     resolve_model_path(&d->cfg, d->model_path, sizeof d->model_path);
     genre_model *model;
     genre_net *net;
-    if (load_model(d->model_path, &model, &net, err, errlen))
+    if (load_model(d->model_path, d->cfg.inference.threads, &model, &net, err, errlen))
         goto fail;
     d->model_crc = model->crc32;
     genred_engine_params params = engine_params(&d->cfg);

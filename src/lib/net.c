@@ -5,6 +5,7 @@
 #include "genre/net.h"
 
 #include "genre/error.h"
+#include "genre/pool.h"
 #include "net_layers.h"
 
 #include <stdbool.h>
@@ -14,12 +15,17 @@
 
 /* Largest activation or scratch buffer the plan accepts: 256 MiB of floats. */
 #define MAX_BUFFER_FLOATS ((size_t)64 << 20)
+/* With several threads a conv layer's output rows are cut into this many
+ * blocks per thread: enough that a thread without a core holds up little,
+ * few enough that each block is still a sizeable sgemm. */
+#define BLOCKS_PER_THREAD 4
 
 typedef struct net_step {
     const genre_layer *layer;
     uint32_t type;
     bool fused_relu;            /* conv2d followed by relu: one pass */
     genre_conv_shape conv;
+    size_t rows_per_block;      /* conv output rows per pool task */
     size_t c, h, w;             /* input shape for 3-D steps */
     size_t n_in, n_out;         /* element counts in and out */
 } net_step;
@@ -29,9 +35,20 @@ struct genre_net {
     net_step *steps;
     size_t n_steps;
     float *ping, *pong;         /* activations alternate between these */
-    float *col;                 /* im2col scratch */
+    float *col;                 /* im2col scratch, col_slot floats per thread */
+    size_t col_slot;
+    genre_pool *pool;           /* NULL with one thread */
+    size_t threads;
     size_t output_size;
 };
+
+/* One conv layer's output rows in pool tasks. */
+typedef struct conv_job {
+    const genre_net *net;
+    const net_step *step;
+    const float *in;
+    float *out;
+} conv_job;
 
 typedef struct shape {
     bool flat;                  /* a vector of n, else [c][h][w] */
@@ -152,6 +169,16 @@ static int plan_step(uint32_t index, const genre_layer *l, shape *s, net_step *s
 
 genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen)
 {
+    return genre_net_new_threads(model, 1, err, errlen);
+}
+
+genre_net *genre_net_new_threads(const genre_model *model, size_t threads, char *err,
+                                 size_t errlen)
+{
+    if (threads < 1 || threads > 64) {
+        genre_set_error(err, errlen, "%zu threads: must be 1..64", threads);
+        return NULL;
+    }
     if (!model || model->n_layers == 0) {
         genre_set_error(err, errlen, "model has no layers");
         return NULL;
@@ -192,9 +219,27 @@ genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen)
         goto fail;
     }
     net->output_size = s.n;
+    net->threads = threads;
+    net->col_slot = col_floats;
+    if (threads > 1) {
+        /* Each thread im2cols only the block it works on. */
+        net->col_slot = 0;
+        for (size_t i = 0; i < net->n_steps; i++) {
+            net_step *st = &net->steps[i];
+            if (st->type != GENRE_LAYER_CONV2D)
+                continue;
+            size_t oh = genre_conv_out_h(&st->conv), blocks = threads * BLOCKS_PER_THREAD;
+            st->rows_per_block = (oh + blocks - 1) / blocks;
+            size_t need = genre_conv_rows_scratch_size(&st->conv, st->rows_per_block);
+            if (need > net->col_slot)
+                net->col_slot = need;
+        }
+        if (!(net->pool = genre_pool_new(threads, err, errlen)))
+            goto fail;
+    }
     net->ping = malloc(max_act * sizeof(float));
     net->pong = malloc(max_act * sizeof(float));
-    net->col = malloc((col_floats ? col_floats : 1) * sizeof(float));
+    net->col = malloc((net->col_slot ? net->col_slot * threads : 1) * sizeof(float));
     if (!net->ping || !net->pong || !net->col) {
         genre_set_error(err, errlen, "out of memory for %zu-float activations", max_act);
         goto fail;
@@ -203,6 +248,30 @@ genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen)
 fail:
     genre_net_del(net);
     return NULL;
+}
+
+static void conv_block(void *ctx, size_t task, size_t slot)
+{
+    const conv_job *job = ctx;
+    const net_step *st = job->step;
+    size_t oh = genre_conv_out_h(&st->conv);
+    size_t oy0 = task * st->rows_per_block;
+    size_t oy1 = oy0 + st->rows_per_block < oh ? oy0 + st->rows_per_block : oh;
+    genre_layer_conv2d_rows(&st->conv, job->in, st->layer->weight, st->layer->bias,
+                            st->fused_relu, oy0, oy1, job->net->col + slot * job->net->col_slot,
+                            job->out);
+}
+
+static void run_conv(const genre_net *net, const net_step *st, const float *in, float *out)
+{
+    if (!net->pool) {
+        genre_layer_conv2d(&st->conv, in, st->layer->weight, st->layer->bias, st->fused_relu,
+                           net->col, out);
+        return;
+    }
+    size_t oh = genre_conv_out_h(&st->conv);
+    conv_job job = {.net = net, .step = st, .in = in, .out = out};
+    genre_pool_run(net->pool, (oh + st->rows_per_block - 1) / st->rows_per_block, conv_block, &job);
 }
 
 int genre_net_run(genre_net *net, const float *window, float *probs)
@@ -217,7 +286,7 @@ int genre_net_run(genre_net *net, const float *window, float *probs)
         bool in_place_ok = cur != window;
         switch (st->type) {
         case GENRE_LAYER_CONV2D:
-            genre_layer_conv2d(&st->conv, cur, l->weight, l->bias, st->fused_relu, net->col, out);
+            run_conv(net, st, cur, out);
             break;
         case GENRE_LAYER_RELU:
             if (in_place_ok)
@@ -250,10 +319,16 @@ size_t genre_net_output_size(const genre_net *net)
     return net->output_size;
 }
 
+size_t genre_net_threads(const genre_net *net)
+{
+    return net->threads;
+}
+
 void genre_net_del(genre_net *net)
 {
     if (!net)
         return;
+    genre_pool_del(net->pool);
     free(net->steps);
     free(net->ping);
     free(net->pong);

@@ -22,17 +22,23 @@ static bool conv_is_pointwise(const genre_conv_shape *s)
 
 size_t genre_conv_scratch_size(const genre_conv_shape *s)
 {
-    if (conv_is_pointwise(s))
-        return 0;
-    return s->in_c * s->kh * s->kw * genre_conv_out_h(s) * genre_conv_out_w(s);
+    return genre_conv_rows_scratch_size(s, genre_conv_out_h(s));
 }
 
-/* col row (c, i, j) holds the input pixel each output position sees through
- * kernel tap (i, j) of channel c, zero where that falls into the padding.
- * Rows are built from contiguous runs so the inner loop is a memcpy. */
-static void im2col(const genre_conv_shape *s, const float *in, float *col)
+size_t genre_conv_rows_scratch_size(const genre_conv_shape *s, size_t rows)
 {
-    size_t oh = genre_conv_out_h(s), ow = genre_conv_out_w(s);
+    if (conv_is_pointwise(s))
+        return 0;
+    return s->in_c * s->kh * s->kw * rows * genre_conv_out_w(s);
+}
+
+/* col row (c, i, j) holds the input pixel each output position of rows
+ * [oy0, oy1) sees through kernel tap (i, j) of channel c, zero where that
+ * falls into the padding.  Rows are built from contiguous runs so the inner
+ * loop is a memcpy. */
+static void im2col(const genre_conv_shape *s, const float *in, size_t oy0, size_t oy1, float *col)
+{
+    size_t ow = genre_conv_out_w(s);
     for (size_t c = 0; c < s->in_c; c++) {
         const float *plane = in + c * s->h * s->w;
         for (size_t i = 0; i < s->kh; i++) {
@@ -44,7 +50,7 @@ static void im2col(const genre_conv_shape *s, const float *in, float *col)
                     x_hi = ow;
                 if (x_lo > x_hi)
                     x_lo = x_hi;
-                for (size_t oy = 0; oy < oh; oy++, col += ow) {
+                for (size_t oy = oy0; oy < oy1; oy++, col += ow) {
                     size_t iy_padded = oy + i;
                     if (iy_padded < s->pad_h || iy_padded - s->pad_h >= s->h) {
                         memset(col, 0, ow * sizeof *col);
@@ -65,25 +71,36 @@ static void im2col(const genre_conv_shape *s, const float *in, float *col)
 void genre_layer_conv2d(const genre_conv_shape *s, const float *in, const float *weight,
                         const float *bias, bool relu, float *col, float *out)
 {
-    size_t pixels = genre_conv_out_h(s) * genre_conv_out_w(s);
+    genre_layer_conv2d_rows(s, in, weight, bias, relu, 0, genre_conv_out_h(s), col, out);
+}
+
+void genre_layer_conv2d_rows(const genre_conv_shape *s, const float *in, const float *weight,
+                             const float *bias, bool relu, size_t oy0, size_t oy1, float *col,
+                             float *out)
+{
+    size_t ow = genre_conv_out_w(s);
+    size_t pixels = genre_conv_out_h(s) * ow;       /* row stride of out (and of a 1x1 input) */
+    size_t first = oy0 * ow, count = (oy1 - oy0) * ow;
     size_t k = s->in_c * s->kh * s->kw;
-    const float *b = in;
+    const float *b = in + first;
+    size_t ldb = pixels;
     if (!conv_is_pointwise(s)) {
-        im2col(s, in, col);
+        im2col(s, in, oy0, oy1, col);
         b = col;
+        ldb = count;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->out_c, (int)pixels, (int)k,
-                1.0f, weight, (int)k, b, (int)pixels, 0.0f, out, (int)pixels);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->out_c, (int)count, (int)k,
+                1.0f, weight, (int)k, b, (int)ldb, 0.0f, out + first, (int)pixels);
     for (size_t oc = 0; oc < s->out_c; oc++) {
-        float *o = out + oc * pixels;
+        float *o = out + oc * pixels + first;
         float bv = bias[oc];
         if (relu) {
-            for (size_t p = 0; p < pixels; p++) {
+            for (size_t p = 0; p < count; p++) {
                 float v = o[p] + bv;
                 o[p] = v > 0.0f ? v : 0.0f;
             }
         } else {
-            for (size_t p = 0; p < pixels; p++)
+            for (size_t p = 0; p < count; p++)
                 o[p] += bv;
         }
     }
