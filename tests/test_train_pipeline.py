@@ -26,6 +26,26 @@ def check_mixed_targets():
         util.fail(f"mixed_targets gave {t.tolist()}, expected {want.tolist()}")
 
 
+def check_metrics():
+    """genre_metrics on a hand-made case: 2 genres, 2 sources."""
+    sys.path.insert(0, os.path.join(util.REPO, "train"))
+    from genre_metrics import source_spread, window_metrics
+    m = window_metrics(["a", "b"], 2,
+                       [0, 0, 0, 1, 1, 1], [0, 1, 0, 1, 1, 0], ["x", "x", "y", "x", "y", "y"],
+                       [0, 1], [0, 1], ["x", "y"])
+    want = {"window_acc": 4 / 6, "balanced_window_acc": 2 / 3, "clip_acc": 1.0, "min_genre_recall": 2 / 3}
+    for key, value in want.items():
+        if abs(m[key] - value) > 1e-9:
+            util.fail(f"window_metrics {key} = {m[key]}, expected {value}")
+    cells = {(g, s): (c["windows"], c["clips"], c["recall"]) for g, by in m["per_genre_source"].items()
+             for s, c in by.items()}
+    expected = {("a", "x"): (2, 1, 0.5), ("a", "y"): (1, 0, 1.0), ("b", "x"): (1, 0, 1.0), ("b", "y"): (2, 1, 0.5)}
+    if cells != expected:
+        util.fail(f"per_genre_source {cells}, expected {expected}")
+    if abs(source_spread(m) - 0.0) > 1e-9:   # x: 2 of 3, y: 2 of 3
+        util.fail(f"source spread {source_spread(m)}, expected 0")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--features-tool", required=True)
@@ -38,6 +58,7 @@ def main():
     work = util.fresh_dir(args.workdir)
 
     check_mixed_targets()
+    check_metrics()
     rows = util.manifest_rows(data)
     picked = []
     for label in ("blues", "jazz"):

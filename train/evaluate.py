@@ -155,6 +155,12 @@ def write_report(path, png_name, m, labels, args, meta, model_sha):
         lines.append(f"| {name} | {s['windows']} | {pct(s['window_acc'])} | {s['clips']} | {pct(s['clip_acc'])} |")
     lines += ["", "Per-source figures mix genres: each source holds different genres (see the data README), "
               "so they are also a per-genre-mix figure.", "",
+              "## Per genre and source (window recall)", "",
+              "| genre | source | clips | windows | recall |", "|---|---|---|---|---|"]
+    for name in labels:
+        for src, c in m["per_genre_source"].get(name, {}).items():
+            lines.append(f"| {name} | {src} | {c['clips']} | {c['windows']} | {pct(c['recall'])} |")
+    lines += ["",
               f"## Confusion matrix (windows; rows true, columns predicted)", "", f"![confusion]({png_name})", "",
               "| true \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for i, name in enumerate(labels):

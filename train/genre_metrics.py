@@ -32,6 +32,17 @@ def window_metrics(labels, n_labels, win_label, win_pred, win_source, clip_label
             "clip_acc": float((clip_label[clip_source == s] == clip_pred[clip_source == s]).mean())
             if (clip_source == s).any() else float("nan"),
         }
+    # Genre x source: which cells of the data the errors sit in (a genre's
+    # sources differ between train and valid; see the data README).
+    per_genre_source = {}
+    for k in range(n_labels):
+        for src in sorted(set(win_source[win_label == k].tolist())):
+            sel = (win_label == k) & (win_source == src)
+            per_genre_source.setdefault(labels[k], {})[src] = {
+                "windows": int(sel.sum()),
+                "clips": int(((clip_label == k) & (clip_source == src)).sum()),
+                "recall": float((win_pred[sel] == k).mean()),
+            }
     return {
         "windows": int(len(win_label)),
         "clips": int(len(clip_label)),
@@ -48,6 +59,7 @@ def window_metrics(labels, n_labels, win_label, win_pred, win_source, clip_label
             for k in range(n_labels)
         },
         "per_source": per_source,
+        "per_genre_source": per_genre_source,
         "confusion": confusion.tolist(),
     }
 
