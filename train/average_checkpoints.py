@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import load_checkpoint  # noqa: E402
 from genre_data import BalancedSampler, FeatureSet  # noqa: E402
-from recalibrate_bn import recalibrate  # noqa: E402
+from recalibrate_bn import add_recalibration_args, parse_recalibration_args, recalibrate  # noqa: E402
 from train import evaluate, probability_metrics, window_probabilities  # noqa: E402
 
 
@@ -53,19 +53,12 @@ def main(argv=None):
     p.add_argument("--out", help="where to write the averaged checkpoint (weight averaging)")
     p.add_argument("--outputs", action="store_true",
                    help="average output probabilities instead of weights (any architectures); measure only")
-    p.add_argument("--features", help="features folder (default: the one the first checkpoint was trained on)")
-    p.add_argument("--batches", type=int, default=60)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--eval-hop", type=int, default=312)
-    args = p.parse_args(argv)
+    add_recalibration_args(p)
+    args = parse_recalibration_args(p, argv)
     if len(args.checkpoints) < 2:
         p.error("give at least two checkpoints")
     if args.outputs == bool(args.out):
         p.error("give --out (weight averaging) or --outputs (output averaging), not both")
-    if args.batches < 1 or args.batch < 1:
-        p.error("--batches and --batch must be >= 1")
     torch.set_num_threads(args.threads)
     started = time.time()
     loaded = [load_checkpoint(path) for path in args.checkpoints]

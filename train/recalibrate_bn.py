@@ -44,19 +44,30 @@ def recalibrate(model, sampler, mean, std, batches, batch):
     model.eval()
 
 
+def add_recalibration_args(p):
+    """The options of re-estimating BatchNorm and measuring valid, shared
+    with average_checkpoints.py."""
+    p.add_argument("--features", help="features folder (default: the one the (first) checkpoint was trained on)")
+    p.add_argument("--batches", type=int, default=60, help="clean training batches for the statistics")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--eval-hop", type=int, default=312, help="valid window hop in frames")
+
+
+def parse_recalibration_args(p, argv):
+    args = p.parse_args(argv)
+    if args.batches < 1 or args.batch < 1:
+        p.error("--batches and --batch must be >= 1")
+    return args
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Re-estimate BatchNorm statistics on clean training crops.")
     p.add_argument("checkpoint")
     p.add_argument("output")
-    p.add_argument("--features", help="features folder (default: the one the checkpoint was trained on)")
-    p.add_argument("--batches", type=int, default=60)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--eval-hop", type=int, default=312)
-    args = p.parse_args(argv)
-    if args.batches < 1 or args.batch < 1:
-        p.error("--batches and --batch must be >= 1")
+    add_recalibration_args(p)
+    args = parse_recalibration_args(p, argv)
     torch.set_num_threads(args.threads)
     started = time.time()
     ckpt, model = load_checkpoint(args.checkpoint)
