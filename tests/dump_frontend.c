@@ -6,7 +6,7 @@
  *   PREFIX.mel.npy     [n_mels, n_fft/2+1] the front-end's mel matrix
  * so that the reference can be run on exactly the samples the C front-end
  * saw.
- *   dump_frontend [--htk] [--mels N] [--n-fft N] [--hop N] [--fmin HZ]
+ *   dump_frontend [--htk] [--area] [--mels N] [--n-fft N] [--hop N] [--fmin HZ]
  *                 [--fmax HZ] [--log-offset X] INPUT PREFIX */
 #include "genre/audiofile.h"
 #include "genre/downmix.h"
@@ -76,6 +76,10 @@ int main(int argc, char **argv)
             spec.mel_scale = GENRE_MEL_HTK;
             continue;
         }
+        if (strcmp(opt, "--area") == 0) {
+            spec.mel_norm = GENRE_MEL_NORM_AREA;
+            continue;
+        }
         if (i + 1 >= argc)
             break;
         const char *val = argv[++i];
@@ -91,7 +95,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - i != 2) {
-        fprintf(stderr, "usage: dump_frontend [--htk] [--mels N] [--n-fft N] [--hop N] [--fmin HZ] "
+        fprintf(stderr, "usage: dump_frontend [--htk] [--area] [--mels N] [--n-fft N] [--hop N] [--fmin HZ] "
                         "[--fmax HZ] [--log-offset X] INPUT PREFIX\n");
         return 2;
     }

@@ -34,7 +34,7 @@ ENERGY_FLOOR = 1e-2
 
 def spec(**over):
     s = dict(sample_rate=16000, n_fft=512, hop=256, n_mels=96, fmin=0.0, fmax=8000.0,
-             mel_scale="slaney", log_offset=1e-3)
+             mel_scale="slaney", mel_norm="peak", log_offset=1e-3)
     s.update(over)
     return s
 
@@ -55,7 +55,8 @@ def mel_to_hz(m, scale):
 
 
 def mel_matrix(s):
-    """W[b, k] per doc/frontend.md: triangles with peak 1 on M+2 mel-spaced edges."""
+    """W[b, k] per doc/frontend.md: triangles on M+2 mel-spaced edges, with
+    peak 1 or (mel_norm "area") scaled by 2 / (f_right - f_left)."""
     m = s["n_mels"]
     edges_mel = np.linspace(hz_to_mel(s["fmin"], s["mel_scale"]), hz_to_mel(s["fmax"], s["mel_scale"]), m + 2)
     f = mel_to_hz(edges_mel, s["mel_scale"])
@@ -63,7 +64,8 @@ def mel_matrix(s):
     lo, mid, hi = f[:-2, None], f[1:-1, None], f[2:, None]
     up = (fk[None, :] - lo) / (mid - lo)
     down = (hi - fk[None, :]) / (hi - mid)
-    return np.maximum(0.0, np.minimum(up, down))
+    height = 2.0 / (hi - lo) if s["mel_norm"] == "area" else 1.0
+    return np.maximum(0.0, np.minimum(up, down)) * height
 
 
 def periodic_hann(n):
@@ -102,6 +104,8 @@ def spec_flags(s):
              "--fmin", repr(s["fmin"]), "--fmax", repr(s["fmax"]), "--log-offset", repr(s["log_offset"])]
     if s["mel_scale"] == "htk":
         flags.append("--htk")
+    if s["mel_norm"] == "area":
+        flags.append("--area")
     return flags
 
 
@@ -115,7 +119,14 @@ class Checker:
             self.failures += 1
 
 
-def compare(chk, dump, name, path, s, workdir, exact_input=None, sensitivity=False):
+def musicnn_spec():
+    """musicnn's input: area-normalised slaney mels and ln(E + 1e-4), which
+    the model file's normalisation turns into log10(1 + 1e4 E)."""
+    return spec(mel_norm="area", log_offset=1e-4)
+
+
+def compare(chk, dump, name, path, s, workdir, exact_input=None, sensitivity=False,
+            energy_floor=ENERGY_FLOOR):
     prefix = os.path.join(workdir, name)
     run = subprocess.run([dump] + spec_flags(s) + [path, prefix], capture_output=True, text=True)
     if run.returncode != 0:
@@ -140,12 +151,12 @@ def compare(chk, dump, name, path, s, workdir, exact_input=None, sensitivity=Fal
     if frames_c.shape != ref.shape or ref.shape[0] == 0:
         chk.check(False, f"{name}: nothing to compare")
         return
-    mask = energy > ENERGY_FLOOR
+    mask = energy > energy_floor
     diff = np.abs(frames_c - ref)
     worst = float(np.max(diff[mask])) if mask.any() else float("inf")
     chk.check(mask.mean() > 0.1 and worst < LOG_TOL,
               f"{name}: max |log-mel diff| {worst:.2e} over {mask.mean() * 100:.1f}% of cells "
-              f"with E > {ENERGY_FLOOR:g} (tol {LOG_TOL:g}); overall max {float(diff.max()):.2e}")
+              f"with E > {energy_floor:g} (tol {LOG_TOL:g}); overall max {float(diff.max()):.2e}")
     if sensitivity:
         n = s["n_fft"]
         symmetric = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / (n - 1))
@@ -192,6 +203,18 @@ def main():
             spec(mel_scale="htk", n_mels=64, n_fft=1024, hop=320, fmin=50.0, fmax=7600.0, log_offset=1e-6),
             workdir)
 
+    # musicnn's front-end: area-normalised triangles make every band's
+    # power about 1/100 of the peak-1 band's, so the floor scales with them.
+    compare(chk, dump, "noise-16k-area", os.path.join(workdir, "noise16k.wav"), musicnn_spec(),
+            workdir, energy_floor=1e-4)
+    compare(chk, dump, "chirp+noise-44.1k-area", os.path.join(workdir, "chirp44k.wav"),
+            musicnn_spec(), workdir, energy_floor=1e-4)
+    area, peak = mel_matrix(musicnn_spec()), mel_matrix(spec())
+    ratio = area.sum(axis=1) / peak.sum(axis=1)
+    chk.check(float(np.max(np.abs(area - peak))) > MEL_TOL and float(ratio.max()) < 0.05,
+              f"area-normalised bands differ from peak-1 ones (row sums {ratio.min():.4f}.."
+              f"{ratio.max():.4f} of the peak-1 ones)")
+
     # (b) real clips from the shared data (Ogg Opus, decoded at 24 or 48 kHz)
     manifest = os.path.join(data_dir, "manifest.csv")
     if not os.path.exists(manifest):
@@ -204,6 +227,8 @@ def main():
             picked.setdefault(r["source"], r)
         for source, r in sorted(picked.items()):
             compare(chk, dump, f"real-{source}-{r['label']}", os.path.join(data_dir, r["file"]), spec(), workdir)
+            compare(chk, dump, f"real-{source}-{r['label']}-area", os.path.join(data_dir, r["file"]),
+                    musicnn_spec(), workdir, energy_floor=1e-4)
 
     print(f"{chk.failures} failure(s)")
     return 1 if chk.failures else 0

@@ -11,6 +11,9 @@
 
 enum genre_window_kind { GENRE_WINDOW_HANN = 1 };          /* periodic Hann */
 enum genre_mel_scale { GENRE_MEL_SLANEY = 1, GENRE_MEL_HTK = 2 };
+/* Triangle height: peak 1, or area-normalised (each triangle scaled by
+ * 2 / (f_right - f_left), Slaney's and librosa's default). */
+enum genre_mel_norm { GENRE_MEL_NORM_PEAK = 0, GENRE_MEL_NORM_AREA = 1 };
 
 typedef struct genre_frontend_spec {
     uint32_t sample_rate;   /* Hz */
@@ -20,6 +23,7 @@ typedef struct genre_frontend_spec {
     uint32_t n_mels;
     float fmin, fmax;       /* Hz, mel filterbank edges */
     uint32_t mel_scale;     /* enum genre_mel_scale */
+    uint32_t mel_norm;      /* enum genre_mel_norm */
     float log_offset;       /* frame = ln(mel_power + log_offset) */
     uint32_t window_frames; /* frames in one network input window */
     /* Per-band normalisation: out = (ln(..) - norm_mean[b]) / norm_std[b].

@@ -46,6 +46,7 @@ genre_frontend_spec genre_frontend_default_spec(void)
         .fmin = 0.0f,
         .fmax = 8000.0f,
         .mel_scale = GENRE_MEL_SLANEY,
+        .mel_norm = GENRE_MEL_NORM_PEAK,
         .log_offset = 1e-3f,
         .window_frames = 624,   /* (624-1)*256 + 512 = 160000 samples = 10 s */
         .norm_mean = NULL,
@@ -104,6 +105,11 @@ static int check_spec(const genre_frontend_spec *s, char *err, size_t errlen)
                         s->mel_scale);
         return -1;
     }
+    if (s->mel_norm != GENRE_MEL_NORM_PEAK && s->mel_norm != GENRE_MEL_NORM_AREA) {
+        genre_set_error(err, errlen, "front-end: unknown mel normalisation %u (0 = peak, 1 = area)",
+                        s->mel_norm);
+        return -1;
+    }
     if (!isfinite(s->fmin) || !isfinite(s->fmax) || s->fmin < 0.0f || s->fmin >= s->fmax) {
         genre_set_error(err, errlen, "front-end: need 0 <= fmin < fmax, got fmin %g fmax %g",
                         (double)s->fmin, (double)s->fmax);
@@ -146,8 +152,8 @@ static int check_spec(const genre_frontend_spec *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Triangular filters with peak 1 on n_mels+2 mel-spaced edge frequencies;
- * computed in double, stored in float.  Also records each band's non-zero
+/* Triangular filters with peak 1 (or unit area, scaled by 2 / (hi - lo))
+ * on n_mels+2 mel-spaced edge frequencies; computed in double, stored in float.  Also records each band's non-zero
  * bin range for the sparse product. */
 static int build_filterbank(genre_frontend *fe, char *err, size_t errlen)
 {
@@ -166,6 +172,7 @@ static int build_filterbank(genre_frontend *fe, char *err, size_t errlen)
     int rc = 0;
     for (uint32_t b = 0; b < s->n_mels; b++) {
         const double lo = edge[b], mid = edge[b + 1], hi = edge[b + 2];
+        const double height = s->mel_norm == GENRE_MEL_NORM_AREA ? 2.0 / (hi - lo) : 1.0;
         float *row = fe->mel + (size_t)b * fe->n_bins;
         size_t first = fe->n_bins, last = 0;
         for (size_t k = 0; k < fe->n_bins; k++) {
@@ -175,7 +182,7 @@ static int build_filterbank(genre_frontend *fe, char *err, size_t errlen)
             double w = up < down ? up : down;
             if (!(w > 0.0))
                 w = 0.0;
-            row[k] = (float)w;
+            row[k] = (float)(w * height);
             if (row[k] > 0.0f) {
                 if (first == fe->n_bins)
                     first = k;

@@ -246,6 +246,8 @@ static int write_spec_json(const char *outdir, const genre_frontend_spec *s, con
     genre_json_key(&j, "fmax"); json_float(&j, s->fmax);
     genre_json_key(&j, "mel_scale");
     genre_json_string(&j, s->mel_scale == GENRE_MEL_HTK ? "htk" : "slaney");
+    genre_json_key(&j, "mel_norm");
+    genre_json_string(&j, s->mel_norm == GENRE_MEL_NORM_AREA ? "area" : "peak");
     genre_json_key(&j, "log_offset"); json_float(&j, s->log_offset);
     genre_json_key(&j, "window_frames"); genre_json_int(&j, s->window_frames);
     genre_json_key(&j, "normalisation"); genre_json_null(&j);
@@ -359,7 +361,8 @@ static void usage(FILE *out)
           "relative to the manifest's folder unless absolute) into raw log-mel features.\n"
           "spec flags (default: the project's front-end, see doc/frontend.md):\n"
           "  --sample-rate HZ  --n-fft N  --hop N  --mels N  --fmin HZ  --fmax HZ\n"
-          "  --mel-scale slaney|htk  --log-offset X  --window-frames N\n"
+          "  --mel-scale slaney|htk  --mel-norm peak|area  --log-offset X\n"
+          "  --window-frames N\n"
           "  --model FILE.gmdl take the spec from a model file (features stay raw:\n"
           "                    the model's normalisation is not applied)\n"
           "  --jobs N          parallel workers (default 1)\n",
@@ -396,8 +399,8 @@ int main(int argc, char **argv)
 {
     genre_frontend_spec spec = genre_frontend_default_spec();
     uint32_t jobs = 1;
-    enum { OPT_RATE = 256, OPT_NFFT, OPT_HOP, OPT_MELS, OPT_FMIN, OPT_FMAX, OPT_SCALE, OPT_OFFSET,
-           OPT_WINDOW_FRAMES };
+    enum { OPT_RATE = 256, OPT_NFFT, OPT_HOP, OPT_MELS, OPT_FMIN, OPT_FMAX, OPT_SCALE, OPT_NORM,
+           OPT_OFFSET, OPT_WINDOW_FRAMES };
     static const struct option options[] = {
         {"jobs", required_argument, NULL, 'j'},
         {"sample-rate", required_argument, NULL, OPT_RATE},
@@ -407,6 +410,7 @@ int main(int argc, char **argv)
         {"fmin", required_argument, NULL, OPT_FMIN},
         {"fmax", required_argument, NULL, OPT_FMAX},
         {"mel-scale", required_argument, NULL, OPT_SCALE},
+        {"mel-norm", required_argument, NULL, OPT_NORM},
         {"log-offset", required_argument, NULL, OPT_OFFSET},
         {"window-frames", required_argument, NULL, OPT_WINDOW_FRAMES},
         {"model", required_argument, NULL, 'm'},
@@ -434,6 +438,16 @@ int main(int argc, char **argv)
                 spec.mel_scale = GENRE_MEL_HTK;
             else {
                 fprintf(stderr, "genre-features: --mel-scale: '%s' is not slaney or htk\n", optarg);
+                bad = 1;
+            }
+            break;
+        case OPT_NORM:
+            if (strcmp(optarg, "peak") == 0)
+                spec.mel_norm = GENRE_MEL_NORM_PEAK;
+            else if (strcmp(optarg, "area") == 0)
+                spec.mel_norm = GENRE_MEL_NORM_AREA;
+            else {
+                fprintf(stderr, "genre-features: --mel-norm: '%s' is not peak or area\n", optarg);
                 bad = 1;
             }
             break;
