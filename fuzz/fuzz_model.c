@@ -57,7 +57,9 @@ static void check_layers(const genre_model *m)
 
 static void check_model(const genre_model *m)
 {
-    FUZZ_CHECK(m->format_version == GENRE_MODEL_VERSION);
+    FUZZ_CHECK(m->format_version >= 1 && m->format_version <= GENRE_MODEL_VERSION);
+    FUZZ_CHECK((m->n_layers > 0) == (m->format_version == 1));
+    FUZZ_CHECK((m->n_nodes > 0) == (m->format_version == 2));
     FUZZ_CHECK(m->n_labels >= 1 && m->labels != NULL);
     for (uint32_t i = 0; i < m->n_labels; i++) {
         FUZZ_CHECK(m->labels[i] != NULL);

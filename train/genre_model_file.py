@@ -1,4 +1,4 @@
-"""Writer and reader for genre model files (.gmdl), format version 1.
+"""Writer and reader for genre model files (.gmdl), format versions 1 and 2.
 
 The byte layout is defined in doc/model-format.md; this module and the C
 loader (src/lib/model.c) are two independent implementations of it.  NumPy
@@ -20,6 +20,19 @@ layers: list of dicts, one of
     {"type": "dense", "weight": W[out, in], "bias": b[out]}
     {"type": "softmax"}
 meta: dict of provenance strings (written as key=value lines).
+
+Version 2 (a graph, written when `nodes` is given instead of `layers`):
+    write_model(path, frontend, labels, None, meta, nodes=nodes)
+frontend may then also hold mel_norm ("peak" | "area").  nodes: list of
+dicts, each with "name" (ASCII, unique, <= 31 bytes), "type", "inputs"
+(names of other nodes, or "input" for the front-end frames) and
+    conv2d:  "weight" W[out, in, kt, kf], "bias" b[out], "pad_t" (frames of
+             context before; kt - 1 - pad_t after), "pad_f" (bins each side)
+    affine:  "scale" s[C], "shift" t[C]     (y = x * s + t per channel)
+    dense:   "weight" W[out, in], "bias" b[out]
+    relu, freq_max, concat, add, time_maxmean, softmax, sigmoid: nothing
+The last node is the output.  The C loader checks the graph (references,
+cycles, shapes); this writer checks names, references and tensors.
 """
 
 import math
@@ -30,10 +43,13 @@ import numpy as np
 
 MAGIC = b"GENREMDL"
 FORMAT_VERSION = 1
+GRAPH_FORMAT_VERSION = 2
 ENDIAN_MARKER = 0x01020304
 HEADER = struct.Struct("<8sIIIIQ")          # magic, version, endian, header size, sections, file size
 SECTION = struct.Struct("<4sIQQ")           # tag, flags, offset, size
 FRONTEND = struct.Struct("<IIIIIffIfI")     # see doc/model-format.md, section FRNT
+FRONTEND_V2 = struct.Struct("<IIIIIffIfII") # version 2 adds mel_norm
+NODE = struct.Struct("<32sII8i6iii24x")    # name, type, n_inputs, inputs[8], p[6], weight, bias
 LAYER = struct.Struct("<I6Iii")             # type, p[6], weight tensor, bias tensor
 TENSOR = struct.Struct("<32sII4IQQ")        # name, dtype, ndim, dims[4], offset, size
 FLAG_REQUIRED = 1
@@ -43,8 +59,12 @@ TENSOR_NAME_MAX = 31
 
 WINDOWS = {"hann": 1}
 MEL_SCALES = {"slaney": 1, "htk": 2}
+MEL_NORMS = {"peak": 0, "area": 1}
 LAYER_TYPES = {"conv2d": 1, "relu": 2, "maxpool2d": 3, "global_meanmax": 4,
                "dense": 5, "softmax": 6}
+NODE_TYPES = {"conv2d": 1, "relu": 2, "dense": 5, "softmax": 6, "sigmoid": 7, "affine": 8,
+              "freq_max": 9, "concat": 10, "add": 11, "time_maxmean": 12}
+NODE_MAX_INPUTS = 8
 
 # Limits shared with the C loader, so a file this writes is one it reads.
 MAX_LABELS = 1024
@@ -182,8 +202,72 @@ def _layer_records(layers, c, h, w, check_chain=True):
     return records, tensors, flat
 
 
-def encode_model(frontend, labels, layers, meta, check_chain=True):
-    """The complete file image as bytes (write_model writes exactly this)."""
+def _node_records(nodes):
+    """GRPH entries and tensors of a version-2 graph."""
+    if not 1 <= len(nodes) <= MAX_LAYERS:
+        raise ModelFileError(f"{len(nodes)} nodes, need 1..{MAX_LAYERS}")
+    index = {}
+    for i, nd in enumerate(nodes):
+        name = str(nd["name"])
+        raw = name.encode("ascii")
+        if not raw or len(raw) > TENSOR_NAME_MAX or not all(0x20 <= b < 0x7f for b in raw):
+            raise ModelFileError(f"node {i}: name {name!r} must be 1..31 printable ASCII bytes")
+        if name in index or name == "input":
+            raise ModelFileError(f"node {i}: name {name!r} is used twice or reserved")
+        index[name] = i
+    records, tensors = [], []
+
+    def add_tensor(name, array):
+        tensors.append((name, array))
+        return len(tensors) - 1
+
+    for i, nd in enumerate(nodes):
+        kind, name = nd["type"], nd["name"]
+        code = _lookup(NODE_TYPES, kind, f"node {i} ({name}) type")
+        where = f"node {i} ({name})"
+        inputs = list(nd["inputs"])
+        if not 1 <= len(inputs) <= NODE_MAX_INPUTS:
+            raise ModelFileError(f"{where}: {len(inputs)} inputs")
+        refs = []
+        for ref in inputs:
+            if ref != "input" and ref not in index:
+                raise ModelFileError(f"{where}: input {ref!r} is not a node")
+            refs.append(-1 if ref == "input" else index[ref])
+        p, wi, bi = [0] * 6, -1, -1
+        if kind == "conv2d":
+            wt = _f32(nd["weight"], f"{where} weight", 4)
+            bs = _f32(nd["bias"], f"{where} bias", 1)
+            out_c, in_c, kt, kf = wt.shape
+            pad_t, pad_f = int(nd.get("pad_t", (kt - 1) // 2)), int(nd.get("pad_f", 0))
+            if not (0 <= pad_t < kt and 0 <= pad_f < kf) or bs.shape != (out_c,):
+                raise ModelFileError(f"{where}: padding ({pad_t}, {pad_f}) or bias {bs.shape} "
+                                     f"does not fit kernel {wt.shape}")
+            p = [in_c, out_c, kt, kf, pad_t, pad_f]
+            wi, bi = add_tensor(f"{name}.w", wt), add_tensor(f"{name}.b", bs)
+        elif kind == "dense":
+            wt = _f32(nd["weight"], f"{where} weight", 2)
+            bs = _f32(nd["bias"], f"{where} bias", 1)
+            if bs.shape != (wt.shape[0],):
+                raise ModelFileError(f"{where}: bias {bs.shape} for weight {wt.shape}")
+            p = [wt.shape[1], wt.shape[0], 0, 0, 0, 0]
+            wi, bi = add_tensor(f"{name}.w", wt), add_tensor(f"{name}.b", bs)
+        elif kind == "affine":
+            sc = _f32(nd["scale"], f"{where} scale", 1)
+            sh = _f32(nd["shift"], f"{where} shift", 1)
+            if sc.shape != sh.shape:
+                raise ModelFileError(f"{where}: scale {sc.shape} and shift {sh.shape} differ")
+            p = [sc.shape[0], 0, 0, 0, 0, 0]
+            wi, bi = add_tensor(f"{name}.w", sc), add_tensor(f"{name}.b", sh)
+        if any(len(t[0]) > TENSOR_NAME_MAX for t in tensors):
+            raise ModelFileError(f"{where}: name too long for its tensor names")
+        records.append(NODE.pack(name.encode("ascii"), code, len(refs),
+                                 *(refs + [0] * (NODE_MAX_INPUTS - len(refs))), *p, wi, bi))
+    return records, tensors
+
+
+def encode_model(frontend, labels, layers, meta, check_chain=True, nodes=None):
+    """The complete file image as bytes (write_model writes exactly this):
+    version 1 from `layers`, version 2 from `nodes`."""
     fe = dict(frontend)
     _check_frontend(fe)
     n_mels = int(fe["n_mels"])
@@ -193,11 +277,15 @@ def encode_model(frontend, labels, layers, meta, check_chain=True):
         raise ModelFileError(f"norm_mean/norm_std must have n_mels = {n_mels} values")
     if not np.all(std > 0):
         raise ModelFileError("norm_std must be > 0")
-    frnt = FRONTEND.pack(int(fe["sample_rate"]), int(fe["n_fft"]), int(fe["hop"]),
-                         _lookup(WINDOWS, fe.get("window", "hann"), "window"), n_mels,
-                         float(fe["fmin"]), float(fe["fmax"]),
-                         _lookup(MEL_SCALES, fe.get("mel_scale", "slaney"), "mel_scale"),
-                         float(fe["log_offset"]), int(fe["window_frames"]))
+    fields = (int(fe["sample_rate"]), int(fe["n_fft"]), int(fe["hop"]),
+              _lookup(WINDOWS, fe.get("window", "hann"), "window"), n_mels,
+              float(fe["fmin"]), float(fe["fmax"]),
+              _lookup(MEL_SCALES, fe.get("mel_scale", "slaney"), "mel_scale"),
+              float(fe["log_offset"]), int(fe["window_frames"]))
+    mel_norm = _lookup(MEL_NORMS, fe.get("mel_norm", "peak"), "mel_norm")
+    if nodes is None and mel_norm != 0:
+        raise ModelFileError("mel_norm 'area' needs a version-2 (graph) model")
+    frnt = FRONTEND.pack(*fields) if nodes is None else FRONTEND_V2.pack(*fields, mel_norm)
     frnt += mean.tobytes() + std.tobytes()
 
     labels = [str(s) for s in labels]
@@ -212,11 +300,15 @@ def encode_model(frontend, labels, layers, meta, check_chain=True):
             raise ModelFileError(f"label {name!r} is empty or contains NUL")
         labl += struct.pack("<I", len(raw)) + raw
 
-    records, tensors, n_out = _layer_records(layers, 1, int(fe["window_frames"]), n_mels,
-                                             check_chain)
-    if check_chain and n_out != len(labels):
-        raise ModelFileError(f"the network outputs {n_out} values for {len(labels)} labels")
-    layr = struct.pack("<I", len(records)) + b"".join(records)
+    if nodes is None:
+        records, tensors, n_out = _layer_records(layers, 1, int(fe["window_frames"]), n_mels,
+                                                 check_chain)
+        if check_chain and n_out != len(labels):
+            raise ModelFileError(f"the network outputs {n_out} values for {len(labels)} labels")
+        network = (b"LAYR", struct.pack("<I", len(records)) + b"".join(records))
+    else:
+        records, tensors = _node_records(nodes)
+        network = (b"GRPH", struct.pack("<I", len(records)) + b"".join(records))
 
     tdir, tdat = [struct.pack("<I", len(tensors))], bytearray()
     for name, array in tensors:
@@ -238,9 +330,9 @@ def encode_model(frontend, labels, layers, meta, check_chain=True):
     text = "".join(lines).encode("utf-8")
 
     sections = [(b"FRNT", FLAG_REQUIRED, frnt), (b"LABL", FLAG_REQUIRED, labl),
-                (b"LAYR", FLAG_REQUIRED, layr), (b"TDIR", FLAG_REQUIRED, b"".join(tdir)),
+                (network[0], FLAG_REQUIRED, network[1]), (b"TDIR", FLAG_REQUIRED, b"".join(tdir)),
                 (b"TDAT", FLAG_REQUIRED, bytes(tdat)), (b"META", 0, text)]
-    return assemble(sections)
+    return assemble(sections, FORMAT_VERSION if nodes is None else GRAPH_FORMAT_VERSION)
 
 
 def assemble(sections, version=FORMAT_VERSION, endian=ENDIAN_MARKER):
@@ -263,10 +355,10 @@ def assemble(sections, version=FORMAT_VERSION, endian=ENDIAN_MARKER):
     return image + struct.pack("<I", zlib.crc32(image) & 0xFFFFFFFF)
 
 
-def write_model(path, frontend, labels, layers, meta):
+def write_model(path, frontend, labels, layers, meta, nodes=None):
     """Check and write a model file (atomically: temp file + rename)."""
     import os
-    image = encode_model(frontend, labels, layers, meta)
+    image = encode_model(frontend, labels, layers, meta, nodes=nodes)
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
         f.write(image)
@@ -291,8 +383,8 @@ def decode_model(data):
         raise ModelFileError("not a genre model file")
     if endian != ENDIAN_MARKER:
         raise ModelFileError("big-endian file" if endian == 0x04030201 else "bad endianness marker")
-    if version != FORMAT_VERSION:
-        raise ModelFileError(f"format version {version}, this reader reads {FORMAT_VERSION}")
+    if version not in (FORMAT_VERSION, GRAPH_FORMAT_VERSION):
+        raise ModelFileError(f"format version {version}, this reader reads 1 and 2")
     if total != len(data):
         raise ModelFileError(f"truncated: header says {total} bytes, file has {len(data)}")
     stored, = struct.unpack_from("<I", data, total - 4)
@@ -307,14 +399,17 @@ def decode_model(data):
         sections[tag.decode("ascii", "replace")] = data[off:off + size]
 
     frnt = sections["FRNT"]
-    v = FRONTEND.unpack_from(frnt)
+    fs = FRONTEND if version == FORMAT_VERSION else FRONTEND_V2
+    v = fs.unpack_from(frnt)
     n_mels = v[4]
-    floats = np.frombuffer(frnt, dtype="<f4", count=2 * n_mels, offset=FRONTEND.size)
+    floats = np.frombuffer(frnt, dtype="<f4", count=2 * n_mels, offset=fs.size)
     frontend = dict(sample_rate=v[0], n_fft=v[1], hop=v[2], window=_name_of(WINDOWS, v[3], "window"),
                     n_mels=n_mels, fmin=v[5], fmax=v[6],
                     mel_scale=_name_of(MEL_SCALES, v[7], "mel scale"), log_offset=v[8],
                     window_frames=v[9], norm_mean=floats[:n_mels].astype(np.float32),
-                    norm_std=floats[n_mels:].astype(np.float32))
+                    norm_std=floats[n_mels:].astype(np.float32),
+                    mel_norm=_name_of(MEL_NORMS, v[10] if version == GRAPH_FORMAT_VERSION else 0,
+                                      "mel norm"))
 
     labl, labels = sections["LABL"], []
     n, = struct.unpack_from("<I", labl)
@@ -331,7 +426,10 @@ def decode_model(data):
         dims, offset, size = rest[:ndim], rest[4], rest[5]
         tdir.append((tuple(dims), offset, size))
 
-    layr, layers = sections["LAYR"], []
+    layers, nodes = [], None
+    if version == GRAPH_FORMAT_VERSION:
+        nodes = _decode_nodes(sections["GRPH"], tdir, sections["TDAT"])
+    layr = sections.get("LAYR", struct.pack("<I", 0))
     n, = struct.unpack_from("<I", layr)
     for i in range(n):
         code, *rest = LAYER.unpack_from(layr, 4 + i * LAYER.size)
@@ -352,8 +450,28 @@ def decode_model(data):
     for line in sections.get("META", b"").decode("utf-8").splitlines():
         key, _, value = line.partition("=")
         meta[key] = value
-    return {"frontend": frontend, "labels": labels, "layers": layers, "meta": meta,
-            "format_version": version, "crc32": stored}
+    return {"frontend": frontend, "labels": labels, "layers": layers, "nodes": nodes,
+            "meta": meta, "format_version": version, "crc32": stored}
+
+
+def _decode_nodes(grph, tdir, tdat):
+    n, = struct.unpack_from("<I", grph)
+    raw = [NODE.unpack_from(grph, 4 + i * NODE.size) for i in range(n)]
+    names = [r[0].rstrip(b"\0").decode("ascii") for r in raw]
+    nodes = []
+    for r, name in zip(raw, names):
+        code, n_in = r[1], r[2]
+        refs, p, wi, bi = r[3:3 + n_in], r[11:17], r[17], r[18]
+        kind = _name_of(NODE_TYPES, code, "node type")
+        nd = {"name": name, "type": kind, "inputs": ["input" if k < 0 else names[k] for k in refs]}
+        if kind in ("conv2d", "dense"):
+            nd.update(weight=_tensor(tdir, tdat, wi), bias=_tensor(tdir, tdat, bi))
+            if kind == "conv2d":
+                nd.update(pad_t=p[4], pad_f=p[5])
+        elif kind == "affine":
+            nd.update(scale=_tensor(tdir, tdat, wi), shift=_tensor(tdir, tdat, bi))
+        nodes.append(nd)
+    return nodes
 
 
 def read_model(path):

@@ -6,6 +6,7 @@
 
 #include "genre/crc32.h"
 #include "genre/error.h"
+#include "graph_shape.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,8 +24,10 @@
 enum {
     HEADER_SIZE = 32,
     SECTION_ENTRY_SIZE = 24,
-    FRONTEND_FIXED_SIZE = 40,
+    FRONTEND_FIXED_SIZE_V1 = 40,
+    FRONTEND_FIXED_SIZE_V2 = 44,
     LAYER_ENTRY_SIZE = 36,
+    NODE_ENTRY_SIZE = 128,
     TENSOR_ENTRY_SIZE = 72,
     TENSOR_NAME_SIZE = 32,
     TENSOR_MAX_DIMS = 4,
@@ -49,6 +52,7 @@ typedef struct model_owned {
     genre_model pub;
     unsigned char *image;       /* the whole file, ALIGNMENT-aligned */
     genre_layer *layers;
+    genre_node *nodes;
     char **labels;
     char *strings;              /* NUL-terminated copies of labels, then meta */
 } model_owned;
@@ -158,15 +162,15 @@ static int check_header(const unsigned char *img, size_t size, char *err, size_t
         return -1;
     }
     uint32_t version = rd32(img + 8);
-    if (version != GENRE_MODEL_VERSION) {
-        genre_set_error(err, errlen, "format version %u, this build reads %u", version,
+    if (version < 1 || version > GENRE_MODEL_VERSION) {
+        genre_set_error(err, errlen, "format version %u, this build reads 1..%u", version,
                         GENRE_MODEL_VERSION);
         return -1;
     }
     uint32_t header_size = rd32(img + 16);
     if (header_size != HEADER_SIZE) {
-        genre_set_error(err, errlen, "header size %u, format version 1 has %d", header_size,
-                        HEADER_SIZE);
+        genre_set_error(err, errlen, "header size %u, format version %u has %d", header_size,
+                        version, HEADER_SIZE);
         return -1;
     }
     uint64_t total = rd64(img + 24);
@@ -191,8 +195,9 @@ static int check_header(const unsigned char *img, size_t size, char *err, size_t
     return 0;
 }
 
-enum { SEC_FRNT, SEC_LABL, SEC_LAYR, SEC_TDIR, SEC_TDAT, SEC_META, SEC_COUNT };
-static const char *const known_tags[SEC_COUNT] = {"FRNT", "LABL", "LAYR", "TDIR", "TDAT", "META"};
+enum { SEC_FRNT, SEC_LABL, SEC_LAYR, SEC_GRPH, SEC_TDIR, SEC_TDAT, SEC_META, SEC_COUNT };
+static const char *const known_tags[SEC_COUNT] = {"FRNT", "LABL", "LAYR", "GRPH",
+                                                  "TDIR", "TDAT", "META"};
 
 static int cmp_u64_pairs(const void *a, const void *b)
 {
@@ -202,8 +207,8 @@ static int cmp_u64_pairs(const void *a, const void *b)
 
 /* Fills sec[] from the table; every range must lie between the table and
  * the CRC, be aligned and overlap no other. */
-static int read_sections(const unsigned char *img, size_t size, section sec[SEC_COUNT],
-                         char *err, size_t errlen)
+static int read_sections(const unsigned char *img, size_t size, uint32_t version,
+                         section sec[SEC_COUNT], char *err, size_t errlen)
 {
     uint32_t count = rd32(img + 20);
     if (count == 0 || count > MAX_SECTIONS) {
@@ -271,11 +276,18 @@ static int read_sections(const unsigned char *img, size_t size, section sec[SEC_
             return -1;
         }
     }
+    /* Version 1 holds a layer chain (LAYR), version 2 a graph (GRPH). */
+    int network = version == 1 ? SEC_LAYR : SEC_GRPH, other = version == 1 ? SEC_GRPH : SEC_LAYR;
     for (int k = 0; k < SEC_COUNT; k++) {
-        if (k != SEC_META && !sec[k].present) {
+        if (k != SEC_META && k != other && !sec[k].present) {
             genre_set_error(err, errlen, "missing section %s", known_tags[k]);
             return -1;
         }
+    }
+    if (sec[other].present) {
+        genre_set_error(err, errlen, "format version %u has a %s section, not %s", version,
+                        known_tags[network], known_tags[other]);
+        return -1;
     }
     return 0;
 }
@@ -287,9 +299,11 @@ static bool power_of_two(uint32_t v)
     return v && !(v & (v - 1));
 }
 
-static int read_frontend(const section *s, genre_frontend_spec *fe, char *err, size_t errlen)
+static int read_frontend(const section *s, uint32_t version, genre_frontend_spec *fe, char *err,
+                         size_t errlen)
 {
-    if (s->size < FRONTEND_FIXED_SIZE) {
+    const uint64_t fixed = version == 1 ? FRONTEND_FIXED_SIZE_V1 : FRONTEND_FIXED_SIZE_V2;
+    if (s->size < fixed) {
         genre_set_error(err, errlen, "FRNT section too small: %llu bytes",
                         (unsigned long long)s->size);
         return -1;
@@ -306,6 +320,7 @@ static int read_frontend(const section *s, genre_frontend_spec *fe, char *err, s
     fe->mel_scale = rd32(p + 28);
     fe->log_offset = rdf32(p + 32);
     fe->window_frames = rd32(p + 36);
+    fe->mel_norm = version == 1 ? GENRE_MEL_NORM_PEAK : rd32(p + 40);
 
     if (fe->sample_rate < 8000 || fe->sample_rate > 192000) {
         genre_set_error(err, errlen, "front-end sample rate %u outside 8000..192000",
@@ -341,6 +356,11 @@ static int read_frontend(const section *s, genre_frontend_spec *fe, char *err, s
                         fe->mel_scale);
         return -1;
     }
+    if (fe->mel_norm != GENRE_MEL_NORM_PEAK && fe->mel_norm != GENRE_MEL_NORM_AREA) {
+        genre_set_error(err, errlen, "front-end mel normalisation %u unknown (0 = peak, 1 = area)",
+                        fe->mel_norm);
+        return -1;
+    }
     if (!(isfinite(fe->log_offset) && fe->log_offset > 0.0f)) {
         genre_set_error(err, errlen, "front-end log_offset %g must be finite and > 0",
                         (double)fe->log_offset);
@@ -351,13 +371,13 @@ static int read_frontend(const section *s, genre_frontend_spec *fe, char *err, s
                         fe->window_frames);
         return -1;
     }
-    uint64_t expect = FRONTEND_FIXED_SIZE + 8ull * fe->n_mels;
+    uint64_t expect = fixed + 8ull * fe->n_mels;
     if (s->size != expect) {
         genre_set_error(err, errlen, "FRNT section is %llu bytes, %u mel bands need %llu",
                         (unsigned long long)s->size, fe->n_mels, (unsigned long long)expect);
         return -1;
     }
-    const float *mean = (const float *)(const void *)(p + FRONTEND_FIXED_SIZE);
+    const float *mean = (const float *)(const void *)(p + fixed);
     const float *std = mean + fe->n_mels;
     for (uint32_t b = 0; b < fe->n_mels; b++) {
         if (!isfinite(mean[b])) {
@@ -596,12 +616,18 @@ const char *genre_layer_type_name(uint32_t type)
     case GENRE_LAYER_GLOBAL_MEANMAX: return "global_meanmax";
     case GENRE_LAYER_DENSE: return "dense";
     case GENRE_LAYER_SOFTMAX: return "softmax";
+    case GENRE_LAYER_SIGMOID: return "sigmoid";
+    case GENRE_LAYER_AFFINE: return "affine";
+    case GENRE_LAYER_FREQ_MAX: return "freq_max";
+    case GENRE_LAYER_CONCAT: return "concat";
+    case GENRE_LAYER_ADD: return "add";
+    case GENRE_LAYER_TIME_MAXMEAN: return "time_maxmean";
     default: return "unknown";
     }
 }
 
 /* Tensor t must have exactly the dims given (ndim of them). */
-static int expect_dims(uint32_t layer, const char *role, const tensor_entry *t, uint32_t ndim,
+static int expect_dims(const char *layer, const char *role, const tensor_entry *t, uint32_t ndim,
                        const uint32_t *dims, char *err, size_t errlen)
 {
     bool ok = t->ndim == ndim;
@@ -615,7 +641,7 @@ static int expect_dims(uint32_t layer, const char *role, const tensor_entry *t, 
         w += snprintf(want + w, sizeof want - (size_t)w, "[%u]", dims[d]);
     for (uint32_t d = 0; d < t->ndim; d++)
         h += snprintf(have + h, sizeof have - (size_t)h, "[%u]", t->dims[d]);
-    genre_set_error(err, errlen, "layer %u: %s tensor %s is %s, the layer needs %s", layer, role,
+    genre_set_error(err, errlen, "layer %s: %s tensor %s is %s, the layer needs %s", layer, role,
                     t->name, have, want);
     return -1;
 }
@@ -702,15 +728,17 @@ static int read_layers(const section *s, const section *dat, const tensor_entry 
             return -1;
         }
         const tensor_entry *wt = &tensors[wi], *bt = &tensors[bi];
+        char where[16];
+        snprintf(where, sizeof where, "%u", i);
         if (l->type == GENRE_LAYER_CONV2D) {
             uint32_t wd[4] = {p[1], p[0], p[2], p[3]};
-            if (expect_dims(i, "weight", wt, 4, wd, err, errlen) ||
-                expect_dims(i, "bias", bt, 1, &p[1], err, errlen))
+            if (expect_dims(where, "weight", wt, 4, wd, err, errlen) ||
+                expect_dims(where, "bias", bt, 1, &p[1], err, errlen))
                 return -1;
         } else {
             uint32_t wd[2] = {p[1], p[0]};
-            if (expect_dims(i, "weight", wt, 2, wd, err, errlen) ||
-                expect_dims(i, "bias", bt, 1, &p[1], err, errlen))
+            if (expect_dims(where, "weight", wt, 2, wd, err, errlen) ||
+                expect_dims(where, "bias", bt, 1, &p[1], err, errlen))
                 return -1;
         }
         l->weight = (const float *)(const void *)(dat->data + wt->offset);
@@ -718,6 +746,206 @@ static int read_layers(const section *s, const section *dat, const tensor_entry 
         l->weight_len = (size_t)(wt->size / 4);
         l->bias_len = (size_t)(bt->size / 4);
     }
+    return 0;
+}
+
+/* ---- GRPH (version 2) ---- */
+
+/* Parameters each node type uses (the rest must be 0) and its input count
+ * (0 = 2..GENRE_NODE_MAX_INPUTS); -1 for types a graph cannot hold. */
+static int node_arity(uint32_t type, int *used_params, bool *has_tensors)
+{
+    *used_params = 0;
+    *has_tensors = false;
+    switch (type) {
+    case GENRE_LAYER_CONV2D: *used_params = 6; *has_tensors = true; return 1;
+    case GENRE_LAYER_DENSE: *used_params = 2; *has_tensors = true; return 1;
+    case GENRE_LAYER_AFFINE: *used_params = 1; *has_tensors = true; return 1;
+    case GENRE_LAYER_RELU:
+    case GENRE_LAYER_SOFTMAX:
+    case GENRE_LAYER_SIGMOID:
+    case GENRE_LAYER_FREQ_MAX:
+    case GENRE_LAYER_TIME_MAXMEAN: return 1;
+    case GENRE_LAYER_ADD: return 2;
+    case GENRE_LAYER_CONCAT: return 0;
+    default: return -1;
+    }
+}
+
+/* The tensor dims a node's parameters call for. */
+static void node_tensor_dims(const genre_node *n, uint32_t *ndim_w, uint32_t wd[4], uint32_t *bd)
+{
+    const uint32_t *p = n->p;
+    if (n->type == GENRE_LAYER_CONV2D) {
+        *ndim_w = 4;
+        wd[0] = p[1], wd[1] = p[0], wd[2] = p[2], wd[3] = p[3];
+        *bd = p[1];
+    } else if (n->type == GENRE_LAYER_DENSE) {
+        *ndim_w = 2;
+        wd[0] = p[1], wd[1] = p[0];
+        *bd = p[1];
+    } else {
+        *ndim_w = 1;
+        wd[0] = p[0];
+        *bd = p[0];
+    }
+}
+
+static int read_node(const unsigned char *e, uint32_t i, uint32_t n, const section *dat,
+                     const tensor_entry *tensors, uint32_t n_tensors, genre_node *node, char *err,
+                     size_t errlen)
+{
+    memset(node, 0, sizeof *node);
+    if (!memchr(e, 0, GENRE_NODE_NAME_SIZE) || e[0] == 0) {
+        genre_set_error(err, errlen, "node %u: name is empty or not NUL-terminated", i);
+        return -1;
+    }
+    for (size_t k = 0; k < GENRE_NODE_NAME_SIZE && e[k]; k++) {
+        if (e[k] < 0x20 || e[k] > 0x7e) {
+            genre_set_error(err, errlen, "node %u: name has a non-printable byte 0x%02x", i, e[k]);
+            return -1;
+        }
+    }
+    memcpy(node->name, e, GENRE_NODE_NAME_SIZE);
+    for (size_t k = strlen(node->name); k < GENRE_NODE_NAME_SIZE; k++) {
+        if (e[k]) {
+            genre_set_error(err, errlen, "node %u (%s): name padding is not NUL", i, node->name);
+            return -1;
+        }
+    }
+    node->type = rd32(e + 32);
+    node->n_inputs = rd32(e + 36);
+    const char *name = node->name, *kind = genre_layer_type_name(node->type);
+    int used_params;
+    bool has_tensors;
+    int arity = node_arity(node->type, &used_params, &has_tensors);
+    if (arity < 0) {
+        genre_set_error(err, errlen, "node %u (%s): type %u (%s) cannot be a graph node", i, name,
+                        node->type, kind);
+        return -1;
+    }
+    bool inputs_ok = arity ? node->n_inputs == (uint32_t)arity
+                           : node->n_inputs >= 2 && node->n_inputs <= GENRE_NODE_MAX_INPUTS;
+    if (!inputs_ok) {
+        genre_set_error(err, errlen, "node %u (%s, %s): %u inputs, the type takes %s", i, name,
+                        kind, node->n_inputs, arity == 1 ? "1" : arity == 2 ? "2" : "2..8");
+        return -1;
+    }
+    for (uint32_t k = 0; k < GENRE_NODE_MAX_INPUTS; k++) {
+        int32_t in = (int32_t)rd32(e + 40 + 4 * k);
+        node->inputs[k] = in;
+        if (k >= node->n_inputs) {
+            if (in != 0) {
+                genre_set_error(err, errlen, "node %u (%s): unused input slot %u is %d, not 0", i,
+                                name, k, in);
+                return -1;
+            }
+            continue;
+        }
+        if (in < GENRE_NODE_INPUT || (in >= 0 && (uint32_t)in >= n)) {
+            genre_set_error(err, errlen,
+                            "node %u (%s): input %u refers to node %d, the graph has nodes "
+                            "0..%u (and -1, the frames)",
+                            i, name, k, in, n - 1);
+            return -1;
+        }
+        if (in >= 0 && (uint32_t)in == i) {
+            genre_set_error(err, errlen, "node %u (%s): input %u is the node itself (a cycle)", i,
+                            name, k);
+            return -1;
+        }
+    }
+    for (int k = 0; k < GENRE_LAYER_PARAMS; k++) {
+        node->p[k] = rd32(e + 72 + 4 * k);
+        if (k >= used_params && node->p[k] != 0) {
+            genre_set_error(err, errlen, "node %u (%s): unused parameter %d is %u, not 0", i,
+                            name, k, node->p[k]);
+            return -1;
+        }
+        if (k < used_params && (node->p[k] > MAX_DIM ||
+                                (node->p[k] == 0 && !(node->type == GENRE_LAYER_CONV2D && k >= 4)))) {
+            genre_set_error(err, errlen, "node %u (%s, %s): parameter %d is %u, outside %s..%u",
+                            i, name, kind, k, node->p[k],
+                            node->type == GENRE_LAYER_CONV2D && k >= 4 ? "0" : "1", MAX_DIM);
+            return -1;
+        }
+    }
+    for (int k = 104; k < NODE_ENTRY_SIZE; k++) {
+        if (e[k]) {
+            genre_set_error(err, errlen, "node %u (%s): reserved byte %d is not 0", i, name, k);
+            return -1;
+        }
+    }
+    const uint32_t *p = node->p;
+    if (node->type == GENRE_LAYER_CONV2D && (p[4] >= p[2] || p[5] >= p[3])) {
+        genre_set_error(err, errlen,
+                        "node %u (%s, conv2d): padding %u (time) / %u (frequency) must be below "
+                        "the kernel %ux%u",
+                        i, name, p[4], p[5], p[2], p[3]);
+        return -1;
+    }
+    int32_t wi = (int32_t)rd32(e + 96), bi = (int32_t)rd32(e + 100);
+    if (!has_tensors) {
+        if (wi != -1 || bi != -1) {
+            genre_set_error(err, errlen, "node %u (%s, %s) takes no tensors but names %d/%d", i,
+                            name, kind, wi, bi);
+            return -1;
+        }
+        return 0;
+    }
+    if (wi < 0 || (uint32_t)wi >= n_tensors || bi < 0 || (uint32_t)bi >= n_tensors) {
+        genre_set_error(err, errlen, "node %u (%s, %s): tensor index %d/%d outside 0..%u", i, name,
+                        kind, wi, bi, n_tensors ? n_tensors - 1 : 0);
+        return -1;
+    }
+    uint32_t ndim_w, wd[4], bd;
+    node_tensor_dims(node, &ndim_w, wd, &bd);
+    char where[64];
+    snprintf(where, sizeof where, "%u (%s)", i, name);
+    if (expect_dims(where, "weight", &tensors[wi], ndim_w, wd, err, errlen) ||
+        expect_dims(where, "bias", &tensors[bi], 1, &bd, err, errlen))
+        return -1;
+    node->weight = (const float *)(const void *)(dat->data + tensors[wi].offset);
+    node->bias = (const float *)(const void *)(dat->data + tensors[bi].offset);
+    node->weight_len = (size_t)(tensors[wi].size / 4);
+    node->bias_len = (size_t)(tensors[bi].size / 4);
+    return 0;
+}
+
+static int read_nodes(const section *s, const section *dat, const tensor_entry *tensors,
+                      uint32_t n_tensors, genre_node *nodes, uint32_t n, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (read_node(s->data + 4 + (size_t)i * NODE_ENTRY_SIZE, i, n, dat, tensors, n_tensors,
+                      &nodes[i], err, errlen))
+            return -1;
+        for (uint32_t k = 0; k < i; k++) {
+            if (strcmp(nodes[k].name, nodes[i].name) == 0) {
+                genre_set_error(err, errlen, "nodes %u and %u are both named %s", k, i,
+                                nodes[i].name);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Element count of a LAYR or GRPH section, checked against its size. */
+static int network_count(const section *s, const char *tag, uint64_t entry, uint32_t max,
+                         uint32_t *n_out, char *err, size_t errlen)
+{
+    const char *what = strcmp(tag, "LAYR") == 0 ? "layer" : "node";
+    uint32_t n = s->size >= 4 ? rd32(s->data) : 0;
+    if (s->size < 4 || n < 1 || n > max) {
+        genre_set_error(err, errlen, "%s count %u outside 1..%u", what, n, max);
+        return -1;
+    }
+    if (s->size != 4 + (uint64_t)n * entry) {
+        genre_set_error(err, errlen, "%s section is %llu bytes, %u %ss need %llu", tag,
+                        (unsigned long long)s->size, n, what, 4 + (unsigned long long)n * entry);
+        return -1;
+    }
+    *n_out = n;
     return 0;
 }
 
@@ -729,6 +957,7 @@ static void model_free(model_owned *m)
         return;
     free(m->image);
     free(m->layers);
+    free(m->nodes);
     free(m->labels);
     free(m->strings);
     free(m);
@@ -746,8 +975,11 @@ static genre_model *parse_image(unsigned char *img, size_t size, char *err, size
     }
     m->image = img;
     section sec[SEC_COUNT];
-    if (check_header(img, size, err, errlen) || read_sections(img, size, sec, err, errlen) ||
-        read_frontend(&sec[SEC_FRNT], &m->pub.frontend, err, errlen))
+    if (check_header(img, size, err, errlen))
+        goto fail;
+    const uint32_t version = rd32(img + 8);
+    if (read_sections(img, size, version, sec, err, errlen) ||
+        read_frontend(&sec[SEC_FRNT], version, &m->pub.frontend, err, errlen))
         goto fail;
 
     uint32_t n_labels = 0;
@@ -772,29 +1004,31 @@ static genre_model *parse_image(unsigned char *img, size_t size, char *err, size
     if (!tensors)
         goto fail;
 
-    const section *ls = &sec[SEC_LAYR];
-    uint32_t n_layers = ls->size >= 4 ? rd32(ls->data) : 0;
-    if (ls->size < 4 || n_layers < 1 || n_layers > MAX_LAYERS) {
-        genre_set_error(err, errlen, "layer count %u outside 1..%u", n_layers, MAX_LAYERS);
+    uint32_t n_layers = 0, n_nodes = 0;
+    if (version == 1 ? network_count(&sec[SEC_LAYR], "LAYR", LAYER_ENTRY_SIZE, MAX_LAYERS,
+                                     &n_layers, err, errlen)
+                     : network_count(&sec[SEC_GRPH], "GRPH", NODE_ENTRY_SIZE, MAX_LAYERS,
+                                     &n_nodes, err, errlen))
         goto fail;
-    }
-    if (ls->size != 4 + (uint64_t)n_layers * LAYER_ENTRY_SIZE) {
-        genre_set_error(err, errlen, "LAYR section is %llu bytes, %u layers need %llu",
-                        (unsigned long long)ls->size, n_layers,
-                        4 + (unsigned long long)n_layers * LAYER_ENTRY_SIZE);
-        goto fail;
-    }
 
     size_t meta_len = meta->present ? (size_t)meta->size : 0;
-    m->layers = calloc(n_layers, sizeof *m->layers);
+    m->layers = calloc(n_layers ? n_layers : 1, sizeof *m->layers);
+    m->nodes = calloc(n_nodes ? n_nodes : 1, sizeof *m->nodes);
     m->labels = calloc(n_labels, sizeof *m->labels);
     m->strings = malloc((size_t)label_bytes + meta_len + 1);
-    if (!m->layers || !m->labels || !m->strings) {
+    if (!m->layers || !m->nodes || !m->labels || !m->strings) {
         genre_set_error(err, errlen, "out of memory");
         goto fail;
     }
-    if (read_layers(ls, &sec[SEC_TDAT], tensors, n_tensors, m->layers, n_layers, err, errlen) ||
-        copy_labels(&sec[SEC_LABL], n_labels, m->labels, m->strings, err, errlen))
+    if (n_layers && read_layers(&sec[SEC_LAYR], &sec[SEC_TDAT], tensors, n_tensors, m->layers,
+                                n_layers, err, errlen))
+        goto fail;
+    if (n_nodes && (read_nodes(&sec[SEC_GRPH], &sec[SEC_TDAT], tensors, n_tensors, m->nodes,
+                               n_nodes, err, errlen) ||
+                    genre_graph_check(m->nodes, n_nodes, m->pub.frontend.n_mels, n_labels, NULL,
+                                      NULL, err, errlen)))
+        goto fail;
+    if (copy_labels(&sec[SEC_LABL], n_labels, m->labels, m->strings, err, errlen))
         goto fail;
     char *meta_copy = m->strings + label_bytes;
     if (meta_len)
@@ -802,11 +1036,13 @@ static genre_model *parse_image(unsigned char *img, size_t size, char *err, size
     meta_copy[meta_len] = '\0';
 
     free(tensors);
-    m->pub.format_version = GENRE_MODEL_VERSION;
+    m->pub.format_version = version;
     m->pub.n_labels = n_labels;
     m->pub.labels = (const char *const *)m->labels;
     m->pub.n_layers = n_layers;
     m->pub.layers = m->layers;
+    m->pub.n_nodes = n_nodes;
+    m->pub.nodes = m->nodes;
     m->pub.meta = meta_copy;
     m->pub.crc32 = rd32(img + size - CRC_SIZE);
     return &m->pub;
