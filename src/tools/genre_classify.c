@@ -12,9 +12,8 @@
 #include "genre/error.h"
 #include "genre/json.h"
 #include "genre/model.h"
-#include "genre/net.h"
 #include "genre/pipeline.h"
-#include "genre/window.h"
+#include "genre/stream.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -66,17 +65,15 @@ typedef struct classify_run {
 /* One worker's reusable state plus the current file's accumulators. */
 typedef struct classifier {
     const genre_model *model;
-    genre_net *net;
-    genre_window *window;
     size_t hop_frames;          /* window hop in front-end frames */
     size_t n_labels;
-    float *probs;               /* one window's output */
-    /* Per file: window start frames and their probabilities. */
+    /* Per file: window times and their probabilities. */
     size_t n_windows, cap_windows;
-    uint64_t *starts;
+    double *spans;              /* n_windows x (start, end) seconds */
     float *window_probs;        /* n_windows x n_labels */
+    bool padded;                /* the file was shorter than one window */
     bool out_of_memory;
-    genre_pipeline *pipeline;   /* kept from file to file while the format stays */
+    genre_stream *stream;       /* kept from file to file while the format stays */
 } classifier;
 
 static void usage(FILE *out)
@@ -114,38 +111,29 @@ static int classifier_init(classifier *c, const genre_model *m, double hop_secon
      * 312.5 frames -> 312, exactly half of a 624-frame window. */
     double whole = ceil(frames - 0.5);
     c->hop_frames = whole < 1.0 ? 1 : (size_t)whole;
-    c->net = genre_net_new(m, err, errlen);
-    if (!c->net)
-        return -1;
-    c->window = genre_window_new(m->frontend.window_frames, m->frontend.n_mels);
-    c->probs = malloc(c->n_labels * sizeof *c->probs);
-    if (!c->window || !c->probs) {
-        genre_set_error(err, errlen, "out of memory");
-        return -1;
-    }
+    (void)err;
+    (void)errlen;
     return 0;
 }
 
 static void classifier_free(classifier *c, classify_run *run)
 {
     pthread_mutex_lock(&run->fftw_lock);
-    genre_pipeline_del(c->pipeline);
+    genre_stream_del(c->stream);
     pthread_mutex_unlock(&run->fftw_lock);
-    genre_net_del(c->net);
-    genre_window_del(c->window);
-    free(c->probs);
-    free(c->starts);
+    free(c->spans);
     free(c->window_probs);
 }
 
-/* Runs the net on the current window view and records it. */
-static int classify_window(classifier *c, uint64_t start_frame)
+/* Window sink: records each window the stream classifier delivers. */
+static int on_window(void *user, const genre_stream_window *w)
 {
+    classifier *c = user;
     if (c->n_windows == c->cap_windows) {
         size_t cap = c->cap_windows ? 2 * c->cap_windows : 64;
-        uint64_t *s = realloc(c->starts, cap * sizeof *s);
+        double *s = realloc(c->spans, 2 * cap * sizeof *s);
         if (s)
-            c->starts = s;
+            c->spans = s;
         float *p = realloc(c->window_probs, cap * c->n_labels * sizeof *p);
         if (p)
             c->window_probs = p;
@@ -155,21 +143,11 @@ static int classify_window(classifier *c, uint64_t start_frame)
         }
         c->cap_windows = cap;
     }
-    float *out = c->window_probs + c->n_windows * c->n_labels;
-    genre_net_run(c->net, genre_window_view(c->window), out);
-    c->starts[c->n_windows++] = start_frame;
-    return 0;
-}
-
-/* Frame sink: a window ends at every hop_frames-th frame once it is full. */
-static int on_frame(void *user, const float *frame)
-{
-    classifier *c = user;
-    genre_window_push(c->window, frame);
-    uint64_t count = genre_window_count(c->window);
-    uint64_t wf = c->model->frontend.window_frames;
-    if (count >= wf && (count - wf) % c->hop_frames == 0)
-        return classify_window(c, count - wf);
+    memcpy(c->window_probs + c->n_windows * c->n_labels, w->probs, c->n_labels * sizeof *w->probs);
+    c->spans[2 * c->n_windows] = w->start_s;
+    c->spans[2 * c->n_windows + 1] = w->end_s;
+    c->n_windows++;
+    c->padded = w->partial;
     return 0;
 }
 
@@ -186,8 +164,8 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
     int channels = genre_audiofile_channels(af);
     double rate = genre_audiofile_rate(af);
     pthread_mutex_lock(&run->fftw_lock);
-    genre_pipeline *p = c->pipeline =
-        genre_pipeline_renew(c->pipeline, &c->model->frontend, rate, channels, why, sizeof why);
+    genre_stream *p = c->stream =
+        genre_stream_renew(c->stream, c->model, rate, channels, c->hop_frames, 1, why, sizeof why);
     pthread_mutex_unlock(&run->fftw_lock);
     float *buf = malloc((size_t)GENRE_PIPELINE_MAX_CHUNK * (size_t)(channels > 0 ? channels : 1) *
                         sizeof *buf);
@@ -200,8 +178,8 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
         genre_set_error(err, errlen, "out of memory");
         rc = -1;
     }
-    genre_window_reset(c->window);
     c->n_windows = 0;
+    c->padded = false;
     c->out_of_memory = false;
     while (rc == 0) {
         ssize_t got = genre_audiofile_read(af, buf, GENRE_PIPELINE_MAX_CHUNK, why, sizeof why);
@@ -210,11 +188,11 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
             rc = -1;
             break;
         }
-        int sink_rc = got == 0 ? genre_pipeline_flush(p, on_frame, c)
-                               : genre_pipeline_push(p, buf, (size_t)got, on_frame, c);
+        int sink_rc = got == 0 ? genre_stream_finish(p, on_window, c)
+                               : genre_stream_push(p, buf, (size_t)got, on_window, c);
         if (sink_rc != 0) {
             genre_set_error(err, errlen, "%s",
-                            c->out_of_memory ? "out of memory" : "resampling failed");
+                            c->out_of_memory ? "out of memory" : genre_stream_error(p));
             rc = -1;
         }
         if (got == 0)
@@ -250,7 +228,6 @@ static char *format_json(const classifier *c, const char *path, const float *cli
                          bool padded)
 {
     const genre_model *m = c->model;
-    const genre_frontend_spec *fe = &m->frontend;
     genre_json j;
     genre_json_init(&j);
     size_t best = argmax(clip, c->n_labels);
@@ -266,11 +243,10 @@ static char *format_json(const classifier *c, const char *path, const float *cli
     for (size_t w = 0; w < c->n_windows; w++) {
         const float *p = c->window_probs + w * c->n_labels;
         size_t wb = argmax(p, c->n_labels);
-        /* A window spans its first frame's start to its last frame's end. */
-        double start = (double)c->starts[w] * fe->hop / fe->sample_rate;
-        double end = padded ? duration
-                            : ((double)(c->starts[w] + fe->window_frames - 1) * fe->hop + fe->n_fft) /
-                                  fe->sample_rate;
+        /* A window spans its first frame's start to its last frame's end
+         * (a padded window: the whole clip). */
+        double start = c->spans[2 * w];
+        double end = padded ? duration : c->spans[2 * w + 1];
         genre_json_begin_object(&j);
         genre_json_key(&j, "start"); genre_json_fixed(&j, start, 3);
         genre_json_key(&j, "end"); genre_json_fixed(&j, end, 3);
@@ -328,17 +304,10 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
     const char *path = run->files[index];
     double duration = 0;
     char err[ERRLEN] = "";
-    bool padded = false;
-    if (run_file(c, run, path, &duration, err, sizeof err) == 0 && c->n_windows == 0) {
-        /* Shorter than one window: classify what there is, zero-padded. */
-        if (genre_window_count(c->window) == 0)
-            genre_set_error(err, sizeof err, "too short: %.3f s gives no analysis frame (%u samples at %u Hz)",
-                            duration, c->model->frontend.n_fft, c->model->frontend.sample_rate);
-        else if (classify_window(c, 0) == 0)
-            padded = true;
-        else
-            genre_set_error(err, sizeof err, "out of memory");
-    }
+    if (run_file(c, run, path, &duration, err, sizeof err) == 0 && c->n_windows == 0)
+        genre_set_error(err, sizeof err, "too short: %.3f s gives no analysis frame (%u samples at %u Hz)",
+                        duration, c->model->frontend.n_fft, c->model->frontend.sample_rate);
+    bool padded = c->padded;
     if (err[0]) {
         r->failed = true;
         snprintf(r->error, sizeof r->error, "%s", err);
@@ -483,14 +452,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "genre-classify: cannot load model: %s\n", err);
         return 2;
     }
-    /* Refuse a model the net cannot run before touching any audio. */
-    genre_net *probe = genre_net_new(model, err, sizeof err);
+    /* Refuse a model the network or its front-end cannot run before
+     * touching any audio. */
+    genre_stream *probe = genre_stream_new(model, model->frontend.sample_rate, 1, 1, 1, err,
+                                           sizeof err);
     if (!probe) {
         fprintf(stderr, "genre-classify: %s: %s\n", opt.model_path, err);
         genre_model_del(model);
         return 2;
     }
-    genre_net_del(probe);
+    genre_stream_del(probe);
 
     classify_run run = {.opt = &opt, .model = model, .files = argv + optind,
                         .n_files = (size_t)(argc - optind)};
