@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""The pretrained musicnn imported into libgenre (suite train).
+
+On real audio frames from the C front-end (musicnn's input: area-normalised
+mels, log10(1 + 1e4 E)), the original MSD_musicnn exported as a version-2
+graph with its 50 sigmoid tags:
+  * libgenre on one window computed from scratch equals PyTorch within 1e-4,
+    and the top-5 tags are the same;
+  * libgenre streaming the whole clip (pushed 1, 7 and 100 frames at a time,
+    1 and 2 threads) gives every window equal to PyTorch run on the whole
+    clip and pooled over the window, within 1e-4;
+  * the HDF5 reader refuses a missing file, a file that is not HDF5 and an
+    HDF5 file that is not musicnn, each with a message naming the file.
+
+usage: test_musicnn.py SOURCE_ROOT DUMP_FRONTEND GRAPH_EVAL PRETRAINED_DIR DATA_DIR WORKDIR
+"""
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+TOL = 1e-4
+
+
+def main():
+    root, dump, graph_eval, pretrained, data, work = sys.argv[1:7]
+    sys.path.insert(0, os.path.join(root, "train"))
+    import torch
+    import musicnn
+    import genre_model_file as gmf
+    weights = os.path.join(pretrained, "MSD_musicnn.h5")
+    manifest = os.path.join(data, "manifest.csv")
+    if not (os.path.isfile(weights) and os.path.isfile(manifest)):
+        print(f"skip: {weights} or {manifest} missing")
+        return 77
+    os.makedirs(work, exist_ok=True)
+    failures = []
+
+    def check(ok, msg):
+        print(("ok   " if ok else "FAIL ") + msg)
+        if not ok:
+            failures.append(msg)
+
+    net = musicnn.load_keras_weights(weights)
+    check(sum(p.numel() for p in net.parameters()) == 787159, "787,159 trained parameters")
+    model = os.path.join(work, "msd.gmdl")
+    gmf.write_model(model, musicnn.frontend_for_model(187), musicnn.MSD_TAGS, None,
+                    {"source": "MSD_musicnn.h5"},
+                    nodes=musicnn.graph_nodes(net.front, net.mid, net.back, output="sigmoid"))
+
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    picked = [next(r for r in rows if r["label"] == g and r["split"] == "valid")
+              for g in ("metal", "jazz")]
+    for r in picked:
+        name = f"{r['label']}-{r['source']}"
+        prefix = os.path.join(work, name)
+        run = subprocess.run([dump, "--area", "--log-offset", "1e-4", os.path.join(data, r["file"]),
+                              prefix], capture_output=True, text=True)
+        check(run.returncode == 0, f"{name}: C front-end frames {run.stderr.strip()}")
+        if run.returncode:
+            continue
+        raw = np.load(prefix + ".frames.npy")
+        x = ((raw - musicnn.LOG10_MEAN) / musicnn.LOG10_STD).astype(np.float32)
+        with torch.no_grad():
+            feats = net.mid(net.front(torch.from_numpy(x[None])))[0]
+
+        # one 3-s window (187 frames, musicnn's training patch) from scratch
+        w = x[500:687]
+        w.tofile(prefix + ".win.f32")
+        with torch.no_grad():
+            ref = torch.sigmoid(net(torch.from_numpy(w[None]))).numpy()[0]
+        out = subprocess.run([graph_eval, model, prefix + ".win.f32"], capture_output=True, text=True)
+        c = np.array(out.stdout.split(), dtype=np.float64)
+        ok = out.returncode == 0 and c.shape == ref.shape
+        diff = float(np.abs(c - ref).max()) if ok else float("inf")
+        top_c = [musicnn.MSD_TAGS[i] for i in np.argsort(-c)[:5]] if ok else []
+        top_ref = [musicnn.MSD_TAGS[i] for i in np.argsort(-ref)[:5]]
+        check(ok and diff < TOL, f"{name}: one window from scratch, max |C - PyTorch| {diff:.2e}")
+        check(top_c == top_ref, f"{name}: top tags C {top_c} / PyTorch {top_ref}")
+
+        x.tofile(prefix + ".all.f32")
+        for piece, threads in ((1, 1), (7, 2), (100, 1)):
+            out = subprocess.run([graph_eval, "--threads", str(threads), "--stream", str(piece),
+                                  "--window", "187", "--hop", "150", model, prefix + ".all.f32"],
+                                 capture_output=True, text=True)
+            worst, count = 0.0, 0
+            for line in out.stdout.splitlines():
+                v = line.split()
+                a, b = int(v[0]), int(v[1])
+                with torch.no_grad():
+                    ref = torch.sigmoid(net.back(musicnn.time_maxmean(feats[None, :, a:b]))).numpy()[0]
+                worst = max(worst, float(np.abs(np.array(v[2:], dtype=np.float64) - ref).max()))
+                count += 1
+            expect = (len(x) - 187) // 150 + 1
+            check(out.returncode == 0 and count == expect and worst < TOL,
+                  f"{name}: streamed in pieces of {piece}, {threads} thread(s): {count} of {expect} "
+                  f"windows, max |C - PyTorch| {worst:.2e} {out.stderr.strip()}")
+
+    # the HDF5 reader's errors name the file
+    bad = os.path.join(work, "not-hdf5.h5")
+    with open(bad, "wb") as f:
+        f.write(b"this is not an HDF5 file\n")
+    other = os.path.join(work, "other.h5")
+    import h5py
+    with h5py.File(other, "w") as f:
+        f.create_dataset("x", data=np.zeros(3))
+    for path in (os.path.join(work, "missing.h5"), bad, other):
+        try:
+            musicnn.load_keras_weights(path)
+            check(False, f"{path} refused")
+        except musicnn.HDF5Error as e:
+            check(path in str(e), f"refused: {e}")
+
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
