@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Export a transfer.py checkpoint as a version-2 genre model file: the
+pretrained musicnn front-end (from the HDF5 file the checkpoint names), the
+trained mid-end, back-end and genre head as one graph, musicnn's front-end
+spec, the labels, provenance and the musicnn attribution.
+
+  /usr/bin/python3 train/export_transfer.py runs/t1/best.pt models/genre.gmdl \
+      --manifest ../shared/data/genres/manifest.csv
+"""
+
+import argparse
+import datetime
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import musicnn  # noqa: E402
+from genre_data import sha256_file  # noqa: E402
+from genre_model_file import write_model  # noqa: E402
+from transfer import GenreHead  # noqa: E402
+
+
+def frame_cost(nodes, n_mels):
+    """Multiply-adds per frame of the frame-domain convolutions, and the
+    number of trained values in the file."""
+    macs, values = 0, 0
+    for nd in nodes:
+        for key in ("weight", "bias", "scale", "shift"):
+            if key in nd:
+                values += int(np.asarray(nd[key]).size)
+        if nd["type"] == "conv2d":
+            out_c, in_c, kt, kf = np.asarray(nd["weight"]).shape
+            bins = (n_mels - kf + 1) if in_c == 1 else 1
+            macs += out_c * in_c * kt * kf * bins
+    return macs, values
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("output")
+    p.add_argument("--weights", help="musicnn HDF5 file (default: the one the checkpoint was trained from)")
+    p.add_argument("--manifest", help="the data manifest (its sha256 goes into the provenance)")
+    args = p.parse_args(argv)
+
+    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    weights = args.weights or ckpt["args"]["weights"]
+    if sha256_file(weights) != ckpt["weights_sha256"]:
+        raise SystemExit(f"error: {weights} is not the file the checkpoint was trained from "
+                         f"(sha256 {ckpt['weights_sha256']})")
+    try:
+        pretrained = musicnn.load_keras_weights(weights)
+    except musicnn.HDF5Error as e:
+        raise SystemExit(f"error: {e}")
+    front = pretrained.front
+    labels = ckpt["labels"]
+    model = GenreHead(pretrained, len(labels), ckpt["args"]["dropout"])
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    window = int(ckpt["args"]["window"])
+    nodes = musicnn.graph_nodes(front, model.mid, model.back, output="softmax")
+    macs, values = frame_cost(nodes, musicnn.N_MELS)
+    m = ckpt["metrics"]
+    meta = {
+        "model": "musicnn transfer: MSD_musicnn front-end (frozen), mid-end and back-end "
+                 f"fine-tuned ({ckpt['args']['mode']}), new genre head",
+        "labels": ",".join(labels),
+        "attribution": musicnn.ATTRIBUTION,
+        "source_weights": os.path.basename(weights),
+        "source_weights_sha256": ckpt["weights_sha256"],
+        "params": values,
+        "mmac_per_frame": f"{macs / 1e6:.2f}",
+        "training_commit": ckpt.get("git_commit", "unknown"),
+        "training_command": ckpt.get("command", ""),
+        "training_steps": ckpt.get("step", ""),
+        "training_seconds": f"{ckpt.get('seconds', 0):.0f}",
+        "features_index_sha256": ckpt["embed"].get("features_index_sha256", ""),
+        "embeddings_index_sha256": ckpt.get("emb_index_sha256", ""),
+        "export_command": " ".join([sys.executable] + sys.argv),
+        "export_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "valid_window_acc": f"{m['window_acc']:.4f}",
+        "valid_balanced_window_acc": f"{m['balanced_window_acc']:.4f}",
+        "valid_clip_acc": f"{m['clip_acc']:.4f}",
+        "valid_min_genre_recall": f"{m['min_genre_recall']:.4f}",
+        "valid_windows": m["windows"],
+        "valid_clips": m["clips"],
+    }
+    if args.manifest:
+        if not os.path.isfile(args.manifest):
+            raise SystemExit(f"error: manifest {args.manifest} not found")
+        meta["data_manifest"] = os.path.basename(args.manifest)
+        meta["data_manifest_sha256"] = sha256_file(args.manifest)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    write_model(args.output, musicnn.frontend_for_model(window), labels, None, meta, nodes=nodes)
+    print(f"wrote {args.output}: {len(labels)} labels, {len(nodes)} nodes, {values} values, "
+          f"{macs / 1e6:.2f} M multiply-adds per frame", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
