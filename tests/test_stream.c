@@ -1,0 +1,242 @@
+/* genre_stream, the stream classifier (src/lib/stream.c): the same audio in
+ * chunks of any size gives the same windows; window positions and times;
+ * a stream shorter than a window; reset and renew; a version-1 model. */
+#include "check.h"
+
+#include "genre/frontend.h"
+#include "genre/model.h"
+#include "genre/stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RATE 44100
+#define CHANNELS 2
+#define WINDOW 64
+#define HOP 20
+#define LABELS 3
+
+typedef struct collected {
+    size_t n;
+    uint64_t start[4096], end[4096];
+    double start_s[4096], end_s[4096];
+    bool partial[4096];
+    float probs[4096][LABELS];
+} collected;
+
+static int collect(void *user, const genre_stream_window *w)
+{
+    collected *c = user;
+    if (c->n == 4096)
+        return 1;
+    c->start[c->n] = w->start;
+    c->end[c->n] = w->end;
+    c->start_s[c->n] = w->start_s;
+    c->end_s[c->n] = w->end_s;
+    c->partial[c->n] = w->partial;
+    memcpy(c->probs[c->n], w->probs, sizeof c->probs[0]);
+    c->n++;
+    return 0;
+}
+
+static int stop(void *user, const genre_stream_window *w)
+{
+    (void)user;
+    (void)w;
+    return 7;
+}
+
+static float *random_floats(size_t n, unsigned *seed, float scale)
+{
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        v[i] = scale * ((float)((*seed >> 8) & 0xffff) / 32768.0f - 1.0f);
+    }
+    return v;
+}
+
+/* input -> affine -> conv 5x8 -> relu -> freq_max -> conv 3x1 -> relu ->
+ * time_maxmean -> dense -> softmax, random weights. */
+typedef struct test_model {
+    genre_model model;
+    genre_node nodes[9];
+    const char *labels[LABELS];
+    float mean[96], std[96];
+    float *w[8];
+} test_model;
+
+static void node(genre_node *n, const char *name, uint32_t type, int32_t input)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->type = type;
+    n->n_inputs = 1;
+    n->inputs[0] = input;
+}
+
+static void make_model(test_model *t)
+{
+    memset(t, 0, sizeof *t);
+    unsigned seed = 3;
+    genre_model *m = &t->model;
+    m->format_version = 2;
+    m->frontend = genre_frontend_default_spec();
+    m->frontend.window_frames = WINDOW;
+    m->frontend.mel_norm = GENRE_MEL_NORM_AREA;
+    m->frontend.log_offset = 1e-4f;
+    for (int b = 0; b < 96; b++)
+        t->mean[b] = -9.21f, t->std[b] = 2.3f;
+    m->frontend.norm_mean = t->mean;
+    m->frontend.norm_std = t->std;
+    t->labels[0] = "a", t->labels[1] = "b", t->labels[2] = "c";
+    m->n_labels = LABELS;
+    m->labels = t->labels;
+    genre_node *n = t->nodes;
+    node(&n[0], "in_bn", GENRE_LAYER_AFFINE, GENRE_NODE_INPUT);
+    n[0].p[0] = 1;
+    t->w[0] = random_floats(2, &seed, 1.0f);
+    n[0].weight = t->w[0], n[0].bias = t->w[0] + 1, n[0].weight_len = n[0].bias_len = 1;
+    node(&n[1], "conv", GENRE_LAYER_CONV2D, 0);
+    uint32_t p1[6] = {1, 4, 5, 8, 2, 0};
+    memcpy(n[1].p, p1, sizeof p1);
+    t->w[1] = random_floats(4 * 5 * 8 + 4, &seed, 0.3f);
+    n[1].weight = t->w[1], n[1].bias = t->w[1] + 160, n[1].weight_len = 160, n[1].bias_len = 4;
+    node(&n[2], "conv_relu", GENRE_LAYER_RELU, 1);
+    node(&n[3], "conv_fmax", GENRE_LAYER_FREQ_MAX, 2);
+    node(&n[4], "mid", GENRE_LAYER_CONV2D, 3);
+    uint32_t p4[6] = {4, 3, 3, 1, 1, 0};
+    memcpy(n[4].p, p4, sizeof p4);
+    t->w[2] = random_floats(3 * 4 * 3 + 3, &seed, 0.3f);
+    n[4].weight = t->w[2], n[4].bias = t->w[2] + 36, n[4].weight_len = 36, n[4].bias_len = 3;
+    node(&n[5], "mid_relu", GENRE_LAYER_RELU, 4);
+    node(&n[6], "pool", GENRE_LAYER_TIME_MAXMEAN, 5);
+    node(&n[7], "out", GENRE_LAYER_DENSE, 6);
+    n[7].p[0] = 6, n[7].p[1] = LABELS;
+    t->w[3] = random_floats(6 * LABELS + LABELS, &seed, 1.0f);
+    n[7].weight = t->w[3], n[7].bias = t->w[3] + 18, n[7].weight_len = 18, n[7].bias_len = 3;
+    node(&n[8], "probs", GENRE_LAYER_SOFTMAX, 7);
+    m->n_nodes = 9;
+    m->nodes = n;
+}
+
+static void free_model(test_model *t)
+{
+    for (int i = 0; i < 8; i++)
+        free(t->w[i]);
+}
+
+/* The whole signal pushed `chunk` frames at a time. */
+static int run(genre_stream *s, const float *audio, size_t frames, size_t chunk, collected *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t at = 0; at < frames; at += chunk) {
+        size_t n = frames - at < chunk ? frames - at : chunk;
+        if (genre_stream_push(s, audio + at * CHANNELS, n, collect, c))
+            return -1;
+    }
+    return genre_stream_finish(s, collect, c);
+}
+
+static float max_diff(const collected *a, const collected *b)
+{
+    float d = 0;
+    for (size_t w = 0; w < a->n && w < b->n; w++)
+        for (int k = 0; k < LABELS; k++)
+            d = fmaxf(d, fabsf(a->probs[w][k] - b->probs[w][k]));
+    return d;
+}
+
+int main(void)
+{
+    test_model t;
+    make_model(&t);
+    char err[256];
+    unsigned seed = 11;
+    const size_t frames = (size_t)RATE * 12;
+    float *audio = random_floats(frames * CHANNELS, &seed, 0.3f);
+    /* A tone sweep on top, so windows differ from each other. */
+    for (size_t i = 0; i < frames; i++)
+        audio[i * CHANNELS] += 0.5f * sinf(2.0f * 3.14159265f * (200.0f + 0.05f * (float)i) *
+                                          (float)i / RATE);
+
+    genre_stream *s = genre_stream_new(&t.model, RATE, CHANNELS, HOP, 1, err, sizeof err);
+    CHECK_MSG(s != NULL, "stream: %s", err);
+    static collected whole, pieces, threads2;
+    CHECK_MSG(run(s, audio, frames, frames, &whole) == 0, "one push: %s", genre_stream_error(s));
+    uint64_t n_frames = genre_stream_frames(s);
+    uint64_t expect = (n_frames - WINDOW) / HOP + 1;
+    CHECK_MSG(whole.n == expect, "%zu windows from %llu frames, expected %llu", whole.n,
+          (unsigned long long)n_frames, (unsigned long long)expect);
+    for (size_t w = 0; w < whole.n; w++) {
+        CHECK_MSG(whole.start[w] == w * HOP && whole.end[w] == w * HOP + WINDOW && !whole.partial[w],
+              "window %zu is [%llu, %llu)", w, (unsigned long long)whole.start[w],
+              (unsigned long long)whole.end[w]);
+        double start_s = (double)w * HOP * 256 / 16000;
+        double end_s = ((double)(w * HOP + WINDOW - 1) * 256 + 512) / 16000;
+        CHECK_MSG(fabs(whole.start_s[w] - start_s) < 1e-9 && fabs(whole.end_s[w] - end_s) < 1e-9,
+              "window %zu times %.6f..%.6f, expected %.6f..%.6f", w, whole.start_s[w],
+              whole.end_s[w], start_s, end_s);
+        float sum = 0;
+        for (int k = 0; k < LABELS; k++)
+            sum += whole.probs[w][k];
+        CHECK_MSG(fabsf(sum - 1.0f) < 1e-5f, "window %zu probabilities sum to %g", w, sum);
+    }
+    CHECK(max_diff(&whole, &whole) == 0.0f);
+    float spread = 0;
+    for (size_t w = 1; w < whole.n; w++)
+        spread = fmaxf(spread, fabsf(whole.probs[w][0] - whole.probs[0][0]));
+    CHECK_MSG(spread > 1e-4f, "windows differ from each other (%g): the test can see a mix-up", spread);
+
+    static const size_t chunks[] = {1, 7, 256, 4096, 10000};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        genre_stream_reset(s);
+        CHECK_MSG(run(s, audio, frames, chunks[i], &pieces) == 0, "chunks of %zu", chunks[i]);
+        CHECK_MSG(pieces.n == whole.n && max_diff(&pieces, &whole) <= 1e-6f,
+              "chunks of %zu: %zu windows, max diff %g", chunks[i], pieces.n,
+              (double)max_diff(&pieces, &whole));
+    }
+    genre_stream *s2 = genre_stream_new(&t.model, RATE, CHANNELS, HOP, 2, err, sizeof err);
+    CHECK_MSG(s2 && run(s2, audio, frames, 333, &threads2) == 0 && threads2.n == whole.n &&
+              max_diff(&threads2, &whole) <= 1e-5f,
+          "2 threads: max diff %g", (double)max_diff(&threads2, &whole));
+    genre_stream_del(s2);
+
+    /* Renew: same settings reuse the stream, another rate makes a new one. */
+    genre_stream *same = genre_stream_renew(s, &t.model, RATE, CHANNELS, HOP, 1, err, sizeof err);
+    CHECK_MSG(same == s, "renew with the same settings keeps the stream");
+    s = same;
+    genre_stream *other = genre_stream_renew(s, &t.model, 48000, 1, HOP, 1, err, sizeof err);
+    CHECK_MSG(other != NULL, "renew at 48 kHz mono: %s", err);
+    s = other;
+
+    /* Shorter than one window: one partial window over what there is. */
+    static collected shortc;
+    const size_t short_frames = 48000;      /* 1 s mono */
+    float *mono = random_floats(short_frames, &seed, 0.3f);
+    CHECK_MSG(run(s, mono, short_frames, 1000, &shortc) == 0, "short stream");
+    CHECK_MSG(shortc.n == 1 && shortc.partial[0] && shortc.start[0] == 0 &&
+              shortc.end[0] == genre_stream_frames(s) && genre_stream_frames(s) < WINDOW,
+          "short stream: %zu windows, partial %d, [%llu, %llu) of %llu frames", shortc.n,
+          shortc.n ? shortc.partial[0] : -1, (unsigned long long)shortc.start[0],
+          (unsigned long long)shortc.end[0], (unsigned long long)genre_stream_frames(s));
+    /* Too short for one frame: no window at all. */
+    genre_stream_reset(s);
+    CHECK_MSG(run(s, mono, 100, 100, &shortc) == 0 && shortc.n == 0 && genre_stream_frames(s) == 0,
+          "100 samples: %zu windows", shortc.n);
+    /* A sink that stops the stream: its value comes back. */
+    genre_stream_reset(s);
+    CHECK_MSG(genre_stream_push(s, mono, short_frames, stop, NULL) == 0 &&
+                  genre_stream_finish(s, stop, NULL) == 7,
+              "a sink's non-zero value is returned");
+    free(mono);
+    genre_stream_del(s);
+
+    CHECK_MSG(genre_stream_new(&t.model, RATE, CHANNELS, 0, 1, err, sizeof err) == NULL &&
+              strstr(err, "hop"),
+          "hop 0 refused: %s", err);
+    free(audio);
+    free_model(&t);
+    return check_exit_status("test_stream");
+}
