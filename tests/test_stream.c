@@ -5,6 +5,7 @@
 
 #include "genre/frontend.h"
 #include "genre/model.h"
+#include "genre/pipeline.h"
 #include "genre/stream.h"
 
 #include <math.h>
@@ -37,6 +38,21 @@ static int collect(void *user, const genre_stream_window *w)
     c->partial[c->n] = w->partial;
     memcpy(c->probs[c->n], w->probs, sizeof c->probs[0]);
     c->n++;
+    return 0;
+}
+
+typedef struct frame_log {
+    float *frames;
+    size_t n;
+} frame_log;
+
+static int log_frame(void *user, const float *frame)
+{
+    frame_log *l = user;
+    if (l->n == 8192)
+        return 1;
+    memcpy(l->frames + l->n * 96, frame, 96 * sizeof *frame);
+    l->n++;
     return 0;
 }
 
@@ -233,9 +249,56 @@ int main(void)
     free(mono);
     genre_stream_del(s);
 
-    CHECK_MSG(genre_stream_new(&t.model, RATE, CHANNELS, 0, 1, err, sizeof err) == NULL &&
-              strstr(err, "hop"),
-          "hop 0 refused: %s", err);
+    /* Frames instead of audio (made by the same pipeline), and the newest
+     * window: both equal to the grid's windows. */
+    genre_pipeline *pipe = genre_pipeline_new(&t.model.frontend, RATE, CHANNELS, err, sizeof err);
+    frame_log log = {.frames = malloc((size_t)8192 * 96 * sizeof(float))};
+    CHECK(pipe && log.frames);
+    genre_pipeline_push(pipe, audio, frames, log_frame, &log);
+    genre_pipeline_flush(pipe, log_frame, &log);
+    genre_pipeline_del(pipe);
+    CHECK_MSG(log.n == n_frames, "the pipeline made %zu frames, the stream %llu", log.n,
+              (unsigned long long)n_frames);
+    genre_stream *f = genre_stream_new(&t.model, 16000, 1, HOP, 1, err, sizeof err);
+    genre_stream *live = genre_stream_new(&t.model, 16000, 1, 0, 1, err, sizeof err);
+    CHECK(f && live);
+    static collected by_frames;
+    genre_stream_window latest;
+    CHECK_MSG(genre_stream_latest(live, &latest) == 1, "no window before any frame");
+    for (size_t at = 0; at < log.n; at += 37) {
+        size_t k = log.n - at < 37 ? log.n - at : 37;
+        genre_stream_push_frames(f, log.frames + at * 96, k, collect, &by_frames);
+    }
+    genre_stream_finish(f, collect, &by_frames);
+    CHECK_MSG(by_frames.n == whole.n && max_diff(&by_frames, &whole) <= 1e-6f,
+              "frames pushed: %zu windows, max diff %g", by_frames.n,
+              (double)max_diff(&by_frames, &whole));
+    /* Live: push until the newest ready frame ends grid window 5. */
+    size_t pushed = 0, matched = 0;
+    while (pushed < log.n) {
+        genre_stream_push_frames(live, log.frames + pushed * 96, 1, NULL, NULL);
+        pushed++;
+        uint64_t ready = genre_stream_ready(live);
+        if (ready >= WINDOW && (ready - WINDOW) % HOP == 0 && (ready - WINDOW) / HOP < whole.n) {
+            size_t w = (size_t)((ready - WINDOW) / HOP);
+            CHECK(genre_stream_latest(live, &latest) == 0);
+            float d = 0;
+            for (int k = 0; k < LABELS; k++)
+                d = fmaxf(d, fabsf(latest.probs[k] - whole.probs[w][k]));
+            CHECK_MSG(latest.start == whole.start[w] && latest.end == whole.end[w] && d <= 1e-6f &&
+                          !latest.partial,
+                      "latest at %llu: [%llu, %llu), diff %g", (unsigned long long)ready,
+                      (unsigned long long)latest.start, (unsigned long long)latest.end, (double)d);
+            matched++;
+        }
+    }
+    CHECK_MSG(matched == whole.n, "latest matched %zu of %zu grid windows", matched, whole.n);
+    CHECK_MSG(genre_stream_ready(live) + 3 == log.n,
+              "live look-ahead: %llu of %zu frames ready (the convs reach 2 + 1 frames ahead)",
+              (unsigned long long)genre_stream_ready(live), log.n);
+    genre_stream_del(f);
+    genre_stream_del(live);
+    free(log.frames);
     free(audio);
     free_model(&t);
     return check_exit_status("test_stream");

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Export a transfer.py checkpoint as a version-2 genre model file: the
-pretrained musicnn front-end (from the HDF5 file the checkpoint names), the
-trained mid-end, back-end and genre head as one graph, musicnn's front-end
+"""Export a transfer_head.py (or transfer.py) checkpoint as a version-2
+genre model file: the pretrained musicnn trunk(s) from the HDF5 file(s) the
+checkpoint names, the trained genre head, as one graph; musicnn's front-end
 spec, the labels, provenance and the musicnn attribution.
 
   /usr/bin/python3 train/export_transfer.py runs/t1/best.pt models/genre.gmdl \
@@ -38,6 +38,48 @@ def frame_cost(nodes, n_mels):
     return macs, values
 
 
+def head_nodes(ckpt):
+    """Trunks and the ensemble head of a transfer_head.py checkpoint.  The
+    members' logits are averaged, so the ensemble is one MLP: their hidden
+    layers side by side (the input standardisation folded in), their output
+    layers side by side divided by the member count."""
+    nodes, pooled = [], []
+    many = len(ckpt["trunks"]) > 1
+    for t in ckpt["trunks"]:
+        try:
+            net = musicnn.load_keras_weights(t["weights"])
+        except musicnn.HDF5Error as e:
+            raise SystemExit(f"error: {e}")
+        if sha256_file(t["weights"]) != t["weights_sha256"]:
+            raise SystemExit(f"error: {t['weights']} is not the file the head was trained on")
+        prefix = os.path.basename(t["weights"]).split("_")[0].lower() + "_" if many else ""
+        trunk, pool = musicnn.trunk_nodes(net.front, net.mid, prefix)
+        nodes += trunk
+        pooled.append(pool)
+    x = pooled[0]
+    if many:
+        nodes.append(dict(name="pooled", type="concat", inputs=pooled))
+        x = "pooled"
+    mu, sd, members = ckpt["mu"].astype(np.float64), ckpt["sd"].astype(np.float64), ckpt["members"]
+    w1 = np.concatenate([m["w1"] / sd for m in members])
+    b1 = np.concatenate([m["b1"] - (m["w1"] / sd) @ mu for m in members])
+    w2 = np.concatenate([m["w2"] for m in members], axis=1) / len(members)
+    b2 = np.mean([m["b2"] for m in members], axis=0)
+    nodes += [dict(name="head", type="dense", inputs=[x], weight=w1, bias=b1),
+              dict(name="head_relu", type="relu", inputs=["head"]),
+              dict(name="logits", type="dense", inputs=["head_relu"], weight=w2, bias=b2),
+              dict(name="probs", type="softmax", inputs=["logits"])]
+    # The merged head must be the members' mean: check on random pooled vectors.
+    rng = np.random.default_rng(0)
+    v = mu + sd * rng.standard_normal((4, mu.shape[0]))
+    mean = np.mean([np.maximum((v - mu) / sd @ m["w1"].T + m["b1"], 0) @ m["w2"].T + m["b2"]
+                    for m in members], axis=0)
+    merged = np.maximum(v @ w1.T + b1, 0) @ w2.T + b2
+    if not np.allclose(mean, merged, atol=1e-4):
+        raise SystemExit("error: merged head differs from the members' mean")
+    return nodes
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
@@ -47,6 +89,8 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    if ckpt.get("kind") == "head":
+        return export_head(ckpt, args)
     weights = args.weights or ckpt["args"]["weights"]
     if sha256_file(weights) != ckpt["weights_sha256"]:
         raise SystemExit(f"error: {weights} is not the file the checkpoint was trained from "
@@ -95,6 +139,48 @@ def main(argv=None):
         meta["data_manifest_sha256"] = sha256_file(args.manifest)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     write_model(args.output, musicnn.frontend_for_model(window), labels, None, meta, nodes=nodes)
+    print(f"wrote {args.output}: {len(labels)} labels, {len(nodes)} nodes, {values} values, "
+          f"{macs / 1e6:.2f} M multiply-adds per frame", file=sys.stderr)
+    return 0
+
+
+def export_head(ckpt, args):
+    labels = ckpt["labels"]
+    nodes = head_nodes(ckpt)
+    macs, values = frame_cost(nodes, musicnn.N_MELS)
+    m = ckpt["metrics"]
+    a = ckpt["args"]
+    meta = {
+        "model": f"musicnn transfer: frozen pretrained trunk(s) "
+                 f"({', '.join(os.path.basename(t['weights']) for t in ckpt['trunks'])}), "
+                 f"genre head of {a['members']} MLPs x {a['hidden']} hidden units",
+        "labels": ",".join(labels),
+        "attribution": musicnn.ATTRIBUTION,
+        "source_weights": ",".join(os.path.basename(t["weights"]) for t in ckpt["trunks"]),
+        "source_weights_sha256": ",".join(t["weights_sha256"] for t in ckpt["trunks"]),
+        "params": values,
+        "mmac_per_frame": f"{macs / 1e6:.2f}",
+        "training_commit": ckpt.get("git_commit", "unknown"),
+        "training_command": ckpt.get("command", ""),
+        "training_seconds": f"{ckpt.get('seconds', 0):.0f}",
+        "features_index_sha256": ckpt["trunks"][0]["embed"].get("features_index_sha256", ""),
+        "export_command": " ".join([sys.executable] + sys.argv),
+        "export_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "valid_window_acc": f"{m['window_acc']:.4f}",
+        "valid_balanced_window_acc": f"{m['balanced_window_acc']:.4f}",
+        "valid_clip_acc": f"{m['clip_acc']:.4f}",
+        "valid_min_genre_recall": f"{m['min_genre_recall']:.4f}",
+        "valid_windows": m["windows"],
+        "valid_clips": m["clips"],
+    }
+    if args.manifest:
+        if not os.path.isfile(args.manifest):
+            raise SystemExit(f"error: manifest {args.manifest} not found")
+        meta["data_manifest"] = os.path.basename(args.manifest)
+        meta["data_manifest_sha256"] = sha256_file(args.manifest)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    write_model(args.output, musicnn.frontend_for_model(ckpt["window"]), labels, None, meta,
+                nodes=nodes)
     print(f"wrote {args.output}: {len(labels)} labels, {len(nodes)} nodes, {values} values, "
           f"{macs / 1e6:.2f} M multiply-adds per frame", file=sys.stderr)
     return 0

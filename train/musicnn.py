@@ -321,15 +321,16 @@ def _bn_affine(bn):
     return scale.numpy().astype(np.float32), shift.numpy().astype(np.float32)
 
 
-def graph_nodes(front, mid, back, output="softmax"):
-    """The model-file graph (train/genre_model_file.py, version 2) of a
-    musicnn front-end, mid-end and back-end: node names say which part of
-    the network each is.  Batch norms become affine nodes."""
+def trunk_nodes(front, mid, prefix=""):
+    """Model-file nodes (train/genre_model_file.py, version 2) of a musicnn
+    front-end and mid-end up to the time pooling, names prefixed (so two
+    trunks can share a graph).  Batch norms become affine nodes.  Returns
+    (nodes, name of the pooled vector: 1506 values, max/mean interleaved)."""
     nodes = []
 
     def add(name, kind, inputs, **kw):
-        nodes.append(dict(name=name, type=kind, inputs=inputs, **kw))
-        return name
+        nodes.append(dict(name=prefix + name, type=kind, inputs=inputs, **kw))
+        return prefix + name
 
     def affine(name, bn, src):
         scale, shift = _bn_affine(bn)
@@ -353,7 +354,22 @@ def graph_nodes(front, mid, back, output="softmax"):
         prev = add(f"mid{i}_res", "add", [n, prev]) if i > 1 else n
         outs.append(prev)
     feats = add("features", "concat", [fe] + outs)
-    pooled = add("pool", "time_maxmean", [feats])
+    return nodes, add("pool", "time_maxmean", [feats])
+
+
+def graph_nodes(front, mid, back, output="softmax"):
+    """The whole network as model-file nodes: the trunk, then musicnn's
+    back-end (batch norm, dense 200, ReLU, batch norm, output layer)."""
+    nodes, pooled = trunk_nodes(front, mid)
+
+    def add(name, kind, inputs, **kw):
+        nodes.append(dict(name=name, type=kind, inputs=inputs, **kw))
+        return name
+
+    def affine(name, bn, src):
+        scale, shift = _bn_affine(bn)
+        return add(name, "affine", [src], scale=scale, shift=shift)
+
     h = affine("pool_bn", back.bn_pool, pooled)
     h = add("dense", "dense", [h], weight=back.dense.weight.detach().numpy(),
             bias=back.dense.bias.detach().numpy())

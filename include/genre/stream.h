@@ -47,8 +47,9 @@ typedef int (*genre_window_sink)(void *user, const genre_stream_window *w);
 typedef struct genre_stream genre_stream;
 
 /* Interleaved float audio at in_rate Hz with `channels` channels; windows
- * every hop_frames (>= 1) front-end frames; threads (1..64) for the
- * network.  The model must outlive the stream.  NULL with a reason. */
+ * every hop_frames front-end frames (0: none on a grid, only
+ * genre_stream_latest); threads (1..64) for the network.  The model must
+ * outlive the stream.  NULL with a reason. */
 genre_stream *genre_stream_new(const genre_model *model, double in_rate, int channels,
                                size_t hop_frames, size_t threads, char *err, size_t errlen);
 /* For file after file: s reset when it already takes this model, rate and
@@ -62,6 +63,20 @@ genre_stream *genre_stream_renew(genre_stream *s, const genre_model *model, doub
 int genre_stream_push(genre_stream *s, const float *interleaved, size_t frames,
                       genre_window_sink sink, void *user);
 int genre_stream_finish(genre_stream *s, genre_window_sink sink, void *user);
+/* Front-end frames (normalised, n_mels floats each) that a pipeline with
+ * this model's front-end has already made, instead of audio: the daemon's
+ * feature thread makes them, its inference thread classifies them.  Same
+ * windows and return values as genre_stream_push. */
+int genre_stream_push_frames(genre_stream *s, const float *frames, size_t n,
+                             genre_window_sink sink, void *user);
+/* Frames whose window results can be computed now: every frame for a
+ * version-1 model, every frame but the graph's look-ahead for version 2. */
+uint64_t genre_stream_ready(const genre_stream *s);
+/* The newest window that can be computed now -- the window_frames frames
+ * ending at the newest ready frame, or all of them (partial) before there
+ * are that many -- into *w (w->probs valid until the next call).  0, 1 when
+ * no frame is ready, -1 with a message. */
+int genre_stream_latest(genre_stream *s, genre_stream_window *w);
 /* Starts a new stream with the same settings. */
 void genre_stream_reset(genre_stream *s);
 /* Front-end frames so far. */

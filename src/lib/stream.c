@@ -31,10 +31,11 @@ struct genre_stream {
     char err[256];
 };
 
-static int deliver(genre_stream *s, uint64_t start, uint64_t end, bool partial)
+static genre_stream_window window_of(const genre_stream *s, uint64_t start, uint64_t end,
+                                     bool partial)
 {
     const genre_frontend_spec *fe = &s->model->frontend;
-    genre_stream_window w = {
+    return (genre_stream_window){
         .start = start,
         .end = end,
         .start_s = (double)start * fe->hop / fe->sample_rate,
@@ -42,6 +43,11 @@ static int deliver(genre_stream *s, uint64_t start, uint64_t end, bool partial)
         .partial = partial,
         .probs = s->probs,
     };
+}
+
+static int deliver(genre_stream *s, uint64_t start, uint64_t end, bool partial)
+{
+    genre_stream_window w = window_of(s, start, end, partial);
     s->any_window = true;
     return s->sink ? s->sink(s->user, &w) : 0;
 }
@@ -50,7 +56,7 @@ static int deliver(genre_stream *s, uint64_t start, uint64_t end, bool partial)
 static int graph_windows(genre_stream *s)
 {
     const size_t wf = s->model->frontend.window_frames;
-    while (genre_graph_ready(s->graph) >= s->next_end) {
+    while (s->hop && genre_graph_ready(s->graph) >= s->next_end) {
         uint64_t start = s->next_end - wf;
         if (genre_graph_window(s->graph, start, s->next_end, s->probs, s->err, sizeof s->err))
             return -1;
@@ -72,7 +78,7 @@ static int on_frame(void *user, const float *frame)
         return graph_windows(s);
     }
     genre_window_push(s->window, frame);
-    if (s->frames != s->next_end)
+    if (!s->hop || s->frames != s->next_end)
         return 0;
     s->next_end += s->hop;
     genre_net_run(s->net, genre_window_view(s->window), s->probs);
@@ -82,8 +88,8 @@ static int on_frame(void *user, const float *frame)
 genre_stream *genre_stream_new(const genre_model *model, double in_rate, int channels,
                                size_t hop_frames, size_t threads, char *err, size_t errlen)
 {
-    if (!model || hop_frames < 1) {
-        genre_set_error(err, errlen, "stream: %s", model ? "hop must be at least 1 frame" : "no model");
+    if (!model) {
+        genre_set_error(err, errlen, "stream: no model");
         return NULL;
     }
     genre_stream *s = calloc(1, sizeof *s);
@@ -185,6 +191,41 @@ int genre_stream_finish(genre_stream *s, genre_window_sink sink, void *user)
         genre_net_run(s->net, genre_window_view(s->window), s->probs);
     }
     return deliver(s, 0, s->frames, true);
+}
+
+int genre_stream_push_frames(genre_stream *s, const float *frames, size_t n,
+                             genre_window_sink sink, void *user)
+{
+    s->sink = sink;
+    s->user = user;
+    const size_t n_mels = s->model->frontend.n_mels;
+    for (size_t i = 0; i < n; i++) {
+        int rc = on_frame(s, frames + i * n_mels);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+uint64_t genre_stream_ready(const genre_stream *s)
+{
+    return s->graph ? genre_graph_ready(s->graph) : s->frames;
+}
+
+int genre_stream_latest(genre_stream *s, genre_stream_window *w)
+{
+    const uint64_t wf = s->model->frontend.window_frames, end = genre_stream_ready(s);
+    if (end == 0)
+        return 1;
+    uint64_t start = end > wf ? end - wf : 0;
+    if (s->graph) {
+        if (genre_graph_window(s->graph, start, end, s->probs, s->err, sizeof s->err))
+            return -1;
+    } else {
+        genre_net_run(s->net, genre_window_view(s->window), s->probs);
+    }
+    *w = window_of(s, start, end, end < wf);
+    return 0;
 }
 
 uint64_t genre_stream_frames(const genre_stream *s)
