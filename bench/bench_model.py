@@ -6,9 +6,17 @@ and a 2x2 max-pool, input [1, 624, 96], global mean+max, dense 256->10,
 softmax) with random weights, written once by the project's own writer.
 Timing does not depend on the weights' values, only on the shapes.
 
-torch_module(read_model(path)) builds an equivalent torch.nn.Sequential
-with exactly the file's weights, so both engines compute the same function
-(checked by ref_net.py against libgenre's output)."""
+torch_module(read_model(path)) builds an equivalent torch module with
+exactly the file's weights, so both engines compute the same function
+(checked by bench/run against libgenre's output before timing): a
+torch.nn.Sequential for a version-1 layer chain, a GraphModule for a
+version-2 graph (one window computed from scratch, as genre_graph_run does).
+
+    bench_model.py --onnx MODEL OUT.onnx
+
+exports that module with torch.onnx.export (TorchScript exporter, input
+"frames" [1, 1, window_frames, n_mels], output "probs") for the ONNX
+Runtime reference (bench/ref_onnx.js)."""
 
 import os
 import sys
@@ -58,7 +66,9 @@ def bench_model_path(workdir):
 
 
 def torch_module(model):
-    """torch.nn.Sequential computing the model file's layers on [B, 1, T, F]."""
+    """A torch module computing the model file's network on [B, 1, T, F]."""
+    if model.get("nodes"):
+        return GraphModule(model["nodes"]).eval()
     import torch
     from torch import nn
 
@@ -93,3 +103,146 @@ def torch_module(model):
         else:
             raise ValueError(f"unknown layer type {kind!r}")
     return nn.Sequential(*mods).eval()
+
+
+def _graph_order(nodes):
+    """Indices of the nodes in an order where every node follows its inputs
+    (nodes may be listed in any order; the last one is the output)."""
+    index = {nd["name"]: i for i, nd in enumerate(nodes)}
+    order, state = [], {}
+
+    def visit(i):
+        if state.get(i) == 2:
+            return
+        if state.get(i) == 1:
+            raise ValueError(f"node {nodes[i]['name']!r} is on a cycle")
+        state[i] = 1
+        for src in nodes[i]["inputs"]:
+            if src != "input":
+                visit(index[src])
+        state[i] = 2
+        order.append(i)
+
+    visit(len(nodes) - 1)
+    return order, index
+
+
+def _graph_module_class():
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    class GraphModule(nn.Module):
+        """A version-2 graph (doc/model-format.md, GRPH) as a torch module.
+
+        Frames values are [B, C, T, F] (the file's [T][F][C] frames with the
+        channels first, as torch convolves), vectors [B, C].  One call is one
+        window computed from scratch: every conv2d's input is zero outside
+        the window (pad_t frames before, kt - 1 - pad_t after) and outside
+        the bins (pad_f each side), exactly as genre_graph_run."""
+
+        def __init__(self, nodes):
+            super().__init__()
+            order, index = _graph_order(nodes)
+            self.steps = []          # (kind, name, input names, params)
+            self.params = nn.ParameterDict()
+            for i in order:
+                nd = nodes[i]
+                kind, key = nd["type"], f"n{i}"
+                extra = {}
+                if kind in ("conv2d", "dense"):
+                    w = torch.from_numpy(np.ascontiguousarray(nd["weight"], dtype=np.float32))
+                    b = torch.from_numpy(np.ascontiguousarray(nd["bias"], dtype=np.float32))
+                    self.params[key + "_w"] = nn.Parameter(w, requires_grad=False)
+                    self.params[key + "_b"] = nn.Parameter(b, requires_grad=False)
+                    if kind == "conv2d":
+                        kt = w.shape[2]
+                        pad_t, pad_f = int(nd["pad_t"]), int(nd["pad_f"])
+                        extra = {"pad_t": pad_t, "pad_t_after": kt - 1 - pad_t, "pad_f": pad_f}
+                elif kind == "affine":
+                    sc = np.ascontiguousarray(nd["scale"], dtype=np.float32)
+                    sh = np.ascontiguousarray(nd["shift"], dtype=np.float32)
+                    self.params[key + "_s"] = nn.Parameter(torch.from_numpy(sc), requires_grad=False)
+                    self.params[key + "_t"] = nn.Parameter(torch.from_numpy(sh), requires_grad=False)
+                elif kind not in ("relu", "softmax", "sigmoid", "freq_max", "concat", "add",
+                                  "time_maxmean"):
+                    raise ValueError(f"node {nd['name']!r}: unknown node type {kind!r}")
+                self.steps.append((kind, key, nd["name"], list(nd["inputs"]), extra))
+            self.output = nodes[-1]["name"]
+            # Values no later step reads can be dropped as soon as possible.
+            last_use = {}
+            for s, (_, _, _, inputs, _) in enumerate(self.steps):
+                for src in inputs:
+                    last_use[src] = s
+            self.drop_after = [[src for src in set(inputs) if last_use[src] == s and src != self.output]
+                               for s, (_, _, _, inputs, _) in enumerate(self.steps)]
+
+        def forward(self, x):
+            vals = {"input": x}
+            for s, (kind, key, name, inputs, extra) in enumerate(self.steps):
+                args = [vals[src] for src in inputs]
+                a = args[0]
+                if kind == "conv2d":
+                    pt, pa, pf = extra["pad_t"], extra["pad_t_after"], extra["pad_f"]
+                    w, b = self.params[key + "_w"], self.params[key + "_b"]
+                    if pt == pa:        # symmetric: the conv pads by itself
+                        y = F.conv2d(a, w, b, padding=(pt, pf))
+                    else:
+                        y = F.conv2d(F.pad(a, (pf, pf, pt, pa)), w, b)
+                elif kind == "relu":
+                    y = F.relu(a)
+                elif kind == "affine":
+                    sc, sh = self.params[key + "_s"], self.params[key + "_t"]
+                    if a.dim() == 4:
+                        y = a * sc.view(1, -1, 1, 1) + sh.view(1, -1, 1, 1)
+                    else:
+                        y = a * sc + sh
+                elif kind == "freq_max":
+                    y = a.amax(dim=3, keepdim=True)
+                elif kind == "concat":
+                    y = torch.cat(args, dim=1)
+                elif kind == "add":
+                    y = a + args[1]
+                elif kind == "time_maxmean":
+                    # [B, C, T, 1] -> [B, 2C]: (max_0, mean_0, max_1, mean_1, ...)
+                    a = a.flatten(2)
+                    y = torch.stack([a.amax(dim=2), a.mean(dim=2)], dim=2).flatten(1)
+                elif kind == "dense":
+                    y = F.linear(a, self.params[key + "_w"], self.params[key + "_b"])
+                elif kind == "softmax":
+                    y = torch.softmax(a, dim=1)
+                else:  # sigmoid
+                    y = torch.sigmoid(a)
+                vals[name] = y
+                for src in self.drop_after[s]:
+                    del vals[src]
+            return vals[self.output]
+
+    return GraphModule
+
+
+def GraphModule(nodes):  # noqa: N802 (a class, built on first use so torch is imported lazily)
+    return _graph_module_class()(nodes)
+
+
+def export_onnx(model_path, out_path, opset=17):
+    """The model's torch module as an ONNX file (TorchScript-based exporter)."""
+    import torch
+    model = gmf.read_model(model_path)
+    fe = model["frontend"]
+    net = torch_module(model)
+    x = torch.zeros(1, 1, int(fe["window_frames"]), int(fe["n_mels"]))
+    tmp = out_path + ".tmp"
+    with torch.no_grad():
+        torch.onnx.export(net, (x,), tmp, input_names=["frames"], output_names=["probs"],
+                          opset_version=opset, do_constant_folding=True)
+    os.replace(tmp, out_path)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="export a model file's torch module to ONNX")
+    ap.add_argument("--onnx", nargs=2, metavar=("MODEL", "OUT"), required=True)
+    ap.add_argument("--opset", type=int, default=17)
+    a = ap.parse_args()
+    export_onnx(a.onnx[0], a.onnx[1], a.opset)

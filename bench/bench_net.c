@@ -1,13 +1,22 @@
-/* One-window inference time of a model's network: genre_net_run on a fixed
- * random (normalised-looking) window, after a warm-up, timed run by run.
+/* One-window inference time of a model's network on a fixed random
+ * (normalised-looking) window, after a warm-up, timed run by run: for a
+ * version-1 model genre_net_run, for a version-2 (graph) model
+ * genre_graph_run on window_frames frames -- the window computed from
+ * scratch (reset, push, end, pool), what a non-streaming engine computes.
  *
- *   bench_net [--runs N] [--warmup N] [--threads N] MODEL.gmdl
+ *   bench_net [--runs N] [--warmup N] [--threads N] [--window FILE.f32] MODEL.gmdl
  *
- * Prints the window shape, runs, median, p99, mean, min and max in ms.
- * --threads N gives the net N threads of its own (genre_net_new_threads);
+ * Prints the window shape, runs, median, p99, mean, min and max in ms, then
+ * one JSON line with the keys of bench/ref_net.py and bench/ref_onnx.js:
+ * {"threads", "runs", "median_ms", "p99_ms", "probs"} (probs of the timed
+ * window).  --window reads the window (window_frames x n_mels little-endian
+ * float32, as bench/run writes it) instead of making one.
+ * --threads N gives the net N threads of its own (genre_net_new_threads,
+ * genre_graph_new);
  * without it the net has one and the OpenBLAS thread count is whatever the
  * environment says (OPENBLAS_NUM_THREADS).  Both are printed so results can
  * be compared. */
+#include "genre/graph.h"
 #include "genre/model.h"
 #include "genre/net.h"
 
@@ -41,7 +50,7 @@ static double percentile(const double *sorted, size_t n, double p)
 int main(int argc, char **argv)
 {
     long runs = 300, warmup = 20, threads = 1;
-    const char *path = NULL;
+    const char *path = NULL, *window_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = strtol(argv[++i], NULL, 10);
@@ -49,6 +58,8 @@ int main(int argc, char **argv)
             warmup = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
+            window_path = argv[++i];
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
         else {
@@ -58,7 +69,7 @@ int main(int argc, char **argv)
     }
     if (!path || runs < 1 || runs > 1000000 || warmup < 0 || threads < 1 || threads > 64) {
         fprintf(stderr, "usage: bench_net [--runs N (>= 200 for a p99)] [--warmup N] "
-                        "[--threads 1..64] MODEL.gmdl\n");
+                        "[--threads 1..64] [--window FILE.f32] MODEL.gmdl\n");
         return 2;
     }
     char err[512];
@@ -67,8 +78,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_net: %s\n", err);
         return 1;
     }
-    genre_net *net = genre_net_new_threads(m, (size_t)threads, err, sizeof err);
-    if (!net) {
+    genre_net *net = NULL;
+    genre_graph *graph = NULL;
+    if (m->n_nodes > 0)
+        graph = genre_graph_new(m, (size_t)threads, err, sizeof err);
+    else
+        net = genre_net_new_threads(m, (size_t)threads, err, sizeof err);
+    if (!net && !graph) {
         fprintf(stderr, "bench_net: %s: %s\n", path, err);
         genre_model_del(m);
         return 1;
@@ -88,29 +104,55 @@ int main(int argc, char **argv)
             s += (float)rand_r(&seed) / (float)RAND_MAX - 0.5f;
         window[i] = 2.0f * s;
     }
-    for (long i = 0; i < warmup; i++)
-        genre_net_run(net, window, probs);
-    for (long i = 0; i < runs; i++) {
+    if (window_path) {
+        FILE *f = fopen(window_path, "rb");
+        size_t got = f ? fread(window, sizeof *window, n, f) : 0;
+        int extra = f ? fgetc(f) : EOF;
+        if (f)
+            fclose(f);
+        if (got != n || extra != EOF) {
+            fprintf(stderr, "bench_net: %s: need exactly %zu floats (%u x %u)\n", window_path, n,
+                    m->frontend.window_frames, m->frontend.n_mels);
+            return 1;
+        }
+    }
+    size_t frames = m->frontend.window_frames;
+    for (long i = 0; i < warmup + runs; i++) {
         double t0 = now_ms();
-        genre_net_run(net, window, probs);
-        ms[i] = now_ms() - t0;
+        if (graph) {
+            if (genre_graph_run(graph, window, frames, probs, err, sizeof err) != 0) {
+                fprintf(stderr, "bench_net: %s: %s\n", path, err);
+                return 1;
+            }
+        } else {
+            genre_net_run(net, window, probs);
+        }
+        if (i >= warmup)
+            ms[i - warmup] = now_ms() - t0;
     }
     double sum = 0;
     for (long i = 0; i < runs; i++)
         sum += ms[i];
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
     const char *blas_threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("model %s: window %u x %u, %u layers, %u labels\n", path, m->frontend.window_frames,
-           m->frontend.n_mels, m->n_layers, m->n_labels);
+    printf("model %s: window %u x %u, %u %s, %u labels\n", path, m->frontend.window_frames,
+           m->frontend.n_mels, graph ? m->n_nodes : m->n_layers,
+           graph ? "graph nodes (version 2)" : "layers", m->n_labels);
     printf("net threads %ld, OPENBLAS_NUM_THREADS=%s, %ld warm-up + %ld runs\n", threads,
            blas_threads ? blas_threads : "(unset)", warmup, runs);
     printf("median %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms  max %.3f ms\n",
            percentile(ms, (size_t)runs, 50), percentile(ms, (size_t)runs, 99), sum / (double)runs,
            ms[0], ms[runs - 1]);
+    printf("{\"threads\": %ld, \"runs\": %ld, \"median_ms\": %.6f, \"p99_ms\": %.6f, \"probs\": [",
+           threads, runs, percentile(ms, (size_t)runs, 50), percentile(ms, (size_t)runs, 99));
+    for (uint32_t i = 0; i < m->n_labels; i++)
+        printf(i ? ", %.9g" : "%.9g", (double)probs[i]);
+    printf("]}\n");
     free(window);
     free(probs);
     free(ms);
     genre_net_del(net);
+    genre_graph_del(graph);
     genre_model_del(m);
     return 0;
 }
