@@ -1,6 +1,9 @@
 /* Loads a model with the C loader and prints every field as one JSON
  * object (floats with 9 significant digits, enough to round-trip float32),
- * so tests can compare what C reads with what Python wrote.
+ * so tests can compare what C reads with what Python wrote.  A version-2
+ * model also gets "nodes": name, type, inputs (indices, -1 = the frames),
+ * p, and weight/bias when the node has them; frontend.mel_norm is always
+ * printed (0 for version 1).
  * Usage: model_dump FILE   (exit 1 and the loader's message on failure) */
 #include "genre/json.h"
 #include "genre/model.h"
@@ -52,6 +55,7 @@ int main(int argc, char **argv)
     genre_json_key(&j, "mel_scale"); genre_json_int(&j, fe->mel_scale);
     genre_json_key(&j, "log_offset"); number(&j, fe->log_offset);
     genre_json_key(&j, "window_frames"); genre_json_int(&j, fe->window_frames);
+    genre_json_key(&j, "mel_norm"); genre_json_int(&j, fe->mel_norm);
     genre_json_key(&j, "norm_mean"); floats(&j, fe->norm_mean, fe->n_mels);
     genre_json_key(&j, "norm_std"); floats(&j, fe->norm_std, fe->n_mels);
     genre_json_end_object(&j);
@@ -78,6 +82,32 @@ int main(int argc, char **argv)
         genre_json_end_object(&j);
     }
     genre_json_end_array(&j);
+    if (m->format_version >= 2) {
+        genre_json_key(&j, "nodes");
+        genre_json_begin_array(&j);
+        for (uint32_t i = 0; i < m->n_nodes; i++) {
+            const genre_node *nd = &m->nodes[i];
+            genre_json_begin_object(&j);
+            genre_json_key(&j, "name"); genre_json_string(&j, nd->name);
+            genre_json_key(&j, "type"); genre_json_int(&j, nd->type);
+            genre_json_key(&j, "inputs");
+            genre_json_begin_array(&j);
+            for (uint32_t k = 0; k < nd->n_inputs; k++)
+                genre_json_int(&j, nd->inputs[k]);
+            genre_json_end_array(&j);
+            genre_json_key(&j, "p");
+            genre_json_begin_array(&j);
+            for (int k = 0; k < GENRE_LAYER_PARAMS; k++)
+                genre_json_int(&j, nd->p[k]);
+            genre_json_end_array(&j);
+            if (nd->weight) {
+                genre_json_key(&j, "weight"); floats(&j, nd->weight, nd->weight_len);
+                genre_json_key(&j, "bias"); floats(&j, nd->bias, nd->bias_len);
+            }
+            genre_json_end_object(&j);
+        }
+        genre_json_end_array(&j);
+    }
     genre_json_key(&j, "meta"); genre_json_string(&j, m->meta);
     genre_json_end_object(&j);
     int ok = !j.failed;

@@ -326,15 +326,15 @@ static void test_layers(image good)
     REFUSE(good, "negative index", "tensor index -1/1", put32(im, layer_entry(im, 0) + 28, (uint32_t)-1));
     /* Shapes: params that disagree with the tensors they name. */
     REFUSE(good, "conv in_c mismatch",
-           "layer 0: weight tensor layer0.weight is [2][1][3][3], the layer needs [2][2][3][3]",
+           "layer 0: weight tensor layer0.weight is [2][1][3][3], it needs [2][2][3][3]",
            put32(im, layer_entry(im, 0) + 4, 2));
-    REFUSE(good, "conv kernel mismatch", "the layer needs [2][1][3][5]",
+    REFUSE(good, "conv kernel mismatch", "it needs [2][1][3][5]",
            put32(im, layer_entry(im, 0) + 4 + 12, 5));
     REFUSE(good, "conv bias swapped", "layer 3: weight tensor layer0.bias is [2]",
            put32(im, layer_entry(im, 3) + 28, 1));
-    REFUSE(good, "dense out mismatch", "layer 5: weight tensor layer5.weight is [3][6], the layer needs [4][6]",
+    REFUSE(good, "dense out mismatch", "layer 5: weight tensor layer5.weight is [3][6], it needs [4][6]",
            put32(im, layer_entry(im, 5) + 8, 4));
-    REFUSE(good, "dense bias mismatch", "bias tensor layer3.bias is [3], the layer needs [6]",
+    REFUSE(good, "dense bias mismatch", "bias tensor layer3.bias is [3], it needs [6]",
            put32(im, layer_entry(im, 5) + 4, 3); put32(im, layer_entry(im, 5) + 8, 6);
            put32(im, layer_entry(im, 5) + 28, 4); put32(im, layer_entry(im, 5) + 32, 3);
            /* pretend the weight is [6][3]: swap its dims */

@@ -41,9 +41,9 @@ genre_graph *genre_graph_new(const genre_model *model, size_t threads, char *err
 void genre_graph_reset(genre_graph *g);
 /* Appends n frames of n_mels floats (normalised as the model's front-end
  * emits them).  When pushed frames would overflow the buffers, the graph
- * computes what it can; windows starting more than genre_graph_history()
- * frames before the newest frame are then gone.  0, or -1 after
- * genre_graph_end (with a message). */
+ * computes what it can; a window that was not asked for before its frames
+ * left the buffers (about a window and a chunk behind the newest frame) is
+ * then gone.  0, or -1 after genre_graph_end (with a message). */
 int genre_graph_push(genre_graph *g, const float *frames, size_t n, char *err, size_t errlen);
 /* The stream has ended: frames after the last pushed one read as zeros. */
 void genre_graph_end(genre_graph *g);

@@ -454,15 +454,26 @@ static void run_elementwise(genre_graph *g, frame_step *s, int64_t t0, size_t ro
         genre_rows_affine(dst, rows * s->f, s->c, nd->weight, nd->bias);
 }
 
-/* Makes frames of step `target` up to `upto` (<= available), CHUNK at a time. */
-static int advance(genre_graph *g, size_t target, int64_t upto, char *err, size_t errlen)
+/* Makes the frames of every pooled step up to `upto` (or as far as the
+ * pushed frames allow), CHUNK at a time and all pooled steps together: a
+ * step read by several branches then never waits on a branch that has not
+ * moved, so its buffer holds only the look-ahead difference between them. */
+static int advance(genre_graph *g, int64_t upto, char *err, size_t errlen)
 {
     availability(g);
-    while (g->fs[target].done < upto) {
-        int64_t t1 = min64(upto, g->fs[target].done + CHUNK);
+    for (;;) {
+        bool more = false;
         for (size_t i = 0; i < g->n_fs; i++)
             g->need[i] = g->fs[i].done;
-        g->need[target] = t1;
+        for (size_t i = 1; i < g->n_fs; i++) {
+            int64_t target = min64(upto, g->avail[i]);
+            if (g->fs[i].pooled && g->fs[i].done < target) {
+                g->need[i] = min64(target, g->fs[i].done + CHUNK);
+                more = true;
+            }
+        }
+        if (!more)
+            return 0;
         for (size_t i = g->n_fs; i-- > 1;) {
             const frame_step *s = &g->fs[i];
             if (g->need[i] <= s->done)
@@ -487,17 +498,6 @@ static int advance(genre_graph *g, size_t target, int64_t upto, char *err, size_
             }
         }
     }
-    return 0;
-}
-
-/* Every pooled step as far as the pushed frames allow. */
-static int advance_all(genre_graph *g, char *err, size_t errlen)
-{
-    availability(g);
-    for (size_t i = 1; i < g->n_fs; i++)
-        if (g->fs[i].pooled && advance(g, i, g->avail[i], err, errlen))
-            return -1;
-    return 0;
 }
 
 int genre_graph_push(genre_graph *g, const float *frames, size_t n, char *err, size_t errlen)
@@ -510,7 +510,8 @@ int genre_graph_push(genre_graph *g, const float *frames, size_t n, char *err, s
     while (n > 0) {
         size_t piece = n < CHUNK ? n : CHUNK;
         if (g->total + (int64_t)piece - in->base > (int64_t)in->cap) {
-            if (advance_all(g, err, errlen) || make_room(g, 0, g->total + (int64_t)piece, err, errlen))
+            if (advance(g, INT64_MAX, err, errlen) ||
+                make_room(g, 0, g->total + (int64_t)piece, err, errlen))
                 return -1;
         }
         memcpy(frame_at(in, g->total), frames, piece * in->frame * sizeof *frames);
@@ -609,11 +610,11 @@ int genre_graph_window(genre_graph *g, uint64_t start, uint64_t end, float *prob
                         (unsigned long long)start, (long long)g->window_floor);
         return -1;
     }
+    if (advance(g, (int64_t)end, err, errlen))
+        return -1;
     for (size_t i = 0; i < g->n_fs; i++) {
         if (!g->fs[i].pooled)
             continue;
-        if (i > 0 && advance(g, i, (int64_t)end, err, errlen))
-            return -1;
         if ((int64_t)start < g->fs[i].base) {
             genre_set_error(err, errlen, "window start %llu is no longer kept (oldest frame %lld)",
                             (unsigned long long)start, (long long)g->fs[i].base);

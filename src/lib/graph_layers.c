@@ -53,15 +53,74 @@ static void im2col(const genre_tconv_shape *s, const genre_frame_span *in, int64
     }
 }
 
+/* Rows [r0, r1) of the chunk whose taps all read stored frames (none in
+ * the zero padding before or after the stream). */
+static void inside_rows(const genre_tconv_shape *s, const genre_frame_span *in, int64_t t0,
+                        size_t rows, size_t *r0, size_t *r1)
+{
+    /* Row r reads frames t0 + r - pad_t .. t0 + r - pad_t + kt - 1. */
+    int64_t lo = in->lo - t0 + (int64_t)s->pad_t;
+    int64_t hi = in->hi - t0 + (int64_t)s->pad_t - (int64_t)s->kt + 1;
+    lo = lo < 0 ? 0 : lo > (int64_t)rows ? (int64_t)rows : lo;
+    hi = hi < lo ? lo : hi > (int64_t)rows ? (int64_t)rows : hi;
+    *r0 = (size_t)lo;
+    *r1 = (size_t)hi;
+}
+
+/* The general path: patch rows, one sgemm, for rows [r0, r1). */
+static void tconv_im2col(const genre_tconv_shape *s, const genre_frame_span *in, int64_t t0,
+                         size_t r0, size_t r1, const float *weight, float *col, float *out)
+{
+    if (r1 <= r0)
+        return;
+    const size_t out_f = genre_tconv_out_f(s), taps = genre_tconv_taps(s);
+    const size_t positions = (r1 - r0) * out_f;
+    im2col(s, in, t0 + (int64_t)r0, r1 - r0, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)positions, (int)s->out_c,
+                (int)taps, 1.0f, col, (int)taps, weight, (int)taps, 1.0f,
+                out + r0 * out_f * s->out_c, (int)s->out_c);
+}
+
 void genre_tconv(const genre_tconv_shape *s, const genre_frame_span *in, int64_t t0, size_t rows,
                  const float *weight, const float *bias, float *col, float *out)
 {
-    const size_t positions = rows * genre_tconv_out_f(s), taps = genre_tconv_taps(s);
-    im2col(s, in, t0, rows, col);
-    for (size_t p = 0; p < positions; p++)
+    const size_t out_f = genre_tconv_out_f(s), frame = s->in_f * s->in_c;
+    for (size_t p = 0; p < rows * out_f; p++)
         memcpy(out + p * s->out_c, bias, s->out_c * sizeof *out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)positions, (int)s->out_c,
-                (int)taps, 1.0f, col, (int)taps, weight, (int)taps, 1.0f, out, (int)s->out_c);
+    size_t r0, r1;
+    inside_rows(s, in, t0, rows, &r0, &r1);
+    /* Two shapes need no patch matrix where every tap reads stored frames
+     * (im2col would copy one float per call for the first):
+     *  - one input channel, a kernel one bin wide: output frame t is the
+     *    kt x F block of input frames starting at t - pad_t, transposed,
+     *    times the weight -- one sgemm per frame reading the frames in place;
+     *  - one bin: a 1-D conv over channels is kt sgemms of shifted frame
+     *    blocks, each with one time tap of the weight. */
+    if (s->kf == 1 && s->pad_f == 0 && s->in_c == 1 && r1 > r0) {
+        for (size_t r = r0; r < r1; r++) {
+            const float *a = in->frames + (size_t)(t0 + (int64_t)r - (int64_t)s->pad_t - in->base) * frame;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)s->in_f, (int)s->out_c,
+                        (int)s->kt, 1.0f, a, (int)s->in_f, weight, (int)s->kt, 1.0f,
+                        out + r * out_f * s->out_c, (int)s->out_c);
+        }
+    } else if (s->kf == 1 && s->pad_f == 0 && s->in_f == 1 && r1 > r0) {
+        for (size_t i = 0; i < s->kt; i++) {
+            const float *a = in->frames +
+                             (size_t)(t0 + (int64_t)r0 + (int64_t)i - (int64_t)s->pad_t - in->base) * frame;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)s->out_c,
+                        (int)s->in_c, 1.0f, a, (int)s->in_c, weight + i * s->in_c,
+                        (int)(s->kt * s->in_c), 1.0f, out + r0 * s->out_c, (int)s->out_c);
+        }
+    } else {
+        r0 = r1 = rows;     /* the general path for every row */
+        tconv_im2col(s, in, t0, 0, rows, weight, col, out);
+    }
+    /* Rows that touch the stream's edges go the general way. */
+    if (r0 < rows) {
+        tconv_im2col(s, in, t0, 0, r0 < r1 ? r0 : rows, weight, col, out);
+        if (r0 < r1)
+            tconv_im2col(s, in, t0, r1, rows, weight, col, out);
+    }
 }
 
 void genre_rows_relu(float *x, size_t n, size_t c)

@@ -39,12 +39,22 @@ static int topological_order(const genre_node *nodes, uint32_t n, uint32_t *orde
     }
     if (done == n)
         return 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (!placed[i]) {
-            genre_set_error(err, errlen, "node %u (%s) is on a cycle", i, nodes[i].name);
-            return -1;
+    /* Every node left has an input that is left too (else it would have
+     * been placed): following those from any of them ends up on a cycle
+     * within n steps -- name that node, not one that only reads a cycle. */
+    uint32_t at = 0;
+    while (placed[at])
+        at++;
+    for (uint32_t step = 0; step < n; step++) {
+        for (uint32_t k = 0; k < nodes[at].n_inputs; k++) {
+            int32_t src = nodes[at].inputs[k];
+            if (src != GENRE_NODE_INPUT && !placed[src]) {
+                at = (uint32_t)src;
+                break;
+            }
         }
     }
+    genre_set_error(err, errlen, "node %u (%s) is on a cycle", at, nodes[at].name);
     return -1;
 }
 

@@ -285,8 +285,8 @@ static int read_sections(const unsigned char *img, size_t size, uint32_t version
         }
     }
     if (sec[other].present) {
-        genre_set_error(err, errlen, "format version %u has a %s section, not %s", version,
-                        known_tags[network], known_tags[other]);
+        genre_set_error(err, errlen, "format version %u holds its network in %s; this file also has %s",
+                        version, known_tags[network], known_tags[other]);
         return -1;
     }
     return 0;
@@ -641,7 +641,7 @@ static int expect_dims(const char *layer, const char *role, const tensor_entry *
         w += snprintf(want + w, sizeof want - (size_t)w, "[%u]", dims[d]);
     for (uint32_t d = 0; d < t->ndim; d++)
         h += snprintf(have + h, sizeof have - (size_t)h, "[%u]", t->dims[d]);
-    genre_set_error(err, errlen, "layer %s: %s tensor %s is %s, the layer needs %s", layer, role,
+    genre_set_error(err, errlen, "%s: %s tensor %s is %s, it needs %s", layer, role,
                     t->name, have, want);
     return -1;
 }
@@ -728,8 +728,8 @@ static int read_layers(const section *s, const section *dat, const tensor_entry 
             return -1;
         }
         const tensor_entry *wt = &tensors[wi], *bt = &tensors[bi];
-        char where[16];
-        snprintf(where, sizeof where, "%u", i);
+        char where[24];
+        snprintf(where, sizeof where, "layer %u", i);
         if (l->type == GENRE_LAYER_CONV2D) {
             uint32_t wd[4] = {p[1], p[0], p[2], p[3]};
             if (expect_dims(where, "weight", wt, 4, wd, err, errlen) ||
@@ -901,7 +901,7 @@ static int read_node(const unsigned char *e, uint32_t i, uint32_t n, const secti
     uint32_t ndim_w, wd[4], bd;
     node_tensor_dims(node, &ndim_w, wd, &bd);
     char where[64];
-    snprintf(where, sizeof where, "%u (%s)", i, name);
+    snprintf(where, sizeof where, "node %u (%s)", i, name);
     if (expect_dims(where, "weight", &tensors[wi], ndim_w, wd, err, errlen) ||
         expect_dims(where, "bias", &tensors[bi], 1, &bd, err, errlen))
         return -1;
