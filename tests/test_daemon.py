@@ -163,7 +163,7 @@ class Daemon:
     def output(self):
         if not self.log.closed:
             self.log.flush()
-        with open(self.logpath) as f:
+        with open(self.logpath, errors="replace") as f:
             return f.read()
 
     def request(self, command, timeout=5.0):
@@ -355,6 +355,39 @@ class FileSourceTests(TempDirTest):
         self.assertGreaterEqual(status["window"]["end"], 9.999)
         self.assertTrue(sums_to_one(status["probabilities"]))
         self.assertIsNone(d.stats()["input_error"])
+        d.stop(self)
+
+    def test_names_that_are_not_utf8(self):
+        """A Latin-1 byte in the model's or the audio file's name (and so in
+        error messages quoting them) must not make any object on the wire
+        invalid UTF-8: each bad byte is sent as U+FFFD (issue 14, defect 7)."""
+        model = test_model(self.dir)
+        latin1_model = os.fsdecode(os.path.join(os.fsencode(self.dir), b"caf\xe9.gmdl"))
+        shutil.copy(model, latin1_model)
+        wav = os.fsdecode(os.path.join(os.fsencode(self.dir), b"clip\xff.wav"))
+        shutil.move(excerpt_wav(os.path.join(self.dir, "clip.wav"), 3.0), wav)
+        d = self.start(base_config(model, "device = unused", interval=0.25),
+                       args=["--model", latin1_model, "--file", wav, "--loop"])
+        # The helpers parse every line with json.loads on the raw bytes,
+        # which refuses invalid UTF-8.
+        objects = d.watch(1.0)
+        self.assertTrue([o for o in objects if o["type"] == "result"], objects)
+        for o in objects + [d.status()]:
+            if o["type"] in ("result", "status"):
+                self.assertEqual(o["model"], "caf\ufffd.gmdl")
+        st = d.stats()
+        self.assertEqual(st["model"], "caf\ufffd.gmdl")
+        self.assertTrue(st["model_path"].endswith("/caf\ufffd.gmdl"), st["model_path"])
+        self.assertTrue(st["device"].endswith("/clip\ufffd.wav"), st["device"])
+        # A reload error quoting bad bytes from the config file.
+        with open(d.conf, "wb") as f:
+            f.write(b"[audio]\nd\xe9vice = x\n")
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["last_reload_error"] else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertIn("unknown key 'd\ufffdvice' in [audio]", st["last_reload_error"])
+        out = d.genrectl("--json", "stats")
+        self.assertEqual(out.returncode, 0, out.stderr)
         d.stop(self)
 
     def test_bad_file_is_fatal(self):
