@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import statistics
 import subprocess
 import sys
@@ -388,6 +389,16 @@ class FileSourceTests(TempDirTest):
         self.assertIn("unknown key 'd\ufffdvice' in [audio]", st["last_reload_error"])
         out = d.genrectl("--json", "stats")
         self.assertEqual(out.returncode, 0, out.stderr)
+        d.stop(self)
+
+    def test_socket_mode_zero(self):
+        """[socket] mode = 0000 gives a socket of mode 0000 (only root may
+        connect), not the default 0660 (issue 14, defect 5)."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 3.0)
+        d = self.start(base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
+                                   extra="mode = 0000\n"))
+        self.assertEqual(stat.S_IMODE(os.lstat(d.sock).st_mode), 0)
         d.stop(self)
 
     def test_bad_file_is_fatal(self):

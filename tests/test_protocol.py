@@ -511,7 +511,8 @@ class ClientLimitTests(unittest.TestCase):
 
 class SocketFileTests(unittest.TestCase):
     def test_mode_applied(self):
-        for mode in (0o600, 0o660, 0o666):
+        # 0000 is a mode like any other, not "unset" (issue 14, defect 5).
+        for mode in (0o600, 0o660, 0o666, 0o000):
             with Harness("--mode", "0%o" % mode) as h:
                 st = os.stat(h.path)
                 self.assertTrue(stat.S_ISSOCK(st.st_mode))

@@ -40,7 +40,8 @@ typedef struct genred_server_callbacks {
 
 typedef struct genred_socket_spec {
     const char *path;           /* filesystem path of the socket */
-    unsigned mode;              /* e.g. 0660; 0 selects 0660 */
+    unsigned mode;              /* permission bits, e.g. 0660, applied as given (0000
+                                   too: then only root may connect) */
     const char *group;          /* group name or NULL to keep the default; a group
                                    that does not exist or cannot be set is an error */
     int inherited_fd;           /* >= 0: listening socket passed by systemd; path unused */
