@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "genred/log.h"
 
@@ -163,6 +165,24 @@ static void files(void)
     CHECK(strstr(err, "cannot open config file /nonexistent/genred.conf") != NULL);
     CHECK(genred_config_load(&c, "/", err, sizeof err) == -1);
     CHECK(strstr(err, "not a regular file") != NULL);
+    /* Neither a FIFO (open(2) would wait for a writer for ever) nor a
+     * device is read (issue 14, defect 6); alarm() turns a hang into a
+     * failure. */
+    char fifo[] = "/tmp/genred-test-fifo-XXXXXX";
+    int tmp = mkstemp(fifo);
+    CHECK(tmp >= 0);
+    if (tmp >= 0) {
+        close(tmp);
+        remove(fifo);
+        CHECK(mkfifo(fifo, 0600) == 0);
+        alarm(10);
+        CHECK(genred_config_load(&c, fifo, err, sizeof err) == -1);
+        CHECK_MSG(strstr(err, "a FIFO, not a regular file") != NULL, "%s", err);
+        CHECK(genred_config_load(&c, "/dev/zero", err, sizeof err) == -1);
+        CHECK_MSG(strstr(err, "character device") != NULL, "%s", err);
+        alarm(0);
+        remove(fifo);
+    }
     char path[] = "/tmp/genred-test-config-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);

@@ -692,6 +692,48 @@ class ReloadTests(TempDirTest):
                                           and s["state"] == "ok")(d.status()), 15))
         d.stop(self)
 
+    def test_fifo_paths_do_not_block(self):
+        """A FIFO named as the config file, the model or the audio file is
+        refused on SIGHUP; the main loop never waits in open() for a writer
+        (issue 14, defect 6), so clients are served and SIGTERM works."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        source = "source = file\nfile = %s\nloop = yes" % wav
+        d = self.start(base_config(model, source, interval=0.25))
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        good = base_config(model, source, interval=0.25)
+        cases = [("config", None),
+                 ("model", base_config(fifo, source, interval=0.25)),
+                 ("audio", base_config(model, "source = file\nfile = %s" % fifo, interval=0.25))]
+        for generation, (what, config) in enumerate(cases):
+            os.remove(d.conf)
+            if config is None:
+                os.mkfifo(d.conf)
+            else:
+                with open(d.conf, "w") as f:
+                    f.write(config)
+            d.signal(signal.SIGHUP)
+            st = wait_for(lambda: (lambda s: s if s["last_reload_error"] else None)(
+                d.request("stats", timeout=2.0)), 5)
+            self.assertIsNotNone(st, what + ":\n" + d.output())
+            self.assertIn("a FIFO, not a regular file", st["last_reload_error"], what)
+            self.assertEqual(st["config_generation"], generation, what)
+            # Results keep coming from the old configuration.
+            seq = d.status()["seq"]
+            self.assertTrue(wait_for(lambda: d.status()["seq"] > seq, 3), what)
+            os.remove(d.conf)
+            with open(d.conf, "w") as f:
+                f.write(good)
+            d.signal(signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: d.stats()["last_reload_error"] is None, 5), what)
+        # The same at start-up: an error, not a hang.
+        d.stop(self)
+        for args in (["--model", fifo], ["--file", fifo]):
+            d = self.start(good, args=args, expect_ready=False)
+            self.assertEqual(d.proc.wait(timeout=10), 1, args)
+            self.assertIn("a FIFO, not a regular file", d.output())
+
     def test_startup_errors(self):
         model = test_model(self.dir)
         d = self.start("[inference]\ninterval = 0\n", expect_ready=False)

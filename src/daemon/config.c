@@ -17,8 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
+#include "genre/file.h"
 #include "genred/log.h"
 
 /* sockaddr_un.sun_path is 108 bytes including the terminating NUL. */
@@ -416,38 +415,13 @@ out:
 
 int genred_config_load(genred_config *cfg, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        genre_set_error(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        genre_set_error(err, errlen, "config file %s is not a regular file", path);
-        fclose(f);
-        return -1;
-    }
-    if (st.st_size > GENRED_CONFIG_FILE_MAX) {
-        genre_set_error(err, errlen, "%s: too large for a config file (%lld bytes)", path,
-                        (long long)st.st_size);
-        fclose(f);
-        return -1;
-    }
-    size_t cap = (size_t)st.st_size + 1;
-    char *text = malloc(cap);
+    /* Read without blocking: a FIFO or device named as the config file is
+     * refused instead of stalling the main loop on a reload. */
+    char why[512];
+    size_t len;
+    char *text = genre_file_read_regular(path, GENRED_CONFIG_FILE_MAX, &len, why, sizeof why);
     if (!text) {
-        genre_set_error(err, errlen, "%s: out of memory", path);
-        fclose(f);
-        return -1;
-    }
-    size_t len = fread(text, 1, cap, f);
-    int read_error = ferror(f);
-    fclose(f);
-    if (read_error || len == cap) {
-        /* len == cap: the file grew while we read it; refuse a moving target. */
-        genre_set_error(err, errlen, "cannot read config file %s%s", path,
-                        read_error ? "" : " (it changed while being read)");
-        free(text);
+        genre_set_error(err, errlen, "cannot open config file %s", why);
         return -1;
     }
     int rc = genred_config_parse_text(cfg, text, len, path, err, errlen);

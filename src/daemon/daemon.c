@@ -19,6 +19,7 @@
 #include <cblas.h>
 #endif
 
+#include "genre/file.h"
 #include "genre/json.h"
 #include "genre/model.h"
 #include "genre/net.h"
@@ -44,6 +45,8 @@
 /* Device retry backoff: first retry after 0.5 s, doubling up to 10 s. */
 #define RETRY_FIRST_SECONDS 0.5
 #define RETRY_MAX_SECONDS 10.0
+/* Largest model file read (the model loader's own limit). */
+#define GENRED_MODEL_FILE_MAX ((size_t)256 << 20)
 /* The debug-level statistics line. */
 #define STATS_LOG_SECONDS 60.0
 
@@ -140,7 +143,17 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
                       char *err, size_t errlen)
 {
     char why[512];
-    *model = genre_model_load(path, why, sizeof why);
+    /* Read here, without blocking (genre/file.h), rather than by
+     * genre_model_load: a FIFO named as the model would stall the main
+     * loop in open(2) on a reload. */
+    size_t size;
+    char *image = genre_file_read_regular(path, GENRED_MODEL_FILE_MAX, &size, why, sizeof why);
+    if (!image) {
+        genre_set_error(err, errlen, "cannot load model %s", why);
+        return -1;
+    }
+    *model = genre_model_load_buffer(image, size, why, sizeof why);
+    free(image);
     if (!*model) {
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
         return -1;
