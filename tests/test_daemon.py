@@ -93,11 +93,15 @@ def test_model(directory, seed=1, name="rand.gmdl"):
     return random_model(os.path.join(directory, name), seed)
 
 
-def random_model(path, seed):
+def random_model(path, seed, overflow=False):
+    """overflow: every weight 3e38 (finite, but the activations overflow
+    and the softmax gives NaN)."""
     import genre_model_file as gmf
     rng = np.random.default_rng(seed)
 
     def f32(*shape, scale=1.0):
+        if overflow:
+            return np.full(shape, 3e38, np.float32)
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
     frontend = dict(sample_rate=16000, n_fft=512, hop=256, window="hann", n_mels=96, fmin=0.0,
@@ -389,6 +393,61 @@ class FileSourceTests(TempDirTest):
         self.assertIn("unknown key 'd\ufffdvice' in [audio]", st["last_reload_error"])
         out = d.genrectl("--json", "stats")
         self.assertEqual(out.returncode, 0, out.stderr)
+        d.stop(self)
+
+    def test_nonfinite_audio_and_model_output(self):
+        """NaN or infinite samples give state bad-input (no genre) while
+        they are in the window, then classification resumes; a model whose
+        output is NaN gives model-error, with no genre and no null
+        numbers on the wire (issue 14, defects 1 and 2)."""
+        import soundfile
+        model = random_model(os.path.join(self.dir, "a.gmdl"), seed=3)
+        overflow = random_model(os.path.join(self.dir, "overflow.gmdl"), seed=3, overflow=True)
+        music, rate = soundfile.read(excerpt_wav(os.path.join(self.dir, "m.wav"), 20.0),
+                                     dtype="float32")
+        audio = music.copy()
+        audio[:rate] = np.nan
+        audio[rate:rate + rate // 2] = np.inf
+        audio[rate + rate // 2:rate + rate // 2 + 10, 1] = -np.inf
+        wav = os.path.join(self.dir, "nonfinite.wav")
+        soundfile.write(wav, audio, rate, subtype="FLOAT")
+        source = "source = file\nfile = %s" % wav
+        d = self.start(base_config(model, source, interval=0.25, smoothing=1))
+        objects = d.watch(12.5)
+        results = [o for o in objects if o["type"] == "result"]
+        states = [r["state"] for r in results]
+        self.assertIn("bad-input", states, d.output())
+        self.assertEqual(states[-1], "ok", states)
+        first_ok = states.index("ok")
+        self.assertNotIn("bad-input", states[first_ok:])
+        # bad-input lasts until the bad second has left the 10-s window.
+        bad = [r for r in results if r["state"] == "bad-input"]
+        self.assertGreater(bad[-1]["window"]["end"], 11.0, bad[-1])
+        for r in bad:
+            self.assertIsNone(r["genre"])
+            self.assertIsNone(r["confidence"])
+            self.assertNotIn("probabilities", r)
+            self.assertIsNotNone(r["level_dbfs"], r)
+        self.assertTrue(sums_to_one(results[-1]["probabilities"]))
+        changes = [(c["from"], c["to"], c["state"]) for c in objects if c["type"] == "change"]
+        self.assertIn((None, results[first_ok]["genre"], "ok"), changes)
+        st = d.stats()
+        self.assertGreaterEqual(st["nonfinite_samples"], rate * 3 // 2 * 2, st)
+        self.assertIn("state: bad-input", d.output())
+
+        # The same front-end, so the full window survives the swap: the
+        # overflowing model's first output is already due.
+        with open(d.conf, "w") as f:
+            f.write(base_config(overflow, source, interval=0.25, smoothing=1))
+        d.signal(signal.SIGHUP)
+        status = wait_for(lambda: (lambda s: s if s["state"] == "model-error" else None)(
+            d.status()), 5)
+        self.assertIsNotNone(status, d.output())
+        self.assertIsNone(status["genre"])
+        self.assertIsNone(status["confidence"])
+        self.assertNotIn("probabilities", status)
+        self.assertGreater(d.stats()["model_errors"], 0)
+        self.assertIn("state: model-error", d.output())
         d.stop(self)
 
     def test_socket_mode_zero(self):

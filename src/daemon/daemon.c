@@ -217,7 +217,10 @@ static void on_result(struct ev_loop *loop, ev_async *w, int revents)
     const genre_model *model = genred_engine_model(d->engine);
     const char *model_name = genred_engine_model_name(d->engine);
     const char *genre = genred_report_genre(&r, model);
-    int changed = d->have_last &&
+    /* Compared with the previous result even across a model swap (which
+     * clears last_genre): the new model's first genre or state, a
+     * model-error say, is announced and logged like any other change. */
+    int changed = d->last.seq > 0 &&
                   (r.state != d->last.state ||
                    (genre != d->last_genre && (!genre || !d->last_genre ||
                                                strcmp(genre, d->last_genre) != 0)));
@@ -234,6 +237,12 @@ static void on_result(struct ev_loop *loop, ev_async *w, int revents)
             genred_server_broadcast(d->server, d->scratch.buf, d->scratch.len);
         if (genre)
             genred_info(d->log, "genre: %s (%.0f%%)", genre, 100.0 * r.confidence);
+        else if (r.state == GENRED_STATE_BAD_INPUT)
+            genred_warning(d->log, "state: bad-input (NaN or infinite samples in the audio, "
+                           "replaced by silence; no genre while they are in the window)");
+        else if (r.state == GENRED_STATE_MODEL_ERROR)
+            genred_warning(d->log, "state: model-error (the output of model %s is not finite; "
+                           "no genre)", model_name);
         else
             genred_info(d->log, "state: %s", genred_state_name(r.state));
         genred_notify_status(&d->notify, "%s%s%s", genred_state_name(r.state),
@@ -298,6 +307,10 @@ static int stats_json(void *user, char *out, size_t cap)
     genre_json_int(j, (long long)st.overruns);
     genre_json_key(j, "dropped_frames");
     genre_json_int(j, (long long)st.dropped_frames);
+    genre_json_key(j, "nonfinite_samples");
+    genre_json_int(j, (long long)st.nonfinite_samples);
+    genre_json_key(j, "model_errors");
+    genre_json_int(j, (long long)st.model_errors);
     genre_json_key(j, "inferences");
     genre_json_int(j, (long long)st.inferences);
     genre_json_key(j, "inference_ms_last");

@@ -219,6 +219,15 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
         }
         if (got == 0)
             break;
+        /* NaN or infinite samples would pass every comparison downstream
+         * and still come out as a genre: the file is refused instead. */
+        for (size_t i = 0; rc == 0 && i < (size_t)got * (size_t)channels; i++) {
+            if (!isfinite(buf[i])) {
+                genre_set_error(err, errlen, "non-finite sample (NaN or infinity) at %.3f s",
+                                (double)(total + i / (size_t)channels) / rate);
+                rc = -1;
+            }
+        }
         total += (uint64_t)got;
     }
     free(buf);
@@ -329,7 +338,8 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
     double duration = 0;
     char err[ERRLEN] = "";
     bool padded = false;
-    if (run_file(c, run, path, &duration, err, sizeof err) == 0 && c->n_windows == 0) {
+    int decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
+    if (decoded && c->n_windows == 0) {
         /* Shorter than one window: classify what there is, zero-padded. */
         if (genre_window_count(c->window) == 0)
             genre_set_error(err, sizeof err, "too short: %.3f s gives no analysis frame (%u samples at %u Hz)",
@@ -338,6 +348,19 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
             padded = true;
         else
             genre_set_error(err, sizeof err, "out of memory");
+    }
+    /* A model whose activations overflow gives NaN: that is no genre. */
+    for (size_t w = 0; decoded && !err[0] && w < c->n_windows; w++) {
+        for (size_t k = 0; k < c->n_labels; k++) {
+            if (!isfinite(c->window_probs[w * c->n_labels + k])) {
+                genre_set_error(err, sizeof err,
+                                "the model's output is not finite (NaN or infinity) for the "
+                                "window at %.3f s",
+                                (double)c->starts[w] * c->model->frontend.hop /
+                                    c->model->frontend.sample_rate);
+                break;
+            }
+        }
     }
     if (err[0]) {
         r->failed = true;
