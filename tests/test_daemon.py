@@ -450,6 +450,24 @@ class FileSourceTests(TempDirTest):
         self.assertIn("state: model-error", d.output())
         d.stop(self)
 
+    def test_retry_backoff_grows(self):
+        """A source that opens and then fails at once (a looped WAV without
+        frames) is retried after 0.5, 1, 2, 4, 8 s, not every 0.75 s for ever
+        (issue 14, defect 8)."""
+        model = test_model(self.dir)
+        empty = os.path.join(self.dir, "empty.wav")
+        write_wav(empty, np.zeros(0, np.float32), 16000)
+        d = self.start(base_config(model, "source = file\nfile = %s\nloop = yes" % empty))
+        time.sleep(12.0)
+        st = d.stats()
+        lost = [line for line in d.output().splitlines() if "audio input lost" in line]
+        # Losses at about 0.25, 1, 2.25, 4.5 and 8.75 s.
+        self.assertLessEqual(len(lost), 6, lost)
+        delays = [float(line.rsplit("retrying in ", 1)[1].split()[0]) for line in lost]
+        self.assertEqual(delays[:5], [0.5, 1.0, 2.0, 4.0, 8.0], lost)
+        self.assertEqual(st["input_error"], "the file has no audio to loop")
+        d.stop(self)
+
     def test_socket_mode_zero(self):
         """[socket] mode = 0000 gives a socket of mode 0000 (only root may
         connect), not the default 0660 (issue 14, defect 5)."""

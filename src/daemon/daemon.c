@@ -42,9 +42,14 @@
 
 /* How often the main loop looks at the audio source's health. */
 #define HEALTH_CHECK_SECONDS 0.25
-/* Device retry backoff: first retry after 0.5 s, doubling up to 10 s. */
+/* Device retry backoff: first retry after 0.5 s, doubling up to 10 s.  It
+ * starts again from 0.5 s only once a source has kept running for
+ * RETRY_STABLE_SECONDS: a source that opens and fails again at once (an
+ * empty looped file, a flapping device) must not be retried every
+ * second for ever. */
 #define RETRY_FIRST_SECONDS 0.5
 #define RETRY_MAX_SECONDS 10.0
+#define RETRY_STABLE_SECONDS 10.0
 /* Largest model file read (the model loader's own limit). */
 #define GENRED_MODEL_FILE_MAX ((size_t)256 << 20)
 /* The debug-level statistics line. */
@@ -69,7 +74,8 @@ struct genred {
 
     /* Audio source state when the engine has none. */
     int source_wanted;              /* a source should be running (0: file ended) */
-    double retry_delay;
+    double retry_delay;             /* the next retry's delay */
+    double source_since;            /* CLOCK_MONOTONIC s when the current source came up */
     char input_error[512];          /* why the source is down, "" if it is not */
 
     /* The latest result and its status object, for `status`. */
@@ -379,6 +385,7 @@ static int open_source(genred *d, const genred_audio_config *a, genred_source **
     return 0;
 }
 
+/* Retry after retry_delay, and double the delay for the time after. */
 static void schedule_retry(genred *d)
 {
     ev_timer_stop(d->loop, &d->retry_timer);
@@ -415,7 +422,9 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
                 genred_source_rate(s), genred_source_channels(s));
     genred_notify_status(&d->notify, "capturing from %s", genred_source_name(s));
     d->input_error[0] = '\0';
-    d->retry_delay = RETRY_FIRST_SECONDS;
+    /* The backoff is not reset yet: on_health does that once the source
+     * has proved itself. */
+    d->source_since = genred_mono_now();
 }
 
 /* The source failed or ended: detach it (the engine reports no-input) and,
@@ -432,9 +441,8 @@ static void input_lost(genred *d, enum genred_source_health h, const char *why)
         d->source_wanted = 0;
         return;
     }
-    genred_warning(d->log, "audio input lost: %s; retrying", why);
+    genred_warning(d->log, "audio input lost: %s; retrying in %.1f s", why, d->retry_delay);
     genred_notify_status(&d->notify, "no input: %s", why);
-    d->retry_delay = RETRY_FIRST_SECONDS;
     schedule_retry(d);
 }
 
@@ -446,9 +454,12 @@ static void on_health(struct ev_loop *loop, ev_timer *w, int revents)
     if (!s)
         return;
     char why[512];
-    enum genred_source_health h = genred_source_check(s, genred_mono_now(), why, sizeof why);
+    double now = genred_mono_now();
+    enum genred_source_health h = genred_source_check(s, now, why, sizeof why);
     if (h != GENRED_SOURCE_RUNNING)
         input_lost(d, h, why);
+    else if (now - d->source_since >= RETRY_STABLE_SECONDS)
+        d->retry_delay = RETRY_FIRST_SECONDS;
 }
 
 /* ---- reload ---------------------------------------------------------------------- */
@@ -498,7 +509,9 @@ static void reload(genred *d)
         ev_timer_stop(d->loop, &d->retry_timer);
         d->source_wanted = 1;
         d->input_error[0] = '\0';
+        /* A source the configuration changed to starts with a fresh backoff. */
         d->retry_delay = RETRY_FIRST_SECONDS;
+        d->source_since = genred_mono_now();
     }
     if (model) {
         genred_info(d->log, "model %s loaded (%u genres)", model_path, model->n_labels);
@@ -606,6 +619,7 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     d->start_mono = genred_mono_now();
     d->last_result_mono = d->start_mono;
     d->retry_delay = RETRY_FIRST_SECONDS;
+    d->source_since = d->start_mono;
     genre_json_init(&d->status);
     genre_json_init(&d->scratch);
     genred_notify_init(&d->notify);
