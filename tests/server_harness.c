@@ -51,6 +51,13 @@ static void put_epoch(genre_json *j, double t)
     genre_json_raw(j, buf);
 }
 
+/* The server's warnings, on stderr as a daemon would log them. */
+static void print_warning(void *user, const char *message)
+{
+    (void)user;
+    fprintf(stderr, "server_harness: warning: %s\n", message);
+}
+
 static const char *current_state(const harness *h)
 {
     if (h->forced_state)
@@ -283,7 +290,7 @@ int main(int argc, char **argv)
     genre_json_init(&h.json);
 
     struct ev_loop *loop = ev_default_loop(0);
-    genred_server_callbacks cb = {&h, fake_status_json, fake_stats_json};
+    genred_server_callbacks cb = {&h, fake_status_json, fake_stats_json, print_warning};
     char err[256];
     h.server = genred_server_new(loop, &spec, &limits, &cb, err, sizeof err);
     if (!h.server) {

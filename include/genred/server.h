@@ -36,6 +36,9 @@ typedef struct genred_server_callbacks {
      * members (clients, watchers, connections_total, clients_dropped,
      * clients_refused, requests_total, protocol_errors; doc/protocol.md). */
     int (*stats_json)(void *user, char *out, size_t cap);
+    /* Optional: a condition worth logging (e.g. out of file descriptors:
+     * connections refused); rate-limited by the server. */
+    void (*warning)(void *user, const char *message);
 } genred_server_callbacks;
 
 typedef struct genred_socket_spec {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +53,12 @@
 #define RETRY_STABLE_SECONDS 10.0
 /* Largest model file read (the model loader's own limit). */
 #define GENRED_MODEL_FILE_MAX ((size_t)256 << 20)
+/* File descriptors genred may need besides one per client: stdio, epoll,
+ * libev's signal and async fds, the listening and notify sockets, the
+ * server's spare fd, the config and model files during a reload, and the
+ * audio source twice over while a reload prepares a new one (ALSA and
+ * PulseAudio clients use several each). */
+#define FD_RESERVE 64
 /* The debug-level statistics line. */
 #define STATS_LOG_SECONDS 60.0
 
@@ -133,6 +140,38 @@ static int build_config(const genred_options *opt, genred_config *cfg, char *pat
         return -1;
     }
     return 0;
+}
+
+/* max_clients must fit under RLIMIT_NOFILE with FD_RESERVE to spare:
+ * otherwise clients can take every fd, and then the watchdog, a reload or
+ * the audio source fail instead of a client being refused.  The soft limit
+ * is raised to what is needed when the hard limit allows (not possible
+ * under genred.service's SystemCallFilter, whose LimitNOFILE= sets it). */
+static int check_fd_limit(const genred_config *cfg, genred_log *log, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    rlim_t need = (rlim_t)cfg->socket.max_clients + FD_RESERVE;
+    if (rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        struct rlimit raised = {need, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            genred_info(log, "raised the file descriptor limit from %llu to %llu for "
+                        "max_clients = %zu", (unsigned long long)rl.rlim_cur,
+                        (unsigned long long)need, cfg->socket.max_clients);
+            return 0;
+        }
+    }
+    genre_set_error(err, errlen,
+                    "[socket] max_clients = %zu needs %llu file descriptors, but the limit is "
+                    "%llu (hard %llu): lower max_clients or raise the limit (LimitNOFILE= in "
+                    "genred.service, ulimit -n)",
+                    cfg->socket.max_clients, (unsigned long long)need,
+                    (unsigned long long)rl.rlim_cur,
+                    (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? 0 : rl.rlim_max));
+    return -1;
 }
 
 static void resolve_model_path(const genred_config *cfg, char *out, size_t cap)
@@ -369,6 +408,12 @@ static int stats_json(void *user, char *out, size_t cap)
     return copy_out(j, out, cap);
 }
 
+static void server_warning(void *user, const char *message)
+{
+    genred *d = user;
+    genred_warning(d->log, "%s", message);
+}
+
 /* ---- the audio source: health checks and retries --------------------------------- */
 
 static int open_source(genred *d, const genred_audio_config *a, genred_source **out, char *err,
@@ -479,7 +524,8 @@ static void reload(genred *d)
     genred_source *source = NULL;
 
     /* Everything new is prepared and checked first; only then swapped. */
-    if (build_config(&d->opt, &cfg, config_path, err, sizeof err))
+    if (build_config(&d->opt, &cfg, config_path, err, sizeof err) ||
+        check_fd_limit(&cfg, d->log, err, sizeof err))
         goto fail;
     resolve_model_path(&cfg, model_path, sizeof model_path);
     if (load_model(model_path, cfg.inference.threads, &model, &net, err, sizeof err))
@@ -624,7 +670,8 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     genre_json_init(&d->scratch);
     genred_notify_init(&d->notify);
 
-    if (build_config(opt, &d->cfg, d->config_path, err, errlen))
+    if (build_config(opt, &d->cfg, d->config_path, err, errlen) ||
+        check_fd_limit(&d->cfg, log, err, errlen))
         goto fail;
     genred_log_set_level(log, (enum genred_log_level)d->cfg.log_level);
     genred_info(log, "genred %s starting (configuration: %s)", GENRED_VERSION,
@@ -700,7 +747,8 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
         .inherited_fd = inherited,
     };
     genred_server_limits limits = server_limits(&d->cfg);
-    genred_server_callbacks cb = {.user = d, .status_json = status_json, .stats_json = stats_json};
+    genred_server_callbacks cb = {.user = d, .status_json = status_json, .stats_json = stats_json,
+                                  .warning = server_warning};
     d->server = genred_server_new(d->loop, &sock, &limits, &cb, err, errlen);
     if (!d->server)
         goto fail;
@@ -766,5 +814,6 @@ void genred_del(genred *d)
     }
     genre_json_free(&d->status);
     genre_json_free(&d->scratch);
+    genred_notify_close(&d->notify);
     free(d);
 }

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,9 +25,12 @@
 /* Bytes read from one client per readiness event, so one chatty client
  * cannot starve the others or the audio path sharing the loop. */
 #define READ_BUDGET (64 * 1024)
-/* After EMFILE and friends, accept() would fail again at once; retrying
- * only after a pause keeps the loop from spinning while fds are scarce. */
+/* After ENOBUFS and friends, accept() would fail again at once; retrying
+ * only after a pause keeps the loop from spinning while memory is scarce.
+ * (Out of fds, the spare fd is used instead, see refuse_without_fds.) */
 #define ACCEPT_PAUSE_S 0.1
+/* At most one "out of file descriptors" warning per this many seconds. */
+#define FD_WARNING_INTERVAL_S 10.0
 /* Status and stats objects are built into a buffer that grows on demand up
  * to this size; a callback needing more is treated as failing. */
 #define CALLBACK_BUFFER_MAX (1024 * 1024)
@@ -58,6 +63,9 @@ struct genred_server {
     size_t n_clients, n_watchers;
     unsigned long long connections_total, clients_dropped, clients_refused;
     unsigned long long requests_total, protocol_errors;
+    int spare_fd;               /* /dev/null, given up to accept a client when out of fds */
+    double fd_warning_time;     /* ev_now of the last "out of fds" warning, 0 = none */
+    unsigned long long fd_refused;  /* refused for lack of fds since that warning */
     genre_json reply;           /* scratch for objects the server builds itself */
     char *cb_buf;               /* scratch for objects the daemon builds */
     size_t cb_cap;
@@ -514,6 +522,51 @@ static void add_client(genred_server *s, int fd)
     send_reply(c);
 }
 
+static void fd_warning(genred_server *s, int err)
+{
+    s->fd_refused++;
+    double now = ev_now(s->loop);
+    if (!s->cb.warning || (s->fd_warning_time > 0 && now - s->fd_warning_time < FD_WARNING_INTERVAL_S))
+        return;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "out of file descriptors (%s): %llu connection(s) refused; clients: %zu of at "
+             "most %zu", strerror(err), s->fd_refused, s->n_clients, s->limits.max_clients);
+    s->cb.warning(s->cb.user, msg);
+    s->fd_warning_time = now;
+    s->fd_refused = 0;
+}
+
+/* accept() failed for lack of file descriptors.  The pending connection
+ * would sit in the backlog until its client gives up, and accept() would
+ * fail again at once.  Giving up the spare fd makes room to accept it,
+ * tell it "too many clients" and close it; then the spare is taken back.
+ * (Linux reports EMFILE before it looks at the backlog, so the backlog
+ * may also turn out to be empty.)  Returns 1 when a client was refused
+ * (try the backlog again), 0 when the backlog is empty, -1 to pause. */
+static int refuse_without_fds(genred_server *s, int err)
+{
+    if (s->spare_fd < 0)
+        return -1;
+    close(s->spare_fd);
+    int fd = accept4(s->listener.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int accept_errno = errno;
+    if (fd >= 0) {
+        s->connections_total++;
+        refuse_client(s, fd);
+        fd_warning(s, err);
+    }
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (s->spare_fd < 0)
+        return -1;
+    if (fd >= 0)
+        return 1;
+    if (accept_errno == EAGAIN || accept_errno == EWOULDBLOCK)
+        return 0;
+    /* Another thread took the freed fd, or worse: pause, do not spin. */
+    return -1;
+}
+
 static void on_accept_pause_over(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
@@ -532,7 +585,14 @@ static void on_listener_readable(struct ev_loop *loop, ev_io *w, int revents)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM or worse: the pending
+            if (errno == EMFILE || errno == ENFILE) {
+                int rc = refuse_without_fds(s, errno);
+                if (rc > 0)
+                    continue;
+                if (rc == 0)
+                    return;
+            }
+            /* ENOBUFS, ENOMEM or worse (or no spare fd): the pending
              * connection stays queued, so retrying now would spin. */
             ev_io_stop(loop, &s->accept_watcher);
             ev_timer_set(&s->accept_pause, ACCEPT_PAUSE_S, 0.);
@@ -563,11 +623,15 @@ genred_server *genred_server_new(struct ev_loop *loop, const genred_socket_spec 
         return NULL;
     }
     s->loop = loop;
+    /* Taken first, while fds are surely free. */
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     apply_limits(&s->limits, limits);
     if (cb)
         s->cb = *cb;
     genre_json_init(&s->reply);
     if (genred_listener_open(&s->listener, sock, err, errlen) < 0) {
+        if (s->spare_fd >= 0)
+            close(s->spare_fd);
         free(s);
         return NULL;
     }
@@ -611,6 +675,8 @@ void genred_server_del(genred_server *s)
     ev_io_stop(s->loop, &s->accept_watcher);
     ev_timer_stop(s->loop, &s->accept_pause);
     genred_listener_close(&s->listener);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
     genre_json_free(&s->reply);
     free(s->cb_buf);
     free(s);
