@@ -895,6 +895,37 @@ class SystemdTests(TempDirTest):
             self.assertTrue(f.read().startswith("<3>"))
         self.assertTrue(other.stderr.startswith("genred: error:"), other.stderr)
 
+    def test_unit_syscall_filter(self):
+        """genred.service without genred.socket: genred creates its socket and
+        gives it to [socket] group under the unit's SystemCallFilter=
+        (rebuilt by seccomp_exec.py as systemd builds it); ~@privileged
+        alone blocked that chown (issue 14, defect 4).  Then a reload and
+        a clean stop under the same filter."""
+        import grp
+        unit = os.path.join(SOURCE_ROOT, "systemd", "genred.service")
+        sandbox = [sys.executable, os.path.join(SOURCE_ROOT, "tests", "seccomp_exec.py"), unit,
+                   "--"]
+        # The filter is in force: a call the unit denies (setpriority, in
+        # @resources) fails under it (nice says so, then runs the command).
+        denied = subprocess.run(sandbox + ["nice", "-n", "5", "true"], capture_output=True,
+                                text=True)
+        self.assertIn("cannot set niceness: Operation not permitted", denied.stderr)
+        # A group the socket does not get by default (ours is root's or
+        # the user's primary group).
+        group = next(g.gr_name for g in grp.getgrall()
+                     if g.gr_gid != os.getegid() and (os.geteuid() == 0
+                                                      or g.gr_gid in os.getgroups()))
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        config = base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
+                             extra="group = %s\n" % group).replace("group =\n", "")
+        d = self.start(config, wrap=lambda cmd: sandbox + cmd)
+        self.assertEqual(grp.getgrgid(os.lstat(d.sock).st_gid).gr_name, group)
+        d.signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: d.stats()["config_generation"] == 1), d.output())
+        self.assertNotIn("not permitted", d.output())
+        d.stop(self)
+
     def test_socket_activation(self):
         model = test_model(self.dir)
         wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)

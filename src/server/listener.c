@@ -124,6 +124,11 @@ static int set_group(const char *path, const char *group, char *err, size_t errl
             genre_set_error(err, errlen, "socket group %s does not exist", group);
         return -1;
     }
+    /* Already right (our primary group, a setgid directory): no chown,
+     * which a system call filter may forbid. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && st.st_gid == gr->gr_gid)
+        return 0;
     /* A configured group that silently did not apply would leave its
      * members unable to connect with no hint why, so failure is an error
      * even when not running as root. */
