@@ -811,6 +811,28 @@ class ReloadTests(TempDirTest):
             self.assertEqual(d.proc.wait(timeout=10), 1, args)
             self.assertIn("a FIFO, not a regular file", d.output())
 
+    def test_signals_during_startup(self):
+        """SIGHUP or SIGTERM while genred is still starting (model loading)
+        is held until the main loop runs, then handled: a reload, a clean
+        stop; before, SIGHUP's default action killed it (issue 14)."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        config = base_config(model, "source = file\nfile = %s\nloop = yes" % wav)
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            d = self.start(config, expect_ready=False)
+            # "starting" is logged just before the model is loaded.
+            self.assertTrue(wait_for(lambda: "starting" in d.output(), 10, step=0.0005))
+            d.signal(sig)
+            if sig == signal.SIGTERM:
+                self.assertEqual(d.proc.wait(timeout=10), 0, d.output())
+                self.assertIn("SIGTERM received", d.output())
+                continue
+            self.assertTrue(wait_for(d._answers, 10), d.output())
+            st = wait_for(lambda: (lambda s: s if s["config_generation"] == 1 else None)(
+                d.stats()), 5)
+            self.assertIsNotNone(st, d.output())
+            d.stop(self)
+
     def test_startup_errors(self):
         model = test_model(self.dir)
         d = self.start("[inference]\ninterval = 0\n", expect_ready=False)

@@ -670,6 +670,24 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     genre_json_init(&d->scratch);
     genred_notify_init(&d->notify);
 
+    /* The loop and the signal watchers come first.  Start-up takes a while
+     * (a large model, an audio device), and until libev's handlers are in
+     * place SIGHUP's default action would kill the daemon (on any thread:
+     * OpenBLAS starts its own before main).  A signal that comes meanwhile
+     * is handled as soon as the loop runs: a reload, or a clean stop. */
+    d->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!d->loop) {
+        genre_set_error(err, errlen, "cannot create the event loop");
+        goto fail;
+    }
+    ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+    ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
+    d->sighup.data = d->sigterm.data = d->sigint.data = d;
+    ev_signal_start(d->loop, &d->sighup);
+    ev_signal_start(d->loop, &d->sigterm);
+    ev_signal_start(d->loop, &d->sigint);
+
     if (build_config(opt, &d->cfg, d->config_path, err, errlen) ||
         check_fd_limit(&d->cfg, log, err, errlen))
         goto fail;
@@ -699,11 +717,6 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     }
     genred_info(log, "model %s (%u genres)", d->model_path, model->n_labels);
 
-    d->loop = ev_default_loop(EVFLAG_AUTO);
-    if (!d->loop) {
-        genre_set_error(err, errlen, "cannot create the event loop");
-        goto fail;
-    }
     ev_async_init(&d->result_async, on_result);
     d->result_async.data = d;
     ev_async_start(d->loop, &d->result_async);
@@ -757,13 +770,6 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     else
         genred_info(log, "listening on %s", d->cfg.socket.path);
 
-    ev_signal_init(&d->sighup, on_sighup, SIGHUP);
-    ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
-    ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
-    d->sighup.data = d->sigterm.data = d->sigint.data = d;
-    ev_signal_start(d->loop, &d->sighup);
-    ev_signal_start(d->loop, &d->sigterm);
-    ev_signal_start(d->loop, &d->sigint);
     ev_timer_init(&d->health_timer, on_health, HEALTH_CHECK_SECONDS, HEALTH_CHECK_SECONDS);
     d->health_timer.data = d;
     ev_timer_start(d->loop, &d->health_timer);
