@@ -468,6 +468,30 @@ class FileSourceTests(TempDirTest):
         self.assertEqual(st["input_error"], "the file has no audio to loop")
         d.stop(self)
 
+    def test_genrectl_shows_no_control_characters(self):
+        """Readable `genrectl stats` and `status` never pass control
+        characters from the daemon's strings (file names, config values) to
+        the terminal: ESC, BEL, DEL and C1 controls are shown as '?'
+        (issue 14, terminal injection)."""
+        model = test_model(self.dir)
+        evil = os.path.join(self.dir, "\x1b]0;owned\x07\x1b[2J\x7f\u009b31m.gmdl")
+        shutil.copy(model, evil)
+        wav = os.path.join(self.dir, "\x1b[31mred.wav")
+        shutil.move(excerpt_wav(os.path.join(self.dir, "clip.wav"), 3.0), wav)
+        d = self.start(base_config(model, "device = unused", interval=0.25),
+                       args=["--model", evil, "--file", wav, "--loop"])
+        for command in ("stats", "status", "version", "help"):
+            out = subprocess.run([GENRECTL, "--socket", d.sock, command],
+                                 capture_output=True, timeout=10)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            text = out.stdout.decode()     # also: valid UTF-8
+            bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
+            self.assertEqual(bad, [], "%s: %r" % (command, text))
+            if command == "stats":
+                self.assertIn("?]0;owned??[2J??31m.gmdl", text)
+                self.assertIn("?[31mred.wav", text)
+        d.stop(self)
+
     def test_socket_mode_zero(self):
         """[socket] mode = 0000 gives a socket of mode 0000 (only root may
         connect), not the default 0660 (issue 14, defect 5)."""
