@@ -247,6 +247,7 @@ int main(int argc, char **argv)
         {"max-clients", required_argument, NULL, 'c'},
         {"max-line", required_argument, NULL, 'l'},
         {"max-queued", required_argument, NULL, 'q'},
+        {"idle-timeout-ms", required_argument, NULL, 't'},
         {"reload-max-clients", required_argument, NULL, 'C'},
         {"reload-max-line", required_argument, NULL, 'L'},
         {"reload-max-queued", required_argument, NULL, 'Q'},
@@ -258,7 +259,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     genred_socket_spec spec = {NULL, 0660, NULL, -1};
-    genred_server_limits limits = {0, 0, 0};
+    genred_server_limits limits = {0, 0, 0, 0};
     harness h;
     memset(&h, 0, sizeof h);
     h.change_every = 5;
@@ -273,6 +274,7 @@ int main(int argc, char **argv)
         case 'c': limits.max_clients = size_arg(optarg, "limit"); break;
         case 'l': limits.max_line = size_arg(optarg, "limit"); break;
         case 'q': limits.max_queued = size_arg(optarg, "limit"); break;
+        case 't': limits.idle_timeout = (double)size_arg(optarg, "timeout") / 1000.0; break;
         case 'C': h.reload_limits.max_clients = size_arg(optarg, "limit"); break;
         case 'L': h.reload_limits.max_line = size_arg(optarg, "limit"); break;
         case 'Q': h.reload_limits.max_queued = size_arg(optarg, "limit"); break;

@@ -27,7 +27,7 @@ HARNESS = os.environ.get("GENRED_HARNESS", "")
 GENRECTL = os.environ.get("GENRECTL", "")
 
 SERVER_STATS = ["clients", "watchers", "connections_total", "clients_dropped",
-                "clients_refused", "requests_total", "protocol_errors"]
+                "clients_refused", "clients_timed_out", "requests_total", "protocol_errors"]
 COMMANDS = ["status", "watch", "unwatch", "stats", "version", "help"]
 
 
@@ -491,6 +491,35 @@ class ClientLimitTests(unittest.TestCase):
             after = wait_for(lambda: h.fd_count() == before and h.fd_count(), timeout=5)
             self.assertEqual(after, before, "fds before %d, after %d" % (before, h.fd_count()))
             self.assertGreaterEqual(stats_of(h.path)["connections_total"], 2000)
+
+    def test_idle_clients_time_out(self):
+        """Clients that connect and send nothing cannot hold every slot for
+        ever: without a request for idle_timeout they get an "idle timeout"
+        error and are closed.  A watcher, which only reads, is exempt; a
+        client that keeps sending requests stays (issue 14)."""
+        with Harness("--max-clients", "3", "--idle-timeout-ms", "600",
+                     "--interval-ms", "100") as h:
+            watcher, idle, active = Client(h.path), Client(h.path), Client(h.path)
+            self.assertEqual(watcher.request("watch")["type"], "ok")
+            full = Client(h.path, read_hello=False)
+            self.assertEqual(full.read()["error"], "too many clients")
+            start = time.monotonic()
+            for _ in range(8):
+                time.sleep(0.2)
+                self.assertEqual(active.request("version")["type"], "version")
+            reply = idle.read()
+            self.assertEqual((reply["type"], reply["error"], reply["limit"]),
+                             ("error", "idle timeout", 0.6))
+            self.assertIsNone(idle.read())
+            self.assertLess(time.monotonic() - start, 1.7)
+            # The freed slot takes a new client; the others are still there.
+            fresh = Client(h.path)
+            self.assertEqual(fresh.hello["type"], "hello")
+            stats = active.request("stats")
+            self.assertEqual((stats["clients"], stats["watchers"], stats["clients_timed_out"]),
+                             (3, 1, 1))
+            seen = [watcher.read()["type"] for _ in range(5)]
+            self.assertIn("result", seen)
 
     def test_out_of_fds_refuses_at_once(self):
         """Out of file descriptors, a new client is told "too many clients"

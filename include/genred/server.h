@@ -19,11 +19,14 @@ typedef struct genred_server genred_server;
 #define GENRED_SERVER_DEFAULT_MAX_CLIENTS 64
 #define GENRED_SERVER_DEFAULT_MAX_LINE 256
 #define GENRED_SERVER_DEFAULT_MAX_QUEUED (256 * 1024)
+#define GENRED_SERVER_DEFAULT_IDLE_TIMEOUT 60.0
 
 typedef struct genred_server_limits {
     size_t max_clients;         /* further connections get an error line and are closed */
     size_t max_line;            /* request line bytes (without newline) */
     size_t max_queued;          /* bytes of unsent output per client before it is dropped */
+    double idle_timeout;        /* seconds without a request before a client that is not
+                                   watching is closed (an "idle timeout" error first) */
 } genred_server_limits;
 
 typedef struct genred_server_callbacks {

@@ -44,6 +44,7 @@ void genred_config_defaults(genred_config *cfg)
     cfg->socket.max_clients = 64;
     cfg->socket.max_line = 256;
     cfg->socket.max_queued = 262144;
+    cfg->socket.idle_timeout = 60;
     cfg->log_level = GENRED_LOG_INFO;
 }
 
@@ -123,7 +124,8 @@ enum key_id {
     K_AUDIO_SOURCE, K_AUDIO_DEVICE, K_AUDIO_RATE, K_AUDIO_CHANNELS, K_AUDIO_LATENCY,
     K_AUDIO_FILE, K_AUDIO_LOOP, K_MODEL_PATH, K_INF_INTERVAL, K_INF_SMOOTHING,
     K_INF_SILENCE, K_INF_THREADS, K_SOCK_PATH, K_SOCK_MODE, K_SOCK_GROUP,
-    K_SOCK_MAX_CLIENTS, K_SOCK_MAX_LINE, K_SOCK_MAX_QUEUED, K_LOG_LEVEL, K_COUNT
+    K_SOCK_MAX_CLIENTS, K_SOCK_MAX_LINE, K_SOCK_MAX_QUEUED, K_SOCK_IDLE_TIMEOUT, K_LOG_LEVEL,
+    K_COUNT
 };
 
 static const struct {
@@ -141,6 +143,7 @@ static const struct {
     [K_SOCK_MAX_CLIENTS] = {"socket", "max_clients"},
     [K_SOCK_MAX_LINE] = {"socket", "max_line"},
     [K_SOCK_MAX_QUEUED] = {"socket", "max_queued"},
+    [K_SOCK_IDLE_TIMEOUT] = {"socket", "idle_timeout"},
     [K_LOG_LEVEL] = {"log", "level"},
 };
 
@@ -258,6 +261,11 @@ static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why
         if (parse_long(v, 4096, 1L << 30, &l, why, n))
             return -1;
         cfg->socket.max_queued = (size_t)l;
+        return 0;
+    case K_SOCK_IDLE_TIMEOUT:
+        if (parse_double(v, 0.1, 86400, &d, why, n))
+            return -1;
+        cfg->socket.idle_timeout = d;
         return 0;
     case K_LOG_LEVEL: {
         int level = genred_log_level_parse(v);

@@ -239,6 +239,7 @@ static genred_server_limits server_limits(const genred_config *cfg)
         .max_clients = cfg->socket.max_clients,
         .max_line = cfg->socket.max_line,
         .max_queued = cfg->socket.max_queued,
+        .idle_timeout = cfg->socket.idle_timeout,
     };
     return l;
 }
@@ -584,6 +585,7 @@ static void reload(genred *d)
     cfg.socket.max_clients = limits.max_clients;
     cfg.socket.max_line = limits.max_line;
     cfg.socket.max_queued = limits.max_queued;
+    cfg.socket.idle_timeout = limits.idle_timeout;
     d->cfg = cfg;
     snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
     d->config_generation++;

@@ -45,6 +45,7 @@ struct client {
     int fd;
     ev_io read_watcher;
     ev_io write_watcher;
+    ev_timer idle_timer;        /* runs while the client is not watching */
     genred_line_reader reader;
     char *out;                  /* unsent output: out[out_head .. out_head+out_len) */
     size_t out_head, out_len, out_cap;
@@ -61,7 +62,7 @@ struct genred_server {
     genred_server_callbacks cb;
     client *clients;
     size_t n_clients, n_watchers;
-    unsigned long long connections_total, clients_dropped, clients_refused;
+    unsigned long long connections_total, clients_dropped, clients_refused, clients_timed_out;
     unsigned long long requests_total, protocol_errors;
     int spare_fd;               /* /dev/null, given up to accept a client when out of fds */
     double fd_warning_time;     /* ev_now of the last "out of fds" warning, 0 = none */
@@ -73,15 +74,33 @@ struct genred_server {
 
 static void apply_limits(genred_server_limits *dst, const genred_server_limits *src)
 {
-    genred_server_limits l = {0, 0, 0};
+    genred_server_limits l = {0, 0, 0, 0};
     if (src)
         l = *src;
     dst->max_clients = l.max_clients ? l.max_clients : GENRED_SERVER_DEFAULT_MAX_CLIENTS;
     dst->max_line = l.max_line ? l.max_line : GENRED_SERVER_DEFAULT_MAX_LINE;
     dst->max_queued = l.max_queued ? l.max_queued : GENRED_SERVER_DEFAULT_MAX_QUEUED;
+    dst->idle_timeout = l.idle_timeout > 0 ? l.idle_timeout : GENRED_SERVER_DEFAULT_IDLE_TIMEOUT;
 }
 
 /* ---- client lifetime ---------------------------------------------------- */
+
+/* (Re)arm the idle timeout: a client that is not watching must send a
+ * request every idle_timeout seconds, or it is closed, so idle connections
+ * cannot hold every slot of max_clients for ever.  A watcher is exempt: it
+ * only reads, and one that stops reading is dropped by max_queued.  A
+ * client that shut down its side keeps the timer: one that then never
+ * reads its replies would otherwise keep its slot too. */
+static void client_touch(client *c)
+{
+    genred_server *s = c->server;
+    if (c->watching) {
+        ev_timer_stop(s->loop, &c->idle_timer);
+        return;
+    }
+    c->idle_timer.repeat = s->limits.idle_timeout;
+    ev_timer_again(s->loop, &c->idle_timer);
+}
 
 static void client_set_watching(client *c, int on)
 {
@@ -92,6 +111,7 @@ static void client_set_watching(client *c, int on)
         c->server->n_watchers++;
     else
         c->server->n_watchers--;
+    client_touch(c);
 }
 
 static void client_close(client *c)
@@ -100,6 +120,7 @@ static void client_close(client *c)
     client_set_watching(c, 0);
     ev_io_stop(s->loop, &c->read_watcher);
     ev_io_stop(s->loop, &c->write_watcher);
+    ev_timer_stop(s->loop, &c->idle_timer);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -322,6 +343,8 @@ static int reply_stats(client *c)
     genre_json_int(j, (long long)s->clients_dropped);
     genre_json_key(j, "clients_refused");
     genre_json_int(j, (long long)s->clients_refused);
+    genre_json_key(j, "clients_timed_out");
+    genre_json_int(j, (long long)s->clients_timed_out);
     genre_json_key(j, "requests_total");
     genre_json_int(j, (long long)s->requests_total);
     genre_json_key(j, "protocol_errors");
@@ -388,6 +411,7 @@ static int handle_line(client *c, const char *line, size_t len)
     if (req == GENRED_REQUEST_EMPTY)
         return 0;
     s->requests_total++;
+    client_touch(c);
     switch (req) {
     case GENRED_REQUEST_STATUS:
         return reply_status(c);
@@ -465,8 +489,8 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
              * session (including watch) ends, so no fd lingers for a peer
              * that may be gone entirely. */
             ev_io_stop(loop, &c->read_watcher);
-            client_set_watching(c, 0);
             c->read_closed = 1;
+            client_set_watching(c, 0);
             if (c->out_len == 0)
                 client_close(c);
             return;
@@ -498,6 +522,20 @@ static void refuse_client(genred_server *s, int fd)
     s->clients_refused++;
 }
 
+static void on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    client *c = w->data;
+    genred_server *s = c->server;
+    s->clients_timed_out++;
+    begin_error(s, "idle timeout");
+    genre_json_key(&s->reply, "limit");
+    genre_json_fixed(&s->reply, s->limits.idle_timeout, 1);
+    genre_json_end_object(&s->reply);
+    if (send_reply(c) == 0)
+        client_close(c);    /* best effort: what the socket did not take is lost */
+}
+
 static void add_client(genred_server *s, int fd)
 {
     client *c = calloc(1, sizeof *c);
@@ -512,12 +550,15 @@ static void add_client(genred_server *s, int fd)
     ev_io_init(&c->write_watcher, on_client_writable, fd, EV_WRITE);
     c->read_watcher.data = c;
     c->write_watcher.data = c;
+    ev_init(&c->idle_timer, on_client_idle);
+    c->idle_timer.data = c;
     c->next = s->clients;
     if (s->clients)
         s->clients->prev = c;
     s->clients = c;
     s->n_clients++;
     ev_io_start(s->loop, &c->read_watcher);
+    client_touch(c);
     build_identity(s, "hello");
     send_reply(c);
 }
