@@ -162,6 +162,22 @@ for bad_args in (["--hop", "0", paths["tone.wav"]], ["--hop", "x", paths["tone.w
     check(r.returncode == 2 and r.stderr, f"{bad_args}: exit {r.returncode}")
 r = run(["--model", bad, paths["tone.wav"]])
 check(r.returncode == 2 and "not a genre model file" in r.stderr, f"bad model: {r.stderr!r}")
+# Front-end settings the model loader accepts but the front-end refuses (256
+# mel bands over a 512-point FFT: bands narrower than a bin) are a model
+# error (exit 2, naming the model), not an error blamed on each file.
+narrow = os.path.join(tmpdir, "narrow.gmdl")
+gmf.write_model(narrow, dict(sample_rate=RATE, n_fft=N_FFT, hop=HOP, window="hann", n_mels=256,
+                             fmin=0.0, fmax=8000.0, mel_scale="slaney", log_offset=1e-3,
+                             window_frames=WF, norm_mean=np.full(256, -6, np.float32),
+                             norm_std=np.full(256, 3, np.float32)),
+                LABELS,
+                [dict(type="conv2d", weight=f32(4, 1, 3, 3), bias=f32(4), pad=(1, 1)),
+                 dict(type="relu"), dict(type="global_meanmax"),
+                 dict(type="dense", weight=f32(5, 8), bias=f32(5)), dict(type="softmax")],
+                {"purpose": "classify test: front-end refuses"})
+r = run(["--model", narrow, paths["tone.wav"], paths["noise.flac"]])
+check(r.returncode == 2 and f"{narrow}: front-end: mel band" in r.stderr
+      and r.stderr.count("\n") == 1, f"narrow mel bands: exit {r.returncode}, {r.stderr!r}")
 
 # 6. Non-finite audio or model output is no genre (issue 14, defects 1 and 2):
 # the file fails (error object, exit 1), the others are still classified.

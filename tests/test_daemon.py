@@ -93,9 +93,11 @@ def test_model(directory, seed=1, name="rand.gmdl"):
     return random_model(os.path.join(directory, name), seed)
 
 
-def random_model(path, seed, overflow=False):
+def random_model(path, seed, overflow=False, n_mels=96):
     """overflow: every weight 3e38 (finite, but the activations overflow
-    and the softmax gives NaN)."""
+    and the softmax gives NaN).  n_mels: another mel band count (256 gives
+    bands narrower than an FFT bin: the loader accepts that, the front-end
+    does not)."""
     import genre_model_file as gmf
     rng = np.random.default_rng(seed)
 
@@ -104,10 +106,10 @@ def random_model(path, seed, overflow=False):
             return np.full(shape, 3e38, np.float32)
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
-    frontend = dict(sample_rate=16000, n_fft=512, hop=256, window="hann", n_mels=96, fmin=0.0,
-                    fmax=8000.0, mel_scale="slaney", log_offset=1e-3, window_frames=624,
-                    norm_mean=np.full(96, -4.0, np.float32),
-                    norm_std=np.full(96, 3.0, np.float32))
+    frontend = dict(sample_rate=16000, n_fft=512, hop=256, window="hann", n_mels=n_mels,
+                    fmin=0.0, fmax=8000.0, mel_scale="slaney", log_offset=1e-3,
+                    window_frames=624, norm_mean=np.full(n_mels, -4.0, np.float32),
+                    norm_std=np.full(n_mels, 3.0, np.float32))
     labels = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop",
               "reggae", "rock"]
     layers = [dict(type="conv2d", weight=f32(4, 1, 3, 3, scale=0.5), bias=f32(4, scale=0.1),
@@ -869,6 +871,14 @@ class ReloadTests(TempDirTest):
                        expect_ready=False)
         self.assertEqual(d.proc.wait(timeout=10), 1)
         self.assertIn("cannot load model %s" % garbage, d.output())
+        # Front-end settings the loader accepts but the front-end refuses:
+        # the model is refused at load, named, even while the capture
+        # device is missing (before, only attaching a source found it).
+        narrow = random_model(os.path.join(self.dir, "narrow.gmdl"), seed=4, n_mels=256)
+        d = self.start(base_config(narrow, "device = nothing-here"), expect_ready=False,
+                       env={"ALSA_CONFIG_PATH": os.path.join(self.dir, "no-alsa.conf")})
+        self.assertEqual(d.proc.wait(timeout=10), 1, d.output())
+        self.assertIn("cannot load model %s: front-end: mel band" % narrow, d.output())
         d = self.start(base_config(model, "device = 7"), args=["--loop"], expect_ready=False)
         self.assertEqual(d.proc.wait(timeout=10), 2)
         self.assertIn("--loop needs --file", d.output())

@@ -21,6 +21,7 @@
 #endif
 
 #include "genre/file.h"
+#include "genre/frontend.h"
 #include "genre/json.h"
 #include "genre/model.h"
 #include "genre/net.h"
@@ -203,6 +204,19 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
         return -1;
     }
+    /* The loader accepts some front-end settings the front-end refuses
+     * (mel bands narrower than an FFT bin, ...).  Building one here refuses
+     * such a model at load time, naming the model, rather than when a
+     * source is attached (blaming the audio, or never reported at all
+     * while a capture device is missing). */
+    genre_frontend *fe = genre_frontend_new(&(*model)->frontend, why, sizeof why);
+    if (!fe) {
+        genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
+        genre_model_del(*model);
+        *model = NULL;
+        return -1;
+    }
+    genre_frontend_del(fe);
     *net = genre_net_new_threads(*model, (size_t)threads, why, sizeof why);
     if (!*net) {
         genre_set_error(err, errlen, "model %s: %s", path, why);

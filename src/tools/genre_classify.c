@@ -10,6 +10,7 @@
  * error line and the others are still classified; the exit status is then 1. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
+#include "genre/frontend.h"
 #include "genre/json.h"
 #include "genre/model.h"
 #include "genre/net.h"
@@ -514,6 +515,15 @@ int main(int argc, char **argv)
         return 2;
     }
     genre_net_del(probe);
+    /* And its front-end settings (the loader accepts some the front-end
+     * refuses): a model error, not one error per audio file. */
+    genre_frontend *fe_probe = genre_frontend_new(&model->frontend, err, sizeof err);
+    if (!fe_probe) {
+        fprintf(stderr, "genre-classify: %s: %s\n", opt.model_path, err);
+        genre_model_del(model);
+        return 2;
+    }
+    genre_frontend_del(fe_probe);
 
     classify_run run = {.opt = &opt, .model = model, .files = argv + optind,
                         .n_files = (size_t)(argc - optind)};
