@@ -54,6 +54,8 @@
 #define RETRY_STABLE_SECONDS 10.0
 /* Largest model file read (the model loader's own limit). */
 #define GENRED_MODEL_FILE_MAX ((size_t)256 << 20)
+/* At most one "audio dropped" warning per this many seconds. */
+#define LOSS_WARNING_SECONDS 10.0
 /* File descriptors genred may need besides one per client: stdio, epoll,
  * libev's signal and async fds, the listening and notify sockets, the
  * server's spare fd, the config and model files during a reload, and the
@@ -85,6 +87,9 @@ struct genred {
     double retry_delay;             /* the next retry's delay */
     double source_since;            /* CLOCK_MONOTONIC s when the current source came up */
     char input_error[512];          /* why the source is down, "" if it is not */
+    /* Losses already reported (engine totals), and when. */
+    uint64_t reported_overruns, reported_dropped;
+    double loss_warning_mono;
 
     /* The latest result and its status object, for `status`. */
     genred_result last;
@@ -506,10 +511,32 @@ static void input_lost(genred *d, enum genred_source_health h, const char *why)
     schedule_retry(d);
 }
 
+/* Audio lost to a full ring (processing cannot keep up) or to the device
+ * (its own overflows) is counted in stats; it is also logged, at most
+ * every LOSS_WARNING_SECONDS, so it does not pass unnoticed. */
+static void report_losses(genred *d, double now)
+{
+    if (now - d->loss_warning_mono < LOSS_WARNING_SECONDS && d->loss_warning_mono > 0)
+        return;
+    genred_engine_stats st;
+    genred_engine_get_stats(d->engine, &st);
+    if (st.overruns == d->reported_overruns)
+        return;
+    genred_warning(d->log, "audio dropped: %llu overrun(s), %llu frame(s) lost since the last "
+                   "report (processing cannot keep up, or the device overflowed); %llu in all",
+                   (unsigned long long)(st.overruns - d->reported_overruns),
+                   (unsigned long long)(st.dropped_frames - d->reported_dropped),
+                   (unsigned long long)st.overruns);
+    d->reported_overruns = st.overruns;
+    d->reported_dropped = st.dropped_frames;
+    d->loss_warning_mono = now;
+}
+
 static void on_health(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop, (void)revents;
     genred *d = w->data;
+    report_losses(d, genred_mono_now());
     genred_source *s = genred_engine_source(d->engine);
     if (!s)
         return;
