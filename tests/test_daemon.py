@@ -999,7 +999,11 @@ class SystemdTests(TempDirTest):
         wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
         config = base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
                              extra="group = %s\n" % group).replace("group =\n", "")
-        d = self.start(config, wrap=lambda cmd: sandbox + cmd)
+        # Under ASan, LeakSanitizer's exit check stops threads with ptrace,
+        # which the unit's filter (rightly) denies; leaks are checked by the
+        # other groups.  (Ignored by a build without sanitizers.)
+        asan = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"}
+        d = self.start(config, wrap=lambda cmd: sandbox + cmd, env=asan)
         self.assertEqual(grp.getgrgid(os.lstat(d.sock).st_gid).gr_name, group)
         d.signal(signal.SIGHUP)
         self.assertTrue(wait_for(lambda: d.stats()["config_generation"] == 1), d.output())
