@@ -162,6 +162,66 @@ for bad_args in (["--hop", "0", paths["tone.wav"]], ["--hop", "x", paths["tone.w
     check(r.returncode == 2 and r.stderr, f"{bad_args}: exit {r.returncode}")
 r = run(["--model", bad, paths["tone.wav"]])
 check(r.returncode == 2 and "not a genre model file" in r.stderr, f"bad model: {r.stderr!r}")
+# Front-end settings the model loader accepts but the front-end refuses (256
+# mel bands over a 512-point FFT: bands narrower than a bin) are a model
+# error (exit 2, naming the model), not an error blamed on each file.
+narrow = os.path.join(tmpdir, "narrow.gmdl")
+gmf.write_model(narrow, dict(sample_rate=RATE, n_fft=N_FFT, hop=HOP, window="hann", n_mels=256,
+                             fmin=0.0, fmax=8000.0, mel_scale="slaney", log_offset=1e-3,
+                             window_frames=WF, norm_mean=np.full(256, -6, np.float32),
+                             norm_std=np.full(256, 3, np.float32)),
+                LABELS,
+                [dict(type="conv2d", weight=f32(4, 1, 3, 3), bias=f32(4), pad=(1, 1)),
+                 dict(type="relu"), dict(type="global_meanmax"),
+                 dict(type="dense", weight=f32(5, 8), bias=f32(5)), dict(type="softmax")],
+                {"purpose": "classify test: front-end refuses"})
+r = run(["--model", narrow, paths["tone.wav"], paths["noise.flac"]])
+check(r.returncode == 2 and f"{narrow}: front-end: mel band" in r.stderr
+      and r.stderr.count("\n") == 1, f"narrow mel bands: exit {r.returncode}, {r.stderr!r}")
+
+# 6. Non-finite audio or model output is no genre (issue 14, defects 1 and 2):
+# the file fails (error object, exit 1), the others are still classified.
+import soundfile  # noqa: E402
+tone = np.sin(np.arange(int(3.0 * RATE)) * 2 * np.pi * 440 / RATE).astype(np.float32) * 0.5
+nonfinite = {}
+for tag, value in (("nan", np.nan), ("inf", np.inf)):
+    everywhere = os.path.join(tmpdir, f"{tag}.wav")
+    soundfile.write(everywhere, np.full(int(3.0 * RATE), value, np.float32), RATE, subtype="FLOAT")
+    one = tone.copy()
+    one[int(1.5 * RATE)] = value
+    single = os.path.join(tmpdir, f"one-{tag}.wav")
+    soundfile.write(single, one, RATE, subtype="FLOAT")
+    nonfinite[everywhere] = 0.0
+    nonfinite[single] = 1.5
+files = list(nonfinite) + [paths["tone.wav"]]
+r = run(["--json", "--model", model] + files)
+check(r.returncode == 1, f"non-finite audio: exit {r.returncode}, expected 1")
+lines = [json.loads(x) for x in r.stdout.splitlines()]
+check(len(lines) == len(files), f"non-finite audio: {len(lines)} lines for {len(files)} files")
+for obj, path in zip(lines, files):
+    if path in nonfinite:
+        check("genre" not in obj and "non-finite sample" in obj.get("error", "")
+              and f"at {nonfinite[path]:.3f} s" in obj["error"], f"{path}: {obj}")
+    else:
+        check(obj.get("genre") in LABELS, f"finite file after the bad ones: {obj}")
+overflow = os.path.join(tmpdir, "overflow.gmdl")
+big = np.full((4, 1, 3, 3), 3e38, np.float32)
+gmf.write_model(overflow, dict(sample_rate=RATE, n_fft=N_FFT, hop=HOP, window="hann", n_mels=N_MELS,
+                               fmin=0.0, fmax=8000.0, mel_scale="slaney", log_offset=1e-3,
+                               window_frames=WF, norm_mean=np.full(N_MELS, -6, np.float32),
+                               norm_std=np.full(N_MELS, 3, np.float32)),
+                LABELS,
+                [dict(type="conv2d", weight=big, bias=np.zeros(4, np.float32), pad=(1, 1)),
+                 dict(type="relu"), dict(type="global_meanmax"),
+                 dict(type="dense", weight=np.full((5, 8), 3e38, np.float32),
+                      bias=np.zeros(5, np.float32)), dict(type="softmax")],
+                {"purpose": "classify test: activations overflow"})
+for args in (["--json"], []):
+    r = run(args + ["--model", overflow, paths["tone.wav"]])
+    check(r.returncode == 1 and "model's output is not finite" in r.stderr,
+          f"overflowing model {args}: exit {r.returncode}, {r.stderr!r}")
+    check("null" not in r.stdout and "%" not in r.stdout.split("\n", 1)[-1],
+          f"overflowing model {args}: a result was printed: {r.stdout!r}")
 
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

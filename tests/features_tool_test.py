@@ -56,6 +56,11 @@ def main():
     write_wav(os.path.join(audio, "short.wav"), 16000, np.zeros(100))
     with open(os.path.join(audio, "corrupt.wav"), "wb") as f:
         f.write(bytes(range(256)) * 10)
+    # A float WAV with a NaN in it: refused, not NaN features (issue 14).
+    import soundfile
+    nan = (0.3 * np.sin(2 * np.pi * 440 * t16)).astype(np.float32)
+    nan[8000] = np.nan
+    soundfile.write(os.path.join(audio, "nan.wav"), nan, 16000, subtype="FLOAT")
     abs_b = os.path.abspath(os.path.join(audio, "b.wav"))
 
     manifest = os.path.join(work, "data", "manifest.csv")
@@ -66,6 +71,7 @@ def main():
         ["audio/missing.wav", "pop", "train", "Nobody", "x"],
         ["audio/corrupt.wav", "pop", "train", "Broken, Inc.", "y"],
         ["audio/short.wav", "pop", "train", "Short", "z"],
+        ["audio/nan.wav", "pop", "train", "NaN", "n"],
     ]
     with open(manifest, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\r\n")
@@ -76,14 +82,17 @@ def main():
     run = subprocess.run([tool, "--jobs", "2", manifest, out], capture_output=True, text=True)
     print(run.stderr.strip())
     check(run.returncode == 1, f"exit status 1 when some files fail (got {run.returncode})")
-    for name in ("missing.wav", "corrupt.wav", "short.wav"):
+    for name in ("missing.wav", "corrupt.wav", "short.wav", "nan.wav"):
         check(name in run.stderr, f"stderr names {name}")
 
     with open(os.path.join(out, "errors.csv"), newline="") as f:
         errs = list(csv.DictReader(f))
     check(sorted(e["file"] for e in errs) == sorted(["audio/missing.wav", "audio/corrupt.wav",
-                                                      "audio/short.wav", "audio/a.wav"]),
-          f"errors.csv lists the 4 bad rows: {[e['file'] for e in errs]}")
+                                                      "audio/short.wav", "audio/nan.wav",
+                                                      "audio/a.wav"]),
+          f"errors.csv lists the 5 bad rows: {[e['file'] for e in errs]}")
+    check(any("non-finite sample" in e["error"] and "0.500 s" in e["error"] for e in errs),
+          f"the NaN file's reason: {[e['error'] for e in errs]}")
     check(all(e["error"] for e in errs), "every error has a reason")
     check(any("fields" in e["error"] for e in errs), "the short row's reason mentions fields")
 

@@ -51,6 +51,13 @@ static void put_epoch(genre_json *j, double t)
     genre_json_raw(j, buf);
 }
 
+/* The server's warnings, on stderr as a daemon would log them. */
+static void print_warning(void *user, const char *message)
+{
+    (void)user;
+    fprintf(stderr, "server_harness: warning: %s\n", message);
+}
+
 static const char *current_state(const harness *h)
 {
     if (h->forced_state)
@@ -240,6 +247,7 @@ int main(int argc, char **argv)
         {"max-clients", required_argument, NULL, 'c'},
         {"max-line", required_argument, NULL, 'l'},
         {"max-queued", required_argument, NULL, 'q'},
+        {"idle-timeout-ms", required_argument, NULL, 't'},
         {"reload-max-clients", required_argument, NULL, 'C'},
         {"reload-max-line", required_argument, NULL, 'L'},
         {"reload-max-queued", required_argument, NULL, 'Q'},
@@ -251,7 +259,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     genred_socket_spec spec = {NULL, 0660, NULL, -1};
-    genred_server_limits limits = {0, 0, 0};
+    genred_server_limits limits = {0, 0, 0, 0};
     harness h;
     memset(&h, 0, sizeof h);
     h.change_every = 5;
@@ -266,6 +274,7 @@ int main(int argc, char **argv)
         case 'c': limits.max_clients = size_arg(optarg, "limit"); break;
         case 'l': limits.max_line = size_arg(optarg, "limit"); break;
         case 'q': limits.max_queued = size_arg(optarg, "limit"); break;
+        case 't': limits.idle_timeout = (double)size_arg(optarg, "timeout") / 1000.0; break;
         case 'C': h.reload_limits.max_clients = size_arg(optarg, "limit"); break;
         case 'L': h.reload_limits.max_line = size_arg(optarg, "limit"); break;
         case 'Q': h.reload_limits.max_queued = size_arg(optarg, "limit"); break;
@@ -283,7 +292,7 @@ int main(int argc, char **argv)
     genre_json_init(&h.json);
 
     struct ev_loop *loop = ev_default_loop(0);
-    genred_server_callbacks cb = {&h, fake_status_json, fake_stats_json};
+    genred_server_callbacks cb = {&h, fake_status_json, fake_stats_json, print_warning};
     char err[256];
     h.server = genred_server_new(loop, &spec, &limits, &cb, err, sizeof err);
     if (!h.server) {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "genred/log.h"
 
@@ -41,7 +43,7 @@ static void defaults(void)
     CHECK(strcmp(c.socket.path, "/run/genred/genred.sock") == 0);
     CHECK(c.socket.mode == 0660 && strcmp(c.socket.group, "audio") == 0);
     CHECK(c.socket.max_clients == 64 && c.socket.max_line == 256);
-    CHECK(c.socket.max_queued == 262144);
+    CHECK(c.socket.max_queued == 262144 && c.socket.idle_timeout == 60);
     CHECK(c.log_level == GENRED_LOG_INFO);
     char err[256];
     CHECK(genred_config_validate(&c, err, sizeof err) == 0);
@@ -79,6 +81,7 @@ static void every_key(void)
         "max_clients = 10\n"
         "max_line = 512\n"
         "max_queued = 65536\n"
+        "idle_timeout = 2.5\n"
         "[log]\n"
         "level = debug\n";
     genred_config c;
@@ -96,7 +99,7 @@ static void every_key(void)
     CHECK(strcmp(c.socket.path, "/tmp/g.sock") == 0 && c.socket.mode == 0600);
     CHECK(c.socket.group[0] == '\0');
     CHECK(c.socket.max_clients == 10 && c.socket.max_line == 512);
-    CHECK(c.socket.max_queued == 65536);
+    CHECK(c.socket.max_queued == 65536 && c.socket.idle_timeout == 2.5);
     CHECK(c.log_level == GENRED_LOG_DEBUG);
     /* Booleans in their other spellings. */
     CHECK(parse(&c, "[audio]\nloop = off\n", err, sizeof err) == 0 && c.audio.loop == 0);
@@ -133,6 +136,7 @@ static void errors(void)
     refuses("[socket]\nmode = 01777\n", "t.conf:2:", "octal");
     refuses("[socket]\nmax_clients = 0\n", "t.conf:2:", "out of range");
     refuses("[socket]\nmax_line = 8\n", "t.conf:2:", "out of range");
+    refuses("[socket]\nidle_timeout = 0\n", "t.conf:2:", "out of range");
     refuses("[socket]\npath = /tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
             "t.conf:2:", "socket path too long");
@@ -163,6 +167,24 @@ static void files(void)
     CHECK(strstr(err, "cannot open config file /nonexistent/genred.conf") != NULL);
     CHECK(genred_config_load(&c, "/", err, sizeof err) == -1);
     CHECK(strstr(err, "not a regular file") != NULL);
+    /* Neither a FIFO (open(2) would wait for a writer for ever) nor a
+     * device is read (issue 14, defect 6); alarm() turns a hang into a
+     * failure. */
+    char fifo[] = "/tmp/genred-test-fifo-XXXXXX";
+    int tmp = mkstemp(fifo);
+    CHECK(tmp >= 0);
+    if (tmp >= 0) {
+        close(tmp);
+        remove(fifo);
+        CHECK(mkfifo(fifo, 0600) == 0);
+        alarm(10);
+        CHECK(genred_config_load(&c, fifo, err, sizeof err) == -1);
+        CHECK_MSG(strstr(err, "a FIFO, not a regular file") != NULL, "%s", err);
+        CHECK(genred_config_load(&c, "/dev/zero", err, sizeof err) == -1);
+        CHECK_MSG(strstr(err, "character device") != NULL, "%s", err);
+        alarm(0);
+        remove(fifo);
+    }
     char path[] = "/tmp/genred-test-config-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
@@ -225,7 +247,7 @@ static void shipped_file(const char *path)
         len += (size_t)snprintf(text + len, sizeof text - len, "%s", p);
     }
     fclose(f);
-    CHECK(keys == 19);
+    CHECK(keys == 20);
     genred_config want, got;
     char err[512] = "";
     genred_config_defaults(&want);

@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import statistics
 import subprocess
 import sys
@@ -92,17 +93,23 @@ def test_model(directory, seed=1, name="rand.gmdl"):
     return random_model(os.path.join(directory, name), seed)
 
 
-def random_model(path, seed):
+def random_model(path, seed, overflow=False, n_mels=96):
+    """overflow: every weight 3e38 (finite, but the activations overflow
+    and the softmax gives NaN).  n_mels: another mel band count (256 gives
+    bands narrower than an FFT bin: the loader accepts that, the front-end
+    does not)."""
     import genre_model_file as gmf
     rng = np.random.default_rng(seed)
 
     def f32(*shape, scale=1.0):
+        if overflow:
+            return np.full(shape, 3e38, np.float32)
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
-    frontend = dict(sample_rate=16000, n_fft=512, hop=256, window="hann", n_mels=96, fmin=0.0,
-                    fmax=8000.0, mel_scale="slaney", log_offset=1e-3, window_frames=624,
-                    norm_mean=np.full(96, -4.0, np.float32),
-                    norm_std=np.full(96, 3.0, np.float32))
+    frontend = dict(sample_rate=16000, n_fft=512, hop=256, window="hann", n_mels=n_mels,
+                    fmin=0.0, fmax=8000.0, mel_scale="slaney", log_offset=1e-3,
+                    window_frames=624, norm_mean=np.full(n_mels, -4.0, np.float32),
+                    norm_std=np.full(n_mels, 3.0, np.float32))
     labels = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop",
               "reggae", "rock"]
     layers = [dict(type="conv2d", weight=f32(4, 1, 3, 3, scale=0.5), bias=f32(4, scale=0.1),
@@ -163,7 +170,7 @@ class Daemon:
     def output(self):
         if not self.log.closed:
             self.log.flush()
-        with open(self.logpath) as f:
+        with open(self.logpath, errors="replace") as f:
             return f.read()
 
     def request(self, command, timeout=5.0):
@@ -284,13 +291,14 @@ class FileSourceTests(TempDirTest):
         # reports its rate) when stats are read, however slow the build.
         wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 15.0)
         # With no ALSA configuration at all, anything touching PortAudio
-        # fails (PortAudio 19.6 even aborts): demo mode must not need it.
+        # fails (PortAudio 19.6 even aborts, so genred checks first and
+        # says so): demo mode must not need it.
         no_audio = {"ALSA_CONFIG_PATH": os.path.join(self.dir, "no-such-alsa.conf"),
                     "HOME": self.dir}
         listing = subprocess.run([GENRED, "--list-devices"], env=dict(os.environ, **no_audio),
                                  capture_output=True, text=True)
-        self.assertTrue(listing.returncode != 0 or "(no input devices)" in listing.stdout,
-                        listing.stdout)
+        self.assertEqual(listing.returncode, 1, listing.stderr)
+        self.assertIn("ALSA has no configuration", listing.stderr)
         started = time.monotonic()
         d = self.start(base_config(model, "device = nothing-here", interval=0.25, smoothing=1),
                        args=["--file", wav], env=no_audio)
@@ -355,6 +363,146 @@ class FileSourceTests(TempDirTest):
         self.assertGreaterEqual(status["window"]["end"], 9.999)
         self.assertTrue(sums_to_one(status["probabilities"]))
         self.assertIsNone(d.stats()["input_error"])
+        d.stop(self)
+
+    def test_names_that_are_not_utf8(self):
+        """A Latin-1 byte in the model's or the audio file's name (and so in
+        error messages quoting them) must not make any object on the wire
+        invalid UTF-8: each bad byte is sent as U+FFFD (issue 14, defect 7)."""
+        model = test_model(self.dir)
+        latin1_model = os.fsdecode(os.path.join(os.fsencode(self.dir), b"caf\xe9.gmdl"))
+        shutil.copy(model, latin1_model)
+        wav = os.fsdecode(os.path.join(os.fsencode(self.dir), b"clip\xff.wav"))
+        shutil.move(excerpt_wav(os.path.join(self.dir, "clip.wav"), 3.0), wav)
+        d = self.start(base_config(model, "device = unused", interval=0.25),
+                       args=["--model", latin1_model, "--file", wav, "--loop"])
+        # The helpers parse every line with json.loads on the raw bytes,
+        # which refuses invalid UTF-8.
+        objects = d.watch(1.0)
+        self.assertTrue([o for o in objects if o["type"] == "result"], objects)
+        for o in objects + [d.status()]:
+            if o["type"] in ("result", "status"):
+                self.assertEqual(o["model"], "caf\ufffd.gmdl")
+        st = d.stats()
+        self.assertEqual(st["model"], "caf\ufffd.gmdl")
+        self.assertTrue(st["model_path"].endswith("/caf\ufffd.gmdl"), st["model_path"])
+        self.assertTrue(st["device"].endswith("/clip\ufffd.wav"), st["device"])
+        # A reload error quoting bad bytes from the config file.
+        with open(d.conf, "wb") as f:
+            f.write(b"[audio]\nd\xe9vice = x\n")
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["last_reload_error"] else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertIn("unknown key 'd\ufffdvice' in [audio]", st["last_reload_error"])
+        out = d.genrectl("--json", "stats")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        d.stop(self)
+
+    def test_nonfinite_audio_and_model_output(self):
+        """NaN or infinite samples give state bad-input (no genre) while
+        they are in the window, then classification resumes; a model whose
+        output is NaN gives model-error, with no genre and no null
+        numbers on the wire (issue 14, defects 1 and 2)."""
+        import soundfile
+        model = random_model(os.path.join(self.dir, "a.gmdl"), seed=3)
+        overflow = random_model(os.path.join(self.dir, "overflow.gmdl"), seed=3, overflow=True)
+        music, rate = soundfile.read(excerpt_wav(os.path.join(self.dir, "m.wav"), 20.0),
+                                     dtype="float32")
+        audio = music.copy()
+        audio[:rate] = np.nan
+        audio[rate:rate + rate // 2] = np.inf
+        audio[rate + rate // 2:rate + rate // 2 + 10, 1] = -np.inf
+        wav = os.path.join(self.dir, "nonfinite.wav")
+        soundfile.write(wav, audio, rate, subtype="FLOAT")
+        source = "source = file\nfile = %s" % wav
+        d = self.start(base_config(model, source, interval=0.25, smoothing=1))
+        objects = d.watch(12.5)
+        results = [o for o in objects if o["type"] == "result"]
+        states = [r["state"] for r in results]
+        self.assertIn("bad-input", states, d.output())
+        self.assertEqual(states[-1], "ok", states)
+        first_ok = states.index("ok")
+        self.assertNotIn("bad-input", states[first_ok:])
+        # bad-input lasts until the bad second has left the 10-s window.
+        bad = [r for r in results if r["state"] == "bad-input"]
+        self.assertGreater(bad[-1]["window"]["end"], 11.0, bad[-1])
+        for r in bad:
+            self.assertIsNone(r["genre"])
+            self.assertIsNone(r["confidence"])
+            self.assertNotIn("probabilities", r)
+            self.assertIsNotNone(r["level_dbfs"], r)
+        self.assertTrue(sums_to_one(results[-1]["probabilities"]))
+        changes = [(c["from"], c["to"], c["state"]) for c in objects if c["type"] == "change"]
+        self.assertIn((None, results[first_ok]["genre"], "ok"), changes)
+        st = d.stats()
+        self.assertGreaterEqual(st["nonfinite_samples"], rate * 3 // 2 * 2, st)
+        self.assertIn("state: bad-input", d.output())
+
+        # The same front-end, so the full window survives the swap: the
+        # overflowing model's first output is already due.
+        with open(d.conf, "w") as f:
+            f.write(base_config(overflow, source, interval=0.25, smoothing=1))
+        d.signal(signal.SIGHUP)
+        status = wait_for(lambda: (lambda s: s if s["state"] == "model-error" else None)(
+            d.status()), 5)
+        self.assertIsNotNone(status, d.output())
+        self.assertIsNone(status["genre"])
+        self.assertIsNone(status["confidence"])
+        self.assertNotIn("probabilities", status)
+        self.assertGreater(d.stats()["model_errors"], 0)
+        self.assertIn("state: model-error", d.output())
+        d.stop(self)
+
+    def test_retry_backoff_grows(self):
+        """A source that opens and then fails at once (a looped WAV without
+        frames) is retried after 0.5, 1, 2, 4, 8 s, not every 0.75 s for ever
+        (issue 14, defect 8)."""
+        model = test_model(self.dir)
+        empty = os.path.join(self.dir, "empty.wav")
+        write_wav(empty, np.zeros(0, np.float32), 16000)
+        d = self.start(base_config(model, "source = file\nfile = %s\nloop = yes" % empty))
+        time.sleep(12.0)
+        st = d.stats()
+        lost = [line for line in d.output().splitlines() if "audio input lost" in line]
+        # Losses at about 0.25, 1, 2.25, 4.5 and 8.75 s.
+        self.assertLessEqual(len(lost), 6, lost)
+        delays = [float(line.rsplit("retrying in ", 1)[1].split()[0]) for line in lost]
+        self.assertEqual(delays[:5], [0.5, 1.0, 2.0, 4.0, 8.0], lost)
+        self.assertEqual(st["input_error"], "the file has no audio to loop")
+        d.stop(self)
+
+    def test_genrectl_shows_no_control_characters(self):
+        """Readable `genrectl stats` and `status` never pass control
+        characters from the daemon's strings (file names, config values) to
+        the terminal: ESC, BEL, DEL and C1 controls are shown as '?'
+        (issue 14, terminal injection)."""
+        model = test_model(self.dir)
+        evil = os.path.join(self.dir, "\x1b]0;owned\x07\x1b[2J\x7f\u009b31m.gmdl")
+        shutil.copy(model, evil)
+        wav = os.path.join(self.dir, "\x1b[31mred.wav")
+        shutil.move(excerpt_wav(os.path.join(self.dir, "clip.wav"), 3.0), wav)
+        d = self.start(base_config(model, "device = unused", interval=0.25),
+                       args=["--model", evil, "--file", wav, "--loop"])
+        for command in ("stats", "status", "version", "help"):
+            out = subprocess.run([GENRECTL, "--socket", d.sock, command],
+                                 capture_output=True, timeout=10)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            text = out.stdout.decode()     # also: valid UTF-8
+            bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
+            self.assertEqual(bad, [], "%s: %r" % (command, text))
+            if command == "stats":
+                self.assertIn("?]0;owned??[2J??31m.gmdl", text)
+                self.assertIn("?[31mred.wav", text)
+        d.stop(self)
+
+    def test_socket_mode_zero(self):
+        """[socket] mode = 0000 gives a socket of mode 0000 (only root may
+        connect), not the default 0660 (issue 14, defect 5)."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 3.0)
+        d = self.start(base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
+                                   extra="mode = 0000\n"))
+        self.assertEqual(stat.S_IMODE(os.lstat(d.sock).st_mode), 0)
         d.stop(self)
 
     def test_bad_file_is_fatal(self):
@@ -425,6 +573,9 @@ class AlsaTests(TempDirTest):
         self.assertTrue(sums_to_one(status["probabilities"]), status)
         self.assertEqual(st["device"], "genred_test")
         self.assertEqual((st["sample_rate"], st["channels"]), (44100, 2))
+        # The unpaced device floods the ring: the losses are logged too.
+        self.assertGreater(st["overruns"], 0)
+        self.assertIn("warning: audio dropped:", d.output())
         # Uniform 16-bit noise: RMS of full scale / sqrt(3), -4.8 dBFS.
         self.assertAlmostEqual(status["level_dbfs"], -4.8, delta=0.3)
 
@@ -648,6 +799,90 @@ class ReloadTests(TempDirTest):
                                           and s["state"] == "ok")(d.status()), 15))
         d.stop(self)
 
+    def test_fifo_paths_do_not_block(self):
+        """A FIFO named as the config file, the model or the audio file is
+        refused on SIGHUP; the main loop never waits in open() for a writer
+        (issue 14, defect 6), so clients are served and SIGTERM works."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        source = "source = file\nfile = %s\nloop = yes" % wav
+        d = self.start(base_config(model, source, interval=0.25))
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        good = base_config(model, source, interval=0.25)
+        cases = [("config", None),
+                 ("model", base_config(fifo, source, interval=0.25)),
+                 ("audio", base_config(model, "source = file\nfile = %s" % fifo, interval=0.25))]
+        for generation, (what, config) in enumerate(cases):
+            os.remove(d.conf)
+            if config is None:
+                os.mkfifo(d.conf)
+            else:
+                with open(d.conf, "w") as f:
+                    f.write(config)
+            d.signal(signal.SIGHUP)
+            st = wait_for(lambda: (lambda s: s if s["last_reload_error"] else None)(
+                d.request("stats", timeout=2.0)), 5)
+            self.assertIsNotNone(st, what + ":\n" + d.output())
+            self.assertIn("a FIFO, not a regular file", st["last_reload_error"], what)
+            self.assertEqual(st["config_generation"], generation, what)
+            # Results keep coming from the old configuration.
+            seq = d.status()["seq"]
+            self.assertTrue(wait_for(lambda: d.status()["seq"] > seq, 3), what)
+            os.remove(d.conf)
+            with open(d.conf, "w") as f:
+                f.write(good)
+            d.signal(signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: d.stats()["last_reload_error"] is None, 5), what)
+        # The same at start-up: an error, not a hang.
+        d.stop(self)
+        for args in (["--model", fifo], ["--file", fifo]):
+            d = self.start(good, args=args, expect_ready=False)
+            self.assertEqual(d.proc.wait(timeout=10), 1, args)
+            self.assertIn("a FIFO, not a regular file", d.output())
+
+    def test_reload_to_a_device_without_alsa(self):
+        """A reload that switches to a capture device while ALSA has no
+        configuration at all is refused with a reason; PortAudio's
+        assertion used to kill the daemon with SIGABRT, logging nothing."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        env = {"ALSA_CONFIG_PATH": os.path.join(self.dir, "no-such-alsa.conf")}
+        d = self.start(base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
+                                   interval=0.25), env=env)
+        with open(d.conf, "w") as f:
+            f.write(base_config(model, "device = default", interval=0.25))
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["last_reload_error"] else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertIn("ALSA has no configuration", st["last_reload_error"])
+        self.assertEqual(st["source"], "file")
+        seq = d.status()["seq"]
+        self.assertTrue(wait_for(lambda: d.status()["seq"] > seq, 3))
+        d.stop(self)
+
+    def test_signals_during_startup(self):
+        """SIGHUP or SIGTERM while genred is still starting (model loading)
+        is held until the main loop runs, then handled: a reload, a clean
+        stop; before, SIGHUP's default action killed it (issue 14)."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        config = base_config(model, "source = file\nfile = %s\nloop = yes" % wav)
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            d = self.start(config, expect_ready=False)
+            # "starting" is logged just before the model is loaded.
+            self.assertTrue(wait_for(lambda: "starting" in d.output(), 10, step=0.0005))
+            d.signal(sig)
+            if sig == signal.SIGTERM:
+                self.assertEqual(d.proc.wait(timeout=10), 0, d.output())
+                self.assertIn("SIGTERM received", d.output())
+                continue
+            self.assertTrue(wait_for(d._answers, 10), d.output())
+            st = wait_for(lambda: (lambda s: s if s["config_generation"] == 1 else None)(
+                d.stats()), 5)
+            self.assertIsNotNone(st, d.output())
+            d.stop(self)
+
     def test_startup_errors(self):
         model = test_model(self.dir)
         d = self.start("[inference]\ninterval = 0\n", expect_ready=False)
@@ -660,6 +895,14 @@ class ReloadTests(TempDirTest):
                        expect_ready=False)
         self.assertEqual(d.proc.wait(timeout=10), 1)
         self.assertIn("cannot load model %s" % garbage, d.output())
+        # Front-end settings the loader accepts but the front-end refuses:
+        # the model is refused at load, named, even while the capture
+        # device is missing (before, only attaching a source found it).
+        narrow = random_model(os.path.join(self.dir, "narrow.gmdl"), seed=4, n_mels=256)
+        d = self.start(base_config(narrow, "device = nothing-here"), expect_ready=False,
+                       env={"ALSA_CONFIG_PATH": os.path.join(self.dir, "no-alsa.conf")})
+        self.assertEqual(d.proc.wait(timeout=10), 1, d.output())
+        self.assertIn("cannot load model %s: front-end: mel band" % narrow, d.output())
         d = self.start(base_config(model, "device = 7"), args=["--loop"], expect_ready=False)
         self.assertEqual(d.proc.wait(timeout=10), 2)
         self.assertIn("--loop needs --file", d.output())
@@ -731,6 +974,41 @@ class SystemdTests(TempDirTest):
         with open(logpath) as f:
             self.assertTrue(f.read().startswith("<3>"))
         self.assertTrue(other.stderr.startswith("genred: error:"), other.stderr)
+
+    def test_unit_syscall_filter(self):
+        """genred.service without genred.socket: genred creates its socket and
+        gives it to [socket] group under the unit's SystemCallFilter=
+        (rebuilt by seccomp_exec.py as systemd builds it); ~@privileged
+        alone blocked that chown (issue 14, defect 4).  Then a reload and
+        a clean stop under the same filter."""
+        import grp
+        unit = os.path.join(SOURCE_ROOT, "systemd", "genred.service")
+        sandbox = [sys.executable, os.path.join(SOURCE_ROOT, "tests", "seccomp_exec.py"), unit,
+                   "--"]
+        # The filter is in force: a call the unit denies (setpriority, in
+        # @resources) fails under it (nice says so, then runs the command).
+        denied = subprocess.run(sandbox + ["nice", "-n", "5", "true"], capture_output=True,
+                                text=True)
+        self.assertIn("cannot set niceness: Operation not permitted", denied.stderr)
+        # A group the socket does not get by default (ours is root's or
+        # the user's primary group).
+        group = next(g.gr_name for g in grp.getgrall()
+                     if g.gr_gid != os.getegid() and (os.geteuid() == 0
+                                                      or g.gr_gid in os.getgroups()))
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "a.wav"), 4.0)
+        config = base_config(model, "source = file\nfile = %s\nloop = yes" % wav,
+                             extra="group = %s\n" % group).replace("group =\n", "")
+        # Under ASan, LeakSanitizer's exit check stops threads with ptrace,
+        # which the unit's filter (rightly) denies; leaks are checked by the
+        # other groups.  (Ignored by a build without sanitizers.)
+        asan = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"}
+        d = self.start(config, wrap=lambda cmd: sandbox + cmd, env=asan)
+        self.assertEqual(grp.getgrgid(os.lstat(d.sock).st_gid).gr_name, group)
+        d.signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: d.stats()["config_generation"] == 1), d.output())
+        self.assertNotIn("not permitted", d.output())
+        d.stop(self)
 
     def test_socket_activation(self):
         model = test_model(self.dir)

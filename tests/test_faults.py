@@ -23,6 +23,7 @@ SOURCE_ROOT, GENRE_DATA.  Run one group: test_faults.py AbuseTests
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import stat
@@ -229,6 +230,103 @@ class StartupFaultTests(TempDirTest):
 
 # ---------------------------------------------------------------------------------------
 
+def with_fd_limit(soft, hard):
+    """wrap= for Daemon: run genred with RLIMIT_NOFILE soft/hard."""
+    return lambda cmd: ["/bin/sh", "-c", 'ulimit -Sn %d && ulimit -Hn %d && exec "$@"'
+                        % (soft, hard), "sh"] + cmd
+
+
+def open_files_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return tuple(int(x) for x in line.split()[3:5])
+    raise AssertionError("no open files limit for pid %d" % pid)
+
+
+class FdLimitTests(TempDirTest):
+    """Running out of file descriptors (issue 14, defect 3)."""
+
+    def test_max_clients_checked_against_fd_limit(self):
+        config = demo_config(self.dir, extra="max_clients = 1000\n")
+        d = self.start(config, wrap=with_fd_limit(256, 256), expect_ready=False)
+        self.assertEqual(d.proc.wait(timeout=20), 1, d.output())
+        self.assertIn("max_clients = 1000 needs 1064 file descriptors, but the limit is 256",
+                      d.output())
+        # A hard limit with room: genred raises its soft limit itself.
+        d = self.start(config, wrap=with_fd_limit(256, 4096))
+        self.assertEqual(open_files_limit(d.proc.pid), (1064, 4096))
+        # A reload asking for more than the hard limit is refused.
+        with open(d.conf, "w") as f:
+            f.write(demo_config(self.dir, extra="max_clients = 5000\n"))
+        d.signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["last_reload_error"] else None)(d.stats()))
+        self.assertIsNotNone(st, d.output())
+        self.assertIn("max_clients = 5000 needs 5064 file descriptors", st["last_reload_error"])
+        self.assertEqual(st["config_generation"], 0)
+        d.stop(self)
+
+    def test_out_of_fds(self):
+        """With every fd taken (the limit lowered under a running daemon):
+        the watchdog keeps being fed, new clients are refused at once with
+        an error line instead of timing out, it is logged, connected clients
+        are still served, and clients are admitted again once fds are free."""
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify_path = os.path.join(self.dir, "notify")
+        notify.bind(notify_path)
+        notify.settimeout(0.1)
+        self.addCleanup(notify.close)
+        d = self.start(demo_config(self.dir),
+                       env={"NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "400000"})
+        pid = d.proc.pid
+        admitted = [connect(d.sock), connect(d.sock)]
+        for c in admitted:
+            self.assertEqual(read_lines(c, 1)[0]["type"], "hello")
+
+        def only_admitted():
+            admitted[0].sendall(b"stats\n")
+            return read_lines(admitted[0], 1)[0]["clients"] == 2
+        # Earlier connections (start-up checks) closed on the daemon's side too.
+        self.assertTrue(wait_for(only_admitted, 5))
+        # No fd left: the limit is what is open now.
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (fd_count(pid), fd_count(pid)))
+        # (An fd the daemon was just closing may still admit one more.)
+        for _ in range(3):
+            c = connect(d.sock)
+            reply = read_lines(c, 1, timeout=2.0)
+            if reply[0]["type"] == "error":
+                c.close()
+                break
+            admitted.append(c)
+        for _ in range(5):
+            c = connect(d.sock)
+            reply = read_lines(c, 1, timeout=2.0)
+            c.close()
+            self.assertEqual(reply[0].get("error"), "too many clients", reply)
+        while True:     # drop what was queued before
+            try:
+                notify.recv(4096)
+            except socket.timeout:
+                break
+        pings = 0
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            try:
+                pings += notify.recv(4096) == b"WATCHDOG=1"
+            except socket.timeout:
+                pass
+        self.assertGreaterEqual(pings, 4, "watchdog not fed while out of fds")
+        admitted[0].sendall(b"status\n")
+        self.assertEqual(read_lines(admitted[0], 1)[0]["type"], "status")
+        self.assertIn("out of file descriptors (Too many open files)", d.output())
+        for c in admitted:
+            c.close()
+        self.assertEqual(d.status()["type"], "status")
+        d.stop(self)
+
+
+# ---------------------------------------------------------------------------------------
+
 INTERVAL = 0.25
 RSS_GROWTH_LIMIT_KIB = 2048
 ROUNDS = 3
@@ -367,7 +465,7 @@ if __name__ == "__main__":
     for exe in (GENRED, GENRECTL):
         if not exe or not os.access(exe, os.X_OK):
             sys.exit("set GENRED and GENRECTL to the built executables")
-    groups = sys.argv[1:] or ["StartupFaultTests", "AbuseTests"]
+    groups = sys.argv[1:] or ["StartupFaultTests", "FdLimitTests", "AbuseTests"]
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for g in groups:

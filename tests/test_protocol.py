@@ -27,7 +27,7 @@ HARNESS = os.environ.get("GENRED_HARNESS", "")
 GENRECTL = os.environ.get("GENRECTL", "")
 
 SERVER_STATS = ["clients", "watchers", "connections_total", "clients_dropped",
-                "clients_refused", "requests_total", "protocol_errors"]
+                "clients_refused", "clients_timed_out", "requests_total", "protocol_errors"]
 COMMANDS = ["status", "watch", "unwatch", "stats", "version", "help"]
 
 
@@ -46,7 +46,12 @@ def wait_for(predicate, timeout=10.0, step=0.02):
 class Harness:
     """A running server_harness on a socket in a private directory."""
 
-    def __init__(self, *args, path=None, expect_ready=True, pass_fds=(), preexec_fn=None):
+    def __init__(self, *args, path=None, expect_ready=True, pass_fds=(), preexec_fn=None,
+                 warnings=False):
+        """warnings: the server's warning lines on stderr are expected (kept
+        in self.warnings) rather than a failure."""
+        self.warnings_allowed = warnings
+        self.warnings = []
         self.dir = tempfile.mkdtemp(prefix="genred-proto-")
         self.path = path or os.path.join(self.dir, "genred.sock")
         cmd = [HARNESS] + list(args)
@@ -94,6 +99,10 @@ class Harness:
             self.proc.kill()
             _, err = self.proc.communicate()
         self.exit_checked = True
+        if self.warnings_allowed:
+            lines = err.decode(errors="replace").splitlines(keepends=True)
+            self.warnings = [x for x in lines if x.startswith("server_harness: warning: ")]
+            err = "".join(x for x in lines if x not in self.warnings).encode()
         if self.expect_ready:
             # A started harness must shut down cleanly and silently (this
             # also catches sanitizer reports when built with them).
@@ -483,35 +492,74 @@ class ClientLimitTests(unittest.TestCase):
             self.assertEqual(after, before, "fds before %d, after %d" % (before, h.fd_count()))
             self.assertGreaterEqual(stats_of(h.path)["connections_total"], 2000)
 
-    def test_out_of_fds_does_not_spin(self):
+    def test_idle_clients_time_out(self):
+        """Clients that connect and send nothing cannot hold every slot for
+        ever: without a request for idle_timeout they get an "idle timeout"
+        error and are closed.  A watcher, which only reads, is exempt; a
+        client that keeps sending requests stays (issue 14)."""
+        with Harness("--max-clients", "3", "--idle-timeout-ms", "600",
+                     "--interval-ms", "100") as h:
+            watcher, idle, active = Client(h.path), Client(h.path), Client(h.path)
+            self.assertEqual(watcher.request("watch")["type"], "ok")
+            full = Client(h.path, read_hello=False)
+            self.assertEqual(full.read()["error"], "too many clients")
+            start = time.monotonic()
+            for _ in range(8):
+                time.sleep(0.2)
+                self.assertEqual(active.request("version")["type"], "version")
+            reply = idle.read()
+            self.assertEqual((reply["type"], reply["error"], reply["limit"]),
+                             ("error", "idle timeout", 0.6))
+            self.assertIsNone(idle.read())
+            self.assertLess(time.monotonic() - start, 1.7)
+            # The freed slot takes a new client; the others are still there.
+            fresh = Client(h.path)
+            self.assertEqual(fresh.hello["type"], "hello")
+            stats = active.request("stats")
+            self.assertEqual((stats["clients"], stats["watchers"], stats["clients_timed_out"]),
+                             (3, 1, 1))
+            seen = [watcher.read()["type"] for _ in range(5)]
+            self.assertIn("result", seen)
+
+    def test_out_of_fds_refuses_at_once(self):
+        """Out of file descriptors, a new client is told "too many clients"
+        at once (the server gives up its spare fd to accept and close it)
+        instead of waiting in the backlog until it times out; the server
+        does not spin, warns (rate-limited), and admits clients again once
+        fds are free (issue 14, defect 3)."""
         probe = Harness("--interval-ms", "0")
-        base = probe.fd_count()     # stdio, epoll, signal pipe/eventfd, listener
+        base = probe.fd_count()     # stdio, epoll, signal pipe/eventfd, listener, spare
         probe.__exit__(None, None, None)
         limit = base + 2            # room for two clients
 
         def low_fd_limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-        with Harness("--interval-ms", "0", preexec_fn=low_fd_limit) as h:
+        with Harness("--interval-ms", "0", preexec_fn=low_fd_limit, warnings=True) as h:
             admitted = [Client(h.path), Client(h.path)]
-            waiting = [Client(h.path, read_hello=False) for _ in range(3)]
-            time.sleep(0.3)
+            refused = [Client(h.path, read_hello=False, timeout=2.0) for _ in range(5)]
+            for c in refused:
+                reply = c.read()
+                self.assertEqual((reply["type"], reply["error"]), ("error", "too many clients"))
+                self.assertIsNone(c.read())     # and closed
             ticks = h.cpu_ticks()
             time.sleep(1.0)
             used = h.cpu_ticks() - ticks
             self.assertLess(used, 20, "harness used %d ticks/s while out of fds" % used)
-            for c in waiting:
-                self.assertTrue(c.quiet_for(0))
+            self.assertEqual(admitted[0].request("stats")["clients_refused"], 5)
             for c in admitted:
                 c.close()
-            # Freed fds: the queued connections are accepted after the pause.
-            self.assertEqual(waiting[0].read()["type"], "hello")
-            self.assertEqual(waiting[1].read()["type"], "hello")
+            # Freed fds: clients are admitted again.
+            self.assertEqual(wait_for(lambda: Client(h.path).hello["type"]), "hello")
             self.assertTrue(h.alive())
+        # One warning for the burst (rate-limited), naming the cause.
+        self.assertEqual(len(h.warnings), 1, h.warnings)
+        self.assertIn("out of file descriptors (Too many open files)", h.warnings[0])
 
 
 class SocketFileTests(unittest.TestCase):
     def test_mode_applied(self):
-        for mode in (0o600, 0o660, 0o666):
+        # 0000 is a mode like any other, not "unset" (issue 14, defect 5).
+        for mode in (0o600, 0o660, 0o666, 0o000):
             with Harness("--mode", "0%o" % mode) as h:
                 st = os.stat(h.path)
                 self.assertTrue(stat.S_ISSOCK(st.st_mode))

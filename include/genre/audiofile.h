@@ -11,6 +11,11 @@ typedef struct genre_audiofile genre_audiofile;
 
 /* Open for reading; NULL with a reason in err on failure. */
 genre_audiofile *genre_audiofile_open(const char *path, char *err, size_t errlen);
+/* The same, but only a regular file, opened without blocking
+ * (genre/file.h): for a daemon, where a FIFO named as the audio file must
+ * not stall the main loop.  genre_audiofile_open still reads pipes, for
+ * tools on the command line. */
+genre_audiofile *genre_audiofile_open_regular(const char *path, char *err, size_t errlen);
 double genre_audiofile_rate(const genre_audiofile *f);
 int genre_audiofile_channels(const genre_audiofile *f);
 /* Length in frames as the container states it; -1 when unknown. */

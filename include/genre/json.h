@@ -1,6 +1,9 @@
 /* Minimal JSON writing for genre-classify --json, the daemon's socket
- * protocol and genrectl: a growable string builder that escapes strings
- * correctly (UTF-8 passed through, control characters as \u00XX). */
+ * protocol and genrectl: a growable string builder whose output is always
+ * valid UTF-8 JSON: well-formed UTF-8 is passed through, C0 and C1 control
+ * characters and DEL are escaped as \u00XX, and every byte that is not
+ * part of a well-formed UTF-8 sequence (Latin-1 file names, truncated
+ * sequences, overlong forms, surrogates) is replaced by U+FFFD. */
 #ifndef GENRE_JSON_H
 #define GENRE_JSON_H
 

@@ -36,6 +36,8 @@ typedef struct genred_socket_config {
     unsigned mode;                      /* default 0660 */
     char group[GENRED_CONFIG_NAME_MAX]; /* default "audio"; "" = leave as created */
     size_t max_clients, max_line, max_queued;
+    double idle_timeout;                /* s a client may stay without a request (not
+                                           watching) before it is closed; default 60 */
 } genred_socket_config;
 
 typedef struct genred_config {

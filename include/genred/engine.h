@@ -33,6 +33,8 @@ enum genred_state {
     GENRED_STATE_OK,            /* a genre is reported */
     GENRED_STATE_SILENCE,       /* input below silence_dbfs */
     GENRED_STATE_NO_INPUT,      /* no source, or it failed / ended */
+    GENRED_STATE_BAD_INPUT,     /* the window's audio has NaN or infinite samples */
+    GENRED_STATE_MODEL_ERROR,   /* the network's output is not finite */
 };
 
 const char *genred_state_name(enum genred_state s);
@@ -63,6 +65,8 @@ typedef struct genred_engine_stats {
     uint64_t frames;            /* input frames consumed, all sources */
     uint64_t overruns;          /* ring-full drops + device overflows */
     uint64_t dropped_frames;    /* frames lost to a full ring */
+    uint64_t nonfinite_samples; /* NaN/infinite input samples (replaced by 0) */
+    uint64_t model_errors;      /* network outputs that were not finite */
     uint64_t inferences;
     double inference_ms_last, inference_ms_mean;
     double level_dbfs;

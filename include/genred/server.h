@@ -19,11 +19,14 @@ typedef struct genred_server genred_server;
 #define GENRED_SERVER_DEFAULT_MAX_CLIENTS 64
 #define GENRED_SERVER_DEFAULT_MAX_LINE 256
 #define GENRED_SERVER_DEFAULT_MAX_QUEUED (256 * 1024)
+#define GENRED_SERVER_DEFAULT_IDLE_TIMEOUT 60.0
 
 typedef struct genred_server_limits {
     size_t max_clients;         /* further connections get an error line and are closed */
     size_t max_line;            /* request line bytes (without newline) */
     size_t max_queued;          /* bytes of unsent output per client before it is dropped */
+    double idle_timeout;        /* seconds without a request before a client that is not
+                                   watching is closed (an "idle timeout" error first) */
 } genred_server_limits;
 
 typedef struct genred_server_callbacks {
@@ -36,11 +39,15 @@ typedef struct genred_server_callbacks {
      * members (clients, watchers, connections_total, clients_dropped,
      * clients_refused, requests_total, protocol_errors; doc/protocol.md). */
     int (*stats_json)(void *user, char *out, size_t cap);
+    /* Optional: a condition worth logging (e.g. out of file descriptors:
+     * connections refused); rate-limited by the server. */
+    void (*warning)(void *user, const char *message);
 } genred_server_callbacks;
 
 typedef struct genred_socket_spec {
     const char *path;           /* filesystem path of the socket */
-    unsigned mode;              /* e.g. 0660; 0 selects 0660 */
+    unsigned mode;              /* permission bits, e.g. 0660, applied as given (0000
+                                   too: then only root may connect) */
     const char *group;          /* group name or NULL to keep the default; a group
                                    that does not exist or cannot be set is an error */
     int inherited_fd;           /* >= 0: listening socket passed by systemd; path unused */

@@ -195,6 +195,41 @@ static int send_all(int fd, const char *data, size_t len)
 
 /* ---- readable output ---------------------------------------------------- */
 
+/* Strings from the daemon (device and file names, config values, labels,
+ * error messages) go to a terminal in readable mode: a control character
+ * in them would be a terminal command (ESC sequences retitle the window,
+ * move the cursor, rewrite what was shown).  So C0 controls, DEL, C1
+ * controls (U+0080..U+009F, whose one-byte forms an 8-bit terminal also
+ * obeys) and bytes that are not well-formed UTF-8 are shown as '?';
+ * other UTF-8 passes.  --json output is the daemon's line as received. */
+static void put_text(FILE *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        unsigned char c = *s;
+        size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        for (size_t i = 1; i < n; i++)
+            if ((s[i] & 0xc0) != 0x80)
+                n = 0;      /* truncated (also stops at the NUL) */
+        if (n == 0 || c < 0x20 || c == 0x7f || (c == 0xc2 && s[1] <= 0x9f)) {
+            fputc('?', out);    /* one per character, one per stray byte */
+            s += n ? n : 1;
+            continue;
+        }
+        fwrite(s, 1, n, out);
+        s += n;
+    }
+}
+
+/* put_text padded with spaces to width bytes. */
+static void put_text_padded(FILE *out, const char *s, int width)
+{
+    put_text(out, s);
+    for (int i = (int)strlen(s); i < width; i++)
+        fputc(' ', out);
+}
+
 static int percent(double p)
 {
     return (int)lround(p * 100.0);
@@ -209,7 +244,7 @@ static void print_result_line(const json_value *v)
     if (!state)
         state = "unknown";
     if (genre) {
-        printf("%s", genre);
+        put_text(stdout, genre);
         if (json_get_number(v, "confidence", &confidence) == 0)
             printf(" %d%%", percent(confidence));
     } else if (strcmp(state, "warming") == 0) {
@@ -219,7 +254,9 @@ static void print_result_line(const json_value *v)
     } else {
         printf("no genre");
     }
-    printf(" (%s)", state);
+    printf(" (");
+    put_text(stdout, state);
+    printf(")");
     if (json_get_number(v, "seq", &seq) == 0)
         printf(" seq %.0f", seq);
     const json_value *window = json_get(v, "window");
@@ -264,7 +301,9 @@ static void print_probabilities(const json_value *v)
         if (p > 1)
             p = 1;
         int bar = (int)lround(p * BAR_WIDTH);
-        printf("  %-*s %3d%% ", label_width, probs->keys[shown[k]], percent(p));
+        printf("  ");
+        put_text_padded(stdout, probs->keys[shown[k]], label_width);
+        printf(" %3d%% ", percent(p));
         for (int i = 0; i < bar; i++)
             putchar('#');
         putchar('\n');
@@ -287,9 +326,15 @@ static void print_change(const json_value *v)
     const char *to = json_get_string(v, "to");
     const char *state = json_get_string(v, "state");
     double confidence, seq;
-    printf("change %s -> %s", from ? from : "-", to ? to : "-");
-    if (state)
-        printf(" (%s)", state);
+    printf("change ");
+    put_text(stdout, from ? from : "-");
+    printf(" -> ");
+    put_text(stdout, to ? to : "-");
+    if (state) {
+        printf(" (");
+        put_text(stdout, state);
+        printf(")");
+    }
     if (to && json_get_number(v, "confidence", &confidence) == 0)
         printf(" %d%%", percent(confidence));
     if (json_get_number(v, "seq", &seq) == 0)
@@ -309,9 +354,12 @@ static void print_stats(const json_value *v)
         const json_value *m = &v->items[i];
         if (strcmp(v->keys[i], "type") == 0)
             continue;
-        printf("%s:%*s ", v->keys[i], width - (int)strlen(v->keys[i]), "");
-        if (m->type == JSON_STRING)
-            printf("%s\n", m->string);
+        put_text(stdout, v->keys[i]);
+        printf(":%*s ", width - (int)strlen(v->keys[i]), "");
+        if (m->type == JSON_STRING) {
+            put_text(stdout, m->string);
+            putchar('\n');
+        }
         else if (m->type == JSON_NULL)
             printf("-\n");
         else
@@ -332,14 +380,18 @@ static void print_readable(const char *command, const json_value *v)
         const char *version = json_get_string(v, "version");
         double protocol = 0;
         json_get_number(v, "protocol", &protocol);
-        printf("%s %s (protocol %.0f)\ngenrectl %s\n", server ? server : "?",
-               version ? version : "?", protocol, GENRED_VERSION);
+        put_text(stdout, server ? server : "?");
+        putchar(' ');
+        put_text(stdout, version ? version : "?");
+        printf(" (protocol %.0f)\ngenrectl %s\n", protocol, GENRED_VERSION);
     } else if (strcmp(command, "help") == 0) {
         const json_value *cmds = json_get(v, "commands");
         printf("commands:");
         for (size_t i = 0; cmds && cmds->type == JSON_ARRAY && i < cmds->count; i++)
-            if (cmds->items[i].type == JSON_STRING)
-                printf(" %s", cmds->items[i].string);
+            if (cmds->items[i].type == JSON_STRING) {
+                putchar(' ');
+                put_text(stdout, cmds->items[i].string);
+            }
         printf("\n");
     } else if (type && strcmp(type, "result") == 0) {
         print_clock(v);
@@ -405,7 +457,8 @@ static int report_error_object(const json_value *v)
 {
     const char *message = json_get_string(v, "error");
     double limit;
-    fprintf(stderr, "genrectl: daemon error: %s", message ? message : "unspecified");
+    fprintf(stderr, "genrectl: daemon error: ");
+    put_text(stderr, message ? message : "unspecified");
     if (json_get_number(v, "limit", &limit) == 0)
         fprintf(stderr, " (limit %.0f)", limit);
     fprintf(stderr, "\n");

@@ -17,8 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
+#include "genre/file.h"
 #include "genred/log.h"
 
 /* sockaddr_un.sun_path is 108 bytes including the terminating NUL. */
@@ -45,6 +44,7 @@ void genred_config_defaults(genred_config *cfg)
     cfg->socket.max_clients = 64;
     cfg->socket.max_line = 256;
     cfg->socket.max_queued = 262144;
+    cfg->socket.idle_timeout = 60;
     cfg->log_level = GENRED_LOG_INFO;
 }
 
@@ -124,7 +124,8 @@ enum key_id {
     K_AUDIO_SOURCE, K_AUDIO_DEVICE, K_AUDIO_RATE, K_AUDIO_CHANNELS, K_AUDIO_LATENCY,
     K_AUDIO_FILE, K_AUDIO_LOOP, K_MODEL_PATH, K_INF_INTERVAL, K_INF_SMOOTHING,
     K_INF_SILENCE, K_INF_THREADS, K_SOCK_PATH, K_SOCK_MODE, K_SOCK_GROUP,
-    K_SOCK_MAX_CLIENTS, K_SOCK_MAX_LINE, K_SOCK_MAX_QUEUED, K_LOG_LEVEL, K_COUNT
+    K_SOCK_MAX_CLIENTS, K_SOCK_MAX_LINE, K_SOCK_MAX_QUEUED, K_SOCK_IDLE_TIMEOUT, K_LOG_LEVEL,
+    K_COUNT
 };
 
 static const struct {
@@ -142,6 +143,7 @@ static const struct {
     [K_SOCK_MAX_CLIENTS] = {"socket", "max_clients"},
     [K_SOCK_MAX_LINE] = {"socket", "max_line"},
     [K_SOCK_MAX_QUEUED] = {"socket", "max_queued"},
+    [K_SOCK_IDLE_TIMEOUT] = {"socket", "idle_timeout"},
     [K_LOG_LEVEL] = {"log", "level"},
 };
 
@@ -259,6 +261,11 @@ static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why
         if (parse_long(v, 4096, 1L << 30, &l, why, n))
             return -1;
         cfg->socket.max_queued = (size_t)l;
+        return 0;
+    case K_SOCK_IDLE_TIMEOUT:
+        if (parse_double(v, 0.1, 86400, &d, why, n))
+            return -1;
+        cfg->socket.idle_timeout = d;
         return 0;
     case K_LOG_LEVEL: {
         int level = genred_log_level_parse(v);
@@ -416,38 +423,13 @@ out:
 
 int genred_config_load(genred_config *cfg, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        genre_set_error(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        genre_set_error(err, errlen, "config file %s is not a regular file", path);
-        fclose(f);
-        return -1;
-    }
-    if (st.st_size > GENRED_CONFIG_FILE_MAX) {
-        genre_set_error(err, errlen, "%s: too large for a config file (%lld bytes)", path,
-                        (long long)st.st_size);
-        fclose(f);
-        return -1;
-    }
-    size_t cap = (size_t)st.st_size + 1;
-    char *text = malloc(cap);
+    /* Read without blocking: a FIFO or device named as the config file is
+     * refused instead of stalling the main loop on a reload. */
+    char why[512];
+    size_t len;
+    char *text = genre_file_read_regular(path, GENRED_CONFIG_FILE_MAX, &len, why, sizeof why);
     if (!text) {
-        genre_set_error(err, errlen, "%s: out of memory", path);
-        fclose(f);
-        return -1;
-    }
-    size_t len = fread(text, 1, cap, f);
-    int read_error = ferror(f);
-    fclose(f);
-    if (read_error || len == cap) {
-        /* len == cap: the file grew while we read it; refuse a moving target. */
-        genre_set_error(err, errlen, "cannot read config file %s%s", path,
-                        read_error ? "" : " (it changed while being read)");
-        free(text);
+        genre_set_error(err, errlen, "cannot open config file %s", why);
         return -1;
     }
     int rc = genred_config_parse_text(cfg, text, len, path, err, errlen);

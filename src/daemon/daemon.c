@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 #include <cblas.h>
 #endif
 
+#include "genre/file.h"
+#include "genre/frontend.h"
 #include "genre/json.h"
 #include "genre/model.h"
 #include "genre/net.h"
@@ -41,9 +44,24 @@
 
 /* How often the main loop looks at the audio source's health. */
 #define HEALTH_CHECK_SECONDS 0.25
-/* Device retry backoff: first retry after 0.5 s, doubling up to 10 s. */
+/* Device retry backoff: first retry after 0.5 s, doubling up to 10 s.  It
+ * starts again from 0.5 s only once a source has kept running for
+ * RETRY_STABLE_SECONDS: a source that opens and fails again at once (an
+ * empty looped file, a flapping device) must not be retried every
+ * second for ever. */
 #define RETRY_FIRST_SECONDS 0.5
 #define RETRY_MAX_SECONDS 10.0
+#define RETRY_STABLE_SECONDS 10.0
+/* Largest model file read (the model loader's own limit). */
+#define GENRED_MODEL_FILE_MAX ((size_t)256 << 20)
+/* At most one "audio dropped" warning per this many seconds. */
+#define LOSS_WARNING_SECONDS 10.0
+/* File descriptors genred may need besides one per client: stdio, epoll,
+ * libev's signal and async fds, the listening and notify sockets, the
+ * server's spare fd, the config and model files during a reload, and the
+ * audio source twice over while a reload prepares a new one (ALSA and
+ * PulseAudio clients use several each). */
+#define FD_RESERVE 64
 /* The debug-level statistics line. */
 #define STATS_LOG_SECONDS 60.0
 
@@ -66,8 +84,12 @@ struct genred {
 
     /* Audio source state when the engine has none. */
     int source_wanted;              /* a source should be running (0: file ended) */
-    double retry_delay;
+    double retry_delay;             /* the next retry's delay */
+    double source_since;            /* CLOCK_MONOTONIC s when the current source came up */
     char input_error[512];          /* why the source is down, "" if it is not */
+    /* Losses already reported (engine totals), and when. */
+    uint64_t reported_overruns, reported_dropped;
+    double loss_warning_mono;
 
     /* The latest result and its status object, for `status`. */
     genred_result last;
@@ -126,6 +148,38 @@ static int build_config(const genred_options *opt, genred_config *cfg, char *pat
     return 0;
 }
 
+/* max_clients must fit under RLIMIT_NOFILE with FD_RESERVE to spare:
+ * otherwise clients can take every fd, and then the watchdog, a reload or
+ * the audio source fail instead of a client being refused.  The soft limit
+ * is raised to what is needed when the hard limit allows (not possible
+ * under genred.service's SystemCallFilter, whose LimitNOFILE= sets it). */
+static int check_fd_limit(const genred_config *cfg, genred_log *log, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    rlim_t need = (rlim_t)cfg->socket.max_clients + FD_RESERVE;
+    if (rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        struct rlimit raised = {need, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            genred_info(log, "raised the file descriptor limit from %llu to %llu for "
+                        "max_clients = %zu", (unsigned long long)rl.rlim_cur,
+                        (unsigned long long)need, cfg->socket.max_clients);
+            return 0;
+        }
+    }
+    genre_set_error(err, errlen,
+                    "[socket] max_clients = %zu needs %llu file descriptors, but the limit is "
+                    "%llu (hard %llu): lower max_clients or raise the limit (LimitNOFILE= in "
+                    "genred.service, ulimit -n)",
+                    cfg->socket.max_clients, (unsigned long long)need,
+                    (unsigned long long)rl.rlim_cur,
+                    (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? 0 : rl.rlim_max));
+    return -1;
+}
+
 static void resolve_model_path(const genred_config *cfg, char *out, size_t cap)
 {
     if (cfg->model_path[0])
@@ -140,11 +194,34 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
                       char *err, size_t errlen)
 {
     char why[512];
-    *model = genre_model_load(path, why, sizeof why);
+    /* Read here, without blocking (genre/file.h), rather than by
+     * genre_model_load: a FIFO named as the model would stall the main
+     * loop in open(2) on a reload. */
+    size_t size;
+    char *image = genre_file_read_regular(path, GENRED_MODEL_FILE_MAX, &size, why, sizeof why);
+    if (!image) {
+        genre_set_error(err, errlen, "cannot load model %s", why);
+        return -1;
+    }
+    *model = genre_model_load_buffer(image, size, why, sizeof why);
+    free(image);
     if (!*model) {
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
         return -1;
     }
+    /* The loader accepts some front-end settings the front-end refuses
+     * (mel bands narrower than an FFT bin, ...).  Building one here refuses
+     * such a model at load time, naming the model, rather than when a
+     * source is attached (blaming the audio, or never reported at all
+     * while a capture device is missing). */
+    genre_frontend *fe = genre_frontend_new(&(*model)->frontend, why, sizeof why);
+    if (!fe) {
+        genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
+        genre_model_del(*model);
+        *model = NULL;
+        return -1;
+    }
+    genre_frontend_del(fe);
     *net = genre_net_new_threads(*model, (size_t)threads, why, sizeof why);
     if (!*net) {
         genre_set_error(err, errlen, "model %s: %s", path, why);
@@ -181,6 +258,7 @@ static genred_server_limits server_limits(const genred_config *cfg)
         .max_clients = cfg->socket.max_clients,
         .max_line = cfg->socket.max_line,
         .max_queued = cfg->socket.max_queued,
+        .idle_timeout = cfg->socket.idle_timeout,
     };
     return l;
 }
@@ -204,7 +282,10 @@ static void on_result(struct ev_loop *loop, ev_async *w, int revents)
     const genre_model *model = genred_engine_model(d->engine);
     const char *model_name = genred_engine_model_name(d->engine);
     const char *genre = genred_report_genre(&r, model);
-    int changed = d->have_last &&
+    /* Compared with the previous result even across a model swap (which
+     * clears last_genre): the new model's first genre or state, a
+     * model-error say, is announced and logged like any other change. */
+    int changed = d->last.seq > 0 &&
                   (r.state != d->last.state ||
                    (genre != d->last_genre && (!genre || !d->last_genre ||
                                                strcmp(genre, d->last_genre) != 0)));
@@ -221,6 +302,12 @@ static void on_result(struct ev_loop *loop, ev_async *w, int revents)
             genred_server_broadcast(d->server, d->scratch.buf, d->scratch.len);
         if (genre)
             genred_info(d->log, "genre: %s (%.0f%%)", genre, 100.0 * r.confidence);
+        else if (r.state == GENRED_STATE_BAD_INPUT)
+            genred_warning(d->log, "state: bad-input (NaN or infinite samples in the audio, "
+                           "replaced by silence; no genre while they are in the window)");
+        else if (r.state == GENRED_STATE_MODEL_ERROR)
+            genred_warning(d->log, "state: model-error (the output of model %s is not finite; "
+                           "no genre)", model_name);
         else
             genred_info(d->log, "state: %s", genred_state_name(r.state));
         genred_notify_status(&d->notify, "%s%s%s", genred_state_name(r.state),
@@ -285,6 +372,10 @@ static int stats_json(void *user, char *out, size_t cap)
     genre_json_int(j, (long long)st.overruns);
     genre_json_key(j, "dropped_frames");
     genre_json_int(j, (long long)st.dropped_frames);
+    genre_json_key(j, "nonfinite_samples");
+    genre_json_int(j, (long long)st.nonfinite_samples);
+    genre_json_key(j, "model_errors");
+    genre_json_int(j, (long long)st.model_errors);
     genre_json_key(j, "inferences");
     genre_json_int(j, (long long)st.inferences);
     genre_json_key(j, "inference_ms_last");
@@ -337,6 +428,12 @@ static int stats_json(void *user, char *out, size_t cap)
     return copy_out(j, out, cap);
 }
 
+static void server_warning(void *user, const char *message)
+{
+    genred *d = user;
+    genred_warning(d->log, "%s", message);
+}
+
 /* ---- the audio source: health checks and retries --------------------------------- */
 
 static int open_source(genred *d, const genred_audio_config *a, genred_source **out, char *err,
@@ -353,6 +450,7 @@ static int open_source(genred *d, const genred_audio_config *a, genred_source **
     return 0;
 }
 
+/* Retry after retry_delay, and double the delay for the time after. */
 static void schedule_retry(genred *d)
 {
     ev_timer_stop(d->loop, &d->retry_timer);
@@ -389,7 +487,9 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
                 genred_source_rate(s), genred_source_channels(s));
     genred_notify_status(&d->notify, "capturing from %s", genred_source_name(s));
     d->input_error[0] = '\0';
-    d->retry_delay = RETRY_FIRST_SECONDS;
+    /* The backoff is not reset yet: on_health does that once the source
+     * has proved itself. */
+    d->source_since = genred_mono_now();
 }
 
 /* The source failed or ended: detach it (the engine reports no-input) and,
@@ -406,23 +506,47 @@ static void input_lost(genred *d, enum genred_source_health h, const char *why)
         d->source_wanted = 0;
         return;
     }
-    genred_warning(d->log, "audio input lost: %s; retrying", why);
+    genred_warning(d->log, "audio input lost: %s; retrying in %.1f s", why, d->retry_delay);
     genred_notify_status(&d->notify, "no input: %s", why);
-    d->retry_delay = RETRY_FIRST_SECONDS;
     schedule_retry(d);
+}
+
+/* Audio lost to a full ring (processing cannot keep up) or to the device
+ * (its own overflows) is counted in stats; it is also logged, at most
+ * every LOSS_WARNING_SECONDS, so it does not pass unnoticed. */
+static void report_losses(genred *d, double now)
+{
+    if (now - d->loss_warning_mono < LOSS_WARNING_SECONDS && d->loss_warning_mono > 0)
+        return;
+    genred_engine_stats st;
+    genred_engine_get_stats(d->engine, &st);
+    if (st.overruns == d->reported_overruns)
+        return;
+    genred_warning(d->log, "audio dropped: %llu overrun(s), %llu frame(s) lost since the last "
+                   "report (processing cannot keep up, or the device overflowed); %llu in all",
+                   (unsigned long long)(st.overruns - d->reported_overruns),
+                   (unsigned long long)(st.dropped_frames - d->reported_dropped),
+                   (unsigned long long)st.overruns);
+    d->reported_overruns = st.overruns;
+    d->reported_dropped = st.dropped_frames;
+    d->loss_warning_mono = now;
 }
 
 static void on_health(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop, (void)revents;
     genred *d = w->data;
+    report_losses(d, genred_mono_now());
     genred_source *s = genred_engine_source(d->engine);
     if (!s)
         return;
     char why[512];
-    enum genred_source_health h = genred_source_check(s, genred_mono_now(), why, sizeof why);
+    double now = genred_mono_now();
+    enum genred_source_health h = genred_source_check(s, now, why, sizeof why);
     if (h != GENRED_SOURCE_RUNNING)
         input_lost(d, h, why);
+    else if (now - d->source_since >= RETRY_STABLE_SECONDS)
+        d->retry_delay = RETRY_FIRST_SECONDS;
 }
 
 /* ---- reload ---------------------------------------------------------------------- */
@@ -442,7 +566,8 @@ static void reload(genred *d)
     genred_source *source = NULL;
 
     /* Everything new is prepared and checked first; only then swapped. */
-    if (build_config(&d->opt, &cfg, config_path, err, sizeof err))
+    if (build_config(&d->opt, &cfg, config_path, err, sizeof err) ||
+        check_fd_limit(&cfg, d->log, err, sizeof err))
         goto fail;
     resolve_model_path(&cfg, model_path, sizeof model_path);
     if (load_model(model_path, cfg.inference.threads, &model, &net, err, sizeof err))
@@ -472,7 +597,9 @@ static void reload(genred *d)
         ev_timer_stop(d->loop, &d->retry_timer);
         d->source_wanted = 1;
         d->input_error[0] = '\0';
+        /* A source the configuration changed to starts with a fresh backoff. */
         d->retry_delay = RETRY_FIRST_SECONDS;
+        d->source_since = genred_mono_now();
     }
     if (model) {
         genred_info(d->log, "model %s loaded (%u genres)", model_path, model->n_labels);
@@ -499,6 +626,7 @@ static void reload(genred *d)
     cfg.socket.max_clients = limits.max_clients;
     cfg.socket.max_line = limits.max_line;
     cfg.socket.max_queued = limits.max_queued;
+    cfg.socket.idle_timeout = limits.idle_timeout;
     d->cfg = cfg;
     snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
     d->config_generation++;
@@ -580,11 +708,31 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     d->start_mono = genred_mono_now();
     d->last_result_mono = d->start_mono;
     d->retry_delay = RETRY_FIRST_SECONDS;
+    d->source_since = d->start_mono;
     genre_json_init(&d->status);
     genre_json_init(&d->scratch);
     genred_notify_init(&d->notify);
 
-    if (build_config(opt, &d->cfg, d->config_path, err, errlen))
+    /* The loop and the signal watchers come first.  Start-up takes a while
+     * (a large model, an audio device), and until libev's handlers are in
+     * place SIGHUP's default action would kill the daemon (on any thread:
+     * OpenBLAS starts its own before main).  A signal that comes meanwhile
+     * is handled as soon as the loop runs: a reload, or a clean stop. */
+    d->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!d->loop) {
+        genre_set_error(err, errlen, "cannot create the event loop");
+        goto fail;
+    }
+    ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+    ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
+    d->sighup.data = d->sigterm.data = d->sigint.data = d;
+    ev_signal_start(d->loop, &d->sighup);
+    ev_signal_start(d->loop, &d->sigterm);
+    ev_signal_start(d->loop, &d->sigint);
+
+    if (build_config(opt, &d->cfg, d->config_path, err, errlen) ||
+        check_fd_limit(&d->cfg, log, err, errlen))
         goto fail;
     genred_log_set_level(log, (enum genred_log_level)d->cfg.log_level);
     genred_info(log, "genred %s starting (configuration: %s)", GENRED_VERSION,
@@ -612,11 +760,6 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     }
     genred_info(log, "model %s (%u genres)", d->model_path, model->n_labels);
 
-    d->loop = ev_default_loop(EVFLAG_AUTO);
-    if (!d->loop) {
-        genre_set_error(err, errlen, "cannot create the event loop");
-        goto fail;
-    }
     ev_async_init(&d->result_async, on_result);
     d->result_async.data = d;
     ev_async_start(d->loop, &d->result_async);
@@ -660,7 +803,8 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
         .inherited_fd = inherited,
     };
     genred_server_limits limits = server_limits(&d->cfg);
-    genred_server_callbacks cb = {.user = d, .status_json = status_json, .stats_json = stats_json};
+    genred_server_callbacks cb = {.user = d, .status_json = status_json, .stats_json = stats_json,
+                                  .warning = server_warning};
     d->server = genred_server_new(d->loop, &sock, &limits, &cb, err, errlen);
     if (!d->server)
         goto fail;
@@ -669,13 +813,6 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     else
         genred_info(log, "listening on %s", d->cfg.socket.path);
 
-    ev_signal_init(&d->sighup, on_sighup, SIGHUP);
-    ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
-    ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
-    d->sighup.data = d->sigterm.data = d->sigint.data = d;
-    ev_signal_start(d->loop, &d->sighup);
-    ev_signal_start(d->loop, &d->sigterm);
-    ev_signal_start(d->loop, &d->sigint);
     ev_timer_init(&d->health_timer, on_health, HEALTH_CHECK_SECONDS, HEALTH_CHECK_SECONDS);
     d->health_timer.data = d;
     ev_timer_start(d->loop, &d->health_timer);
@@ -726,5 +863,6 @@ void genred_del(genred *d)
     }
     genre_json_free(&d->status);
     genre_json_free(&d->scratch);
+    genred_notify_close(&d->notify);
     free(d);
 }

@@ -38,6 +38,8 @@ const char *genred_state_name(enum genred_state s)
     case GENRED_STATE_OK: return "ok";
     case GENRED_STATE_SILENCE: return "silence";
     case GENRED_STATE_NO_INPUT: return "no-input";
+    case GENRED_STATE_BAD_INPUT: return "bad-input";
+    case GENRED_STATE_MODEL_ERROR: return "model-error";
     }
     return "?";
 }
@@ -45,6 +47,7 @@ const char *genred_state_name(enum genred_state s)
 typedef struct level_meter {
     double *sumsq;              /* per block */
     uint64_t *count;            /* samples per block */
+    uint64_t *nonfinite;        /* NaN/infinite samples per block (counted in count) */
     size_t n_blocks, cur;       /* cur: the block being filled */
     uint64_t block_samples;     /* samples (all channels) per full block */
 } level_meter;
@@ -81,6 +84,8 @@ struct genred_engine {
     double window_epoch;        /* stream seconds at the last window reset */
     uint64_t inferences;
     double inference_ms_last, inference_ms_sum;
+    int input_nonfinite;        /* the level blocks (the window) hold NaN/inf samples */
+    uint64_t nonfinite_samples, model_errors;
     /* Totals of sources already closed. */
     uint64_t frames_base, dropped_base, drop_events_base, overflows_base;
 
@@ -116,6 +121,7 @@ static void level_free(level_meter *m)
 {
     free(m->sumsq);
     free(m->count);
+    free(m->nonfinite);
     memset(m, 0, sizeof *m);
 }
 
@@ -131,7 +137,8 @@ static int level_init(level_meter *m, const genre_frontend_spec *fe, double rate
         m->n_blocks = 1;
     m->sumsq = calloc(m->n_blocks, sizeof *m->sumsq);
     m->count = calloc(m->n_blocks, sizeof *m->count);
-    if (!m->sumsq || !m->count) {
+    m->nonfinite = calloc(m->n_blocks, sizeof *m->nonfinite);
+    if (!m->sumsq || !m->count || !m->nonfinite) {
         level_free(m);
         return -1;
     }
@@ -144,27 +151,53 @@ static void level_reset(level_meter *m)
         return;
     memset(m->sumsq, 0, m->n_blocks * sizeof *m->sumsq);
     memset(m->count, 0, m->n_blocks * sizeof *m->count);
+    memset(m->nonfinite, 0, m->n_blocks * sizeof *m->nonfinite);
     m->cur = 0;
 }
 
-static void level_add(level_meter *m, const float *x, size_t n)
+/* Also the input check: a NaN or infinite sample (a broken driver, a
+ * float file of garbage) would slip past every comparison (NaN < x is
+ * false, so even the silence test) and poison the features; it is
+ * replaced by 0 in x and counted in its block, so the state says
+ * bad-input for as long as it is inside the window.  Returns the number
+ * replaced. */
+static size_t level_add(level_meter *m, float *x, size_t n)
 {
+    size_t replaced = 0;
     while (n > 0) {
         uint64_t room = m->block_samples - m->count[m->cur];
         size_t take = n < room ? n : (size_t)room;
         double acc = 0;
-        for (size_t i = 0; i < take; i++)
+        size_t bad = 0;
+        for (size_t i = 0; i < take; i++) {
+            if (!isfinite(x[i])) {
+                x[i] = 0;
+                bad++;
+            }
             acc += (double)x[i] * x[i];
+        }
         m->sumsq[m->cur] += acc;
         m->count[m->cur] += take;
+        m->nonfinite[m->cur] += bad;
+        replaced += bad;
         x += take;
         n -= take;
         if (m->count[m->cur] == m->block_samples) {
             m->cur = (m->cur + 1) % m->n_blocks;
             m->sumsq[m->cur] = 0;
             m->count[m->cur] = 0;
+            m->nonfinite[m->cur] = 0;
         }
     }
+    return replaced;
+}
+
+static int level_has_nonfinite(const level_meter *m)
+{
+    for (size_t i = 0; i < m->n_blocks; i++)
+        if (m->nonfinite[i])
+            return 1;
+    return 0;
 }
 
 /* RMS over all blocks in dB relative to full scale (a full-scale square
@@ -209,11 +242,14 @@ static void *feature_main(void *arg)
         }
         /* The producer only ever writes whole frames, so n is too. */
         size_t frames = n / channels;
-        level_add(&e->level, e->chunk, n);
+        size_t replaced = level_add(&e->level, e->chunk, n);
         double db = level_dbfs(&e->level);
+        int nonfinite = level_has_nonfinite(&e->level);
         pthread_mutex_lock(&e->lock);
         e->source_frames += frames;
         e->level_dbfs = db;
+        e->input_nonfinite = nonfinite;
+        e->nonfinite_samples += replaced;
         pthread_mutex_unlock(&e->lock);
         if (genre_pipeline_push(e->pipeline, e->chunk, frames, on_frame, e) < 0)
             genred_warning(e->log, "feature pipeline failed on %zu frames; continuing", frames);
@@ -284,6 +320,7 @@ static void *inference_main(void *arg)
         if (have_input && full)
             memcpy(e->snapshot, genre_window_view(e->window), window_floats * sizeof(float));
         double level = e->level_dbfs;
+        int nonfinite = e->input_nonfinite;
         double epoch = e->window_epoch;
         pthread_mutex_unlock(&e->lock);
 
@@ -301,8 +338,15 @@ static void *inference_main(void *arg)
         }
         if (have_input)
             r->level_dbfs = level;
+        int model_error = 0;
         if (!have_input) {
             r->state = GENRED_STATE_NO_INPUT;
+            e->history_count = 0;
+        } else if (nonfinite) {
+            /* No genre for a window that had garbage in it, and no
+             * probabilities of an earlier window beside this state. */
+            r->state = GENRED_STATE_BAD_INPUT;
+            r->has_probs = 0;
             e->history_count = 0;
         } else if (!full) {
             r->state = GENRED_STATE_WARMING;
@@ -313,7 +357,16 @@ static void *inference_main(void *arg)
             genre_net_run(e->net, e->snapshot, e->raw);
             r->inference_ms = (genred_mono_now() - t0) * 1000.0;
             r->has_probs = 1;
-            if (level < params.silence_dbfs) {
+            for (size_t k = 0; k < n_labels && !model_error; k++)
+                model_error = !isfinite(e->raw[k]);
+            if (model_error) {
+                /* Overflowing weights and the like: the output must not
+                 * become a genre, nor enter the smoothing history, where
+                 * it would poison the mean of the next results too. */
+                r->state = GENRED_STATE_MODEL_ERROR;
+                r->has_probs = 0;
+                e->history_count = 0;
+            } else if (level < params.silence_dbfs) {
                 r->state = GENRED_STATE_SILENCE;
                 memcpy(r->probs, e->raw, n_labels * sizeof *r->probs);
                 e->history_count = 0;
@@ -331,6 +384,7 @@ static void *inference_main(void *arg)
         publish(e, r);
 
         pthread_mutex_lock(&e->lock);
+        e->model_errors += (uint64_t)model_error;
         if (r->inference_ms > 0) {
             e->inferences++;
             e->inference_ms_last = r->inference_ms;
@@ -501,6 +555,7 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
         genre_window_reset(e->window);
         level_reset(&e->level);
         e->level_dbfs = LEVEL_FLOOR_DBFS;
+        e->input_nonfinite = 0;
         e->window_epoch = e->stream_base +
             (e->source ? (double)e->source_frames / genred_source_rate(e->source) : 0);
     }
@@ -604,6 +659,8 @@ void genred_engine_get_stats(genred_engine *e, genred_engine_stats *out)
     out->inference_ms_last = e->inference_ms_last;
     out->inference_ms_mean = e->inferences ? e->inference_ms_sum / (double)e->inferences : 0;
     out->level_dbfs = e->level_dbfs;
+    out->nonfinite_samples = e->nonfinite_samples;
+    out->model_errors = e->model_errors;
     pthread_mutex_unlock(&e->lock);
     out->dropped_frames = e->dropped_base;
     out->overruns = e->drop_events_base + e->overflows_base;

@@ -1,21 +1,55 @@
 #include "genred/notify.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
 
+/* Notifications go through one datagram socket opened here, at start-up,
+ * rather than through sd_notify(), which opens a new socket for every
+ * message: with every file descriptor in use (clients, a lowered limit)
+ * sd_notify fails, the WATCHDOG=1 pings stop and systemd kills a daemon
+ * that is otherwise fine.  The socket is connected to NOTIFY_SOCKET, a
+ * path or (leading '@') an abstract address. */
+static int open_notify_socket(const char *path, struct sockaddr_un *addr, socklen_t *addrlen)
+{
+    size_t len = strlen(path);
+    if ((path[0] != '/' && path[0] != '@') || len < 2 || len >= sizeof addr->sun_path)
+        return -1;
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    memcpy(addr->sun_path, path, len);
+    if (path[0] == '@')
+        addr->sun_path[0] = '\0';
+    *addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (path[0] == '/'));
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (const struct sockaddr *)addr, *addrlen) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 void genred_notify_init(genred_notify *n)
 {
     memset(n, 0, sizeof *n);
+    n->fd = -1;
 #ifdef HAVE_LIBSYSTEMD
     const char *sock = getenv("NOTIFY_SOCKET");
     n->enabled = sock && *sock;
+    if (n->enabled)
+        n->fd = open_notify_socket(sock, &n->addr, &n->addrlen);
     uint64_t usec = 0;
     /* unset_environment = 0: genred starts no children, so leaving the
      * variables set is harmless and keeps this check repeatable. */
@@ -27,8 +61,22 @@ void genred_notify_init(genred_notify *n)
 static void send_state(genred_notify *n, const char *state)
 {
 #ifdef HAVE_LIBSYSTEMD
-    if (n->enabled)
-        sd_notify(0, state);
+    if (!n->enabled)
+        return;
+    size_t len = strlen(state);
+    if (n->fd >= 0) {
+        /* MSG_DONTWAIT: the main loop never waits for systemd. */
+        if (send(n->fd, state, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len)
+            return;
+        /* systemd re-executed itself and bound the path anew: reconnect
+         * the same socket (no new fd) and try once more. */
+        if ((errno == ECONNREFUSED || errno == ENOTCONN) &&
+            connect(n->fd, (const struct sockaddr *)&n->addr, n->addrlen) == 0 &&
+            send(n->fd, state, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len)
+            return;
+    }
+    /* No socket of our own (an address we do not parse): libsystemd's way. */
+    sd_notify(0, state);
 #else
     (void)n, (void)state;
 #endif
@@ -51,6 +99,12 @@ void genred_notify_status(genred_notify *n, const char *fmt, ...)
     send_state(n, line);
 }
 
+void genred_notify_close(genred_notify *n)
+{
+    if (n->fd >= 0)
+        close(n->fd);
+    n->fd = -1;
+}
 int genred_notify_listen_fd(char *err, size_t errlen)
 {
 #ifdef HAVE_LIBSYSTEMD

@@ -151,7 +151,9 @@ genred_source *genred_source_file_open(const genred_audio_config *cfg, genred_lo
     atomic_init(&s->health, GENRED_SOURCE_RUNNING);
     genre_set_error(s->base.name, sizeof s->base.name, "%s", cfg->file);
     char why[256];
-    s->file = genre_audiofile_open(cfg->file, why, sizeof why);
+    /* A regular file only, opened without blocking: this runs on the main
+     * loop (start-up, reload, retries), which a FIFO would stall. */
+    s->file = genre_audiofile_open_regular(cfg->file, why, sizeof why);
     if (!s->file) {
         genre_set_error(err, errlen, "cannot open audio file %s: %s", cfg->file, why);
         goto fail;

@@ -47,6 +47,40 @@ typedef struct pa_source {
  * is pointed at /dev/null for the duration, unless debugging.  This runs on
  * the main thread; a line another thread logs in those few milliseconds
  * would be lost, an accepted cost. */
+/* ALSA's top configuration file, as Debian's alsa-lib has it. */
+#ifndef GENRED_ALSA_CONFIG_DEFAULT
+#define GENRED_ALSA_CONFIG_DEFAULT "/usr/share/alsa/alsa.conf"
+#endif
+
+/* PortAudio 19.6 aborts the whole process (an assertion in its ALSA
+ * BuildDeviceList) when ALSA has no configuration at all, so that is
+ * checked first and reported as an error: ALSA_CONFIG_PATH (a ':'-separated
+ * list; ALSA reads whichever entries exist) or the default file must name
+ * a readable file.  0, or -1 with a reason. */
+static int alsa_configured(char *err, size_t errlen)
+{
+    const char *paths = getenv("ALSA_CONFIG_PATH");
+    if (!paths || !*paths)
+        paths = GENRED_ALSA_CONFIG_DEFAULT;
+    const char *p = paths;
+    while (*p) {
+        size_t len = strcspn(p, ":");
+        char one[4096];
+        if (len > 0 && len < sizeof one) {
+            memcpy(one, p, len);
+            one[len] = '\0';
+            if (access(one, R_OK) == 0)
+                return 0;
+        }
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    genre_set_error(err, errlen, "ALSA has no configuration (%s: not readable), so no audio "
+                    "device can be used", paths);
+    return -1;
+}
+
 static PaError pa_initialize_quietly(genred_log *log)
 {
     if (genred_log_enabled(log, GENRED_LOG_DEBUG))
@@ -235,6 +269,10 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
     atomic_init(&s->overflows, 0);
     atomic_init(&s->finished, 0);
 
+    if (alsa_configured(err, errlen)) {
+        free(s);
+        return NULL;
+    }
     PaError e = pa_initialize_quietly(log);
     if (e != paNoError) {
         genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(e));
@@ -306,6 +344,8 @@ fail:
 
 int genred_source_list_devices(FILE *out, genred_log *log, char *err, size_t errlen)
 {
+    if (alsa_configured(err, errlen))
+        return -1;
     PaError e = pa_initialize_quietly(log);
     if (e != paNoError) {
         genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(e));

@@ -2,6 +2,7 @@
  * rest of the chain sees one sample format whatever the container holds. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
+#include "genre/file.h"
 
 #include <sndfile.h>
 #include <stdlib.h>
@@ -13,6 +14,35 @@ struct genre_audiofile {
     SF_INFO info;
     char *path;     /* kept to name the file in decode errors */
 };
+
+/* Takes over sf (closing it on failure). */
+static genre_audiofile *wrap(SNDFILE *sf, const SF_INFO *info, const char *path, char *err,
+                             size_t errlen)
+{
+    if (info->channels <= 0 || info->samplerate <= 0) {
+        genre_set_error(err, errlen, "%s: invalid audio format (%d channels at %d Hz)", path,
+                        info->channels, info->samplerate);
+        sf_close(sf);
+        return NULL;
+    }
+    genre_audiofile *f = calloc(1, sizeof *f);
+    char *copy = strdup(path);
+    if (!f || !copy) {
+        genre_set_error(err, errlen, "%s: out of memory", path);
+        free(f);
+        free(copy);
+        sf_close(sf);
+        return NULL;
+    }
+    f->sf = sf;
+    f->info = *info;
+    f->path = copy;
+    /* Integer files are normalised to [-1, 1) by libsndfile's default; float
+     * files are passed through as stored.  Clipping float files would hide
+     * level problems, so it is not requested. */
+    sf_command(f->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    return f;
+}
 
 genre_audiofile *genre_audiofile_open(const char *path, char *err, size_t errlen)
 {
@@ -26,37 +56,32 @@ genre_audiofile *genre_audiofile_open(const char *path, char *err, size_t errlen
         genre_set_error(err, errlen, "%s: is a directory, not an audio file", path);
         return NULL;
     }
-    genre_audiofile *f = calloc(1, sizeof *f);
-    if (!f) {
-        genre_set_error(err, errlen, "%s: out of memory", path);
-        return NULL;
-    }
-    f->sf = sf_open(path, SFM_READ, &f->info);
-    if (!f->sf) {
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
         /* sf_strerror(NULL) holds the reason of the last failed open. */
         genre_set_error(err, errlen, "%s: cannot open audio file: %s", path, sf_strerror(NULL));
-        free(f);
         return NULL;
     }
-    if (f->info.channels <= 0 || f->info.samplerate <= 0) {
-        genre_set_error(err, errlen, "%s: invalid audio format (%d channels at %d Hz)", path,
-                        f->info.channels, f->info.samplerate);
-        sf_close(f->sf);
-        free(f);
+    return wrap(sf, &info, path, err, errlen);
+}
+
+genre_audiofile *genre_audiofile_open_regular(const char *path, char *err, size_t errlen)
+{
+    int fd = genre_file_open_regular(path, err, errlen);
+    if (fd < 0)
+        return NULL;
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    /* close_desc: libsndfile owns fd from here, and closes it itself
+     * when the open fails. */
+    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
+    if (!sf) {
+        genre_set_error(err, errlen, "%s: cannot open audio file: %s", path, sf_strerror(NULL));
         return NULL;
     }
-    /* Integer files are normalised to [-1, 1) by libsndfile's default; float
-     * files are passed through as stored.  Clipping float files would hide
-     * level problems, so it is not requested. */
-    sf_command(f->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
-    f->path = strdup(path);
-    if (!f->path) {
-        genre_set_error(err, errlen, "%s: out of memory", path);
-        sf_close(f->sf);
-        free(f);
-        return NULL;
-    }
-    return f;
+    return wrap(sf, &info, path, err, errlen);
 }
 
 double genre_audiofile_rate(const genre_audiofile *f)

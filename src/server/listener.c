@@ -13,8 +13,6 @@
 
 #include "genre/error.h"
 
-#define DEFAULT_SOCKET_MODE 0660u
-
 static int adopt_inherited(genred_listener *l, int fd, char *err, size_t errlen)
 {
     int type = 0, domain = 0, listening = 0;
@@ -126,6 +124,11 @@ static int set_group(const char *path, const char *group, char *err, size_t errl
             genre_set_error(err, errlen, "socket group %s does not exist", group);
         return -1;
     }
+    /* Already right (our primary group, a setgid directory): no chown,
+     * which a system call filter may forbid. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && st.st_gid == gr->gr_gid)
+        return 0;
     /* A configured group that silently did not apply would leave its
      * members unable to connect with no hint why, so failure is an error
      * even when not running as root. */
@@ -153,7 +156,9 @@ static int create_at_path(genred_listener *l, const genred_socket_spec *spec, ch
                         sizeof addr.sun_path - 1);
         return -1;
     }
-    unsigned mode = spec->mode ? spec->mode : DEFAULT_SOCKET_MODE;
+    /* The mode is applied as given: 0 is a valid mode (only root may
+     * connect), not "unset". */
+    unsigned mode = spec->mode;
     if (mode & ~07777u) {
         genre_set_error(err, errlen, "invalid socket mode %o", mode);
         return -1;

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,9 +25,12 @@
 /* Bytes read from one client per readiness event, so one chatty client
  * cannot starve the others or the audio path sharing the loop. */
 #define READ_BUDGET (64 * 1024)
-/* After EMFILE and friends, accept() would fail again at once; retrying
- * only after a pause keeps the loop from spinning while fds are scarce. */
+/* After ENOBUFS and friends, accept() would fail again at once; retrying
+ * only after a pause keeps the loop from spinning while memory is scarce.
+ * (Out of fds, the spare fd is used instead, see refuse_without_fds.) */
 #define ACCEPT_PAUSE_S 0.1
+/* At most one "out of file descriptors" warning per this many seconds. */
+#define FD_WARNING_INTERVAL_S 10.0
 /* Status and stats objects are built into a buffer that grows on demand up
  * to this size; a callback needing more is treated as failing. */
 #define CALLBACK_BUFFER_MAX (1024 * 1024)
@@ -40,6 +45,7 @@ struct client {
     int fd;
     ev_io read_watcher;
     ev_io write_watcher;
+    ev_timer idle_timer;        /* runs while the client is not watching */
     genred_line_reader reader;
     char *out;                  /* unsent output: out[out_head .. out_head+out_len) */
     size_t out_head, out_len, out_cap;
@@ -56,8 +62,11 @@ struct genred_server {
     genred_server_callbacks cb;
     client *clients;
     size_t n_clients, n_watchers;
-    unsigned long long connections_total, clients_dropped, clients_refused;
+    unsigned long long connections_total, clients_dropped, clients_refused, clients_timed_out;
     unsigned long long requests_total, protocol_errors;
+    int spare_fd;               /* /dev/null, given up to accept a client when out of fds */
+    double fd_warning_time;     /* ev_now of the last "out of fds" warning, 0 = none */
+    unsigned long long fd_refused;  /* refused for lack of fds since that warning */
     genre_json reply;           /* scratch for objects the server builds itself */
     char *cb_buf;               /* scratch for objects the daemon builds */
     size_t cb_cap;
@@ -65,15 +74,33 @@ struct genred_server {
 
 static void apply_limits(genred_server_limits *dst, const genred_server_limits *src)
 {
-    genred_server_limits l = {0, 0, 0};
+    genred_server_limits l = {0, 0, 0, 0};
     if (src)
         l = *src;
     dst->max_clients = l.max_clients ? l.max_clients : GENRED_SERVER_DEFAULT_MAX_CLIENTS;
     dst->max_line = l.max_line ? l.max_line : GENRED_SERVER_DEFAULT_MAX_LINE;
     dst->max_queued = l.max_queued ? l.max_queued : GENRED_SERVER_DEFAULT_MAX_QUEUED;
+    dst->idle_timeout = l.idle_timeout > 0 ? l.idle_timeout : GENRED_SERVER_DEFAULT_IDLE_TIMEOUT;
 }
 
 /* ---- client lifetime ---------------------------------------------------- */
+
+/* (Re)arm the idle timeout: a client that is not watching must send a
+ * request every idle_timeout seconds, or it is closed, so idle connections
+ * cannot hold every slot of max_clients for ever.  A watcher is exempt: it
+ * only reads, and one that stops reading is dropped by max_queued.  A
+ * client that shut down its side keeps the timer: one that then never
+ * reads its replies would otherwise keep its slot too. */
+static void client_touch(client *c)
+{
+    genred_server *s = c->server;
+    if (c->watching) {
+        ev_timer_stop(s->loop, &c->idle_timer);
+        return;
+    }
+    c->idle_timer.repeat = s->limits.idle_timeout;
+    ev_timer_again(s->loop, &c->idle_timer);
+}
 
 static void client_set_watching(client *c, int on)
 {
@@ -84,6 +111,7 @@ static void client_set_watching(client *c, int on)
         c->server->n_watchers++;
     else
         c->server->n_watchers--;
+    client_touch(c);
 }
 
 static void client_close(client *c)
@@ -92,6 +120,7 @@ static void client_close(client *c)
     client_set_watching(c, 0);
     ev_io_stop(s->loop, &c->read_watcher);
     ev_io_stop(s->loop, &c->write_watcher);
+    ev_timer_stop(s->loop, &c->idle_timer);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -314,6 +343,8 @@ static int reply_stats(client *c)
     genre_json_int(j, (long long)s->clients_dropped);
     genre_json_key(j, "clients_refused");
     genre_json_int(j, (long long)s->clients_refused);
+    genre_json_key(j, "clients_timed_out");
+    genre_json_int(j, (long long)s->clients_timed_out);
     genre_json_key(j, "requests_total");
     genre_json_int(j, (long long)s->requests_total);
     genre_json_key(j, "protocol_errors");
@@ -380,6 +411,7 @@ static int handle_line(client *c, const char *line, size_t len)
     if (req == GENRED_REQUEST_EMPTY)
         return 0;
     s->requests_total++;
+    client_touch(c);
     switch (req) {
     case GENRED_REQUEST_STATUS:
         return reply_status(c);
@@ -457,8 +489,8 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
              * session (including watch) ends, so no fd lingers for a peer
              * that may be gone entirely. */
             ev_io_stop(loop, &c->read_watcher);
-            client_set_watching(c, 0);
             c->read_closed = 1;
+            client_set_watching(c, 0);
             if (c->out_len == 0)
                 client_close(c);
             return;
@@ -490,6 +522,20 @@ static void refuse_client(genred_server *s, int fd)
     s->clients_refused++;
 }
 
+static void on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    client *c = w->data;
+    genred_server *s = c->server;
+    s->clients_timed_out++;
+    begin_error(s, "idle timeout");
+    genre_json_key(&s->reply, "limit");
+    genre_json_fixed(&s->reply, s->limits.idle_timeout, 1);
+    genre_json_end_object(&s->reply);
+    if (send_reply(c) == 0)
+        client_close(c);    /* best effort: what the socket did not take is lost */
+}
+
 static void add_client(genred_server *s, int fd)
 {
     client *c = calloc(1, sizeof *c);
@@ -504,14 +550,62 @@ static void add_client(genred_server *s, int fd)
     ev_io_init(&c->write_watcher, on_client_writable, fd, EV_WRITE);
     c->read_watcher.data = c;
     c->write_watcher.data = c;
+    ev_init(&c->idle_timer, on_client_idle);
+    c->idle_timer.data = c;
     c->next = s->clients;
     if (s->clients)
         s->clients->prev = c;
     s->clients = c;
     s->n_clients++;
     ev_io_start(s->loop, &c->read_watcher);
+    client_touch(c);
     build_identity(s, "hello");
     send_reply(c);
+}
+
+static void fd_warning(genred_server *s, int err)
+{
+    s->fd_refused++;
+    double now = ev_now(s->loop);
+    if (!s->cb.warning || (s->fd_warning_time > 0 && now - s->fd_warning_time < FD_WARNING_INTERVAL_S))
+        return;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "out of file descriptors (%s): %llu connection(s) refused; clients: %zu of at "
+             "most %zu", strerror(err), s->fd_refused, s->n_clients, s->limits.max_clients);
+    s->cb.warning(s->cb.user, msg);
+    s->fd_warning_time = now;
+    s->fd_refused = 0;
+}
+
+/* accept() failed for lack of file descriptors.  The pending connection
+ * would sit in the backlog until its client gives up, and accept() would
+ * fail again at once.  Giving up the spare fd makes room to accept it,
+ * tell it "too many clients" and close it; then the spare is taken back.
+ * (Linux reports EMFILE before it looks at the backlog, so the backlog
+ * may also turn out to be empty.)  Returns 1 when a client was refused
+ * (try the backlog again), 0 when the backlog is empty, -1 to pause. */
+static int refuse_without_fds(genred_server *s, int err)
+{
+    if (s->spare_fd < 0)
+        return -1;
+    close(s->spare_fd);
+    int fd = accept4(s->listener.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int accept_errno = errno;
+    if (fd >= 0) {
+        s->connections_total++;
+        refuse_client(s, fd);
+        fd_warning(s, err);
+    }
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (s->spare_fd < 0)
+        return -1;
+    if (fd >= 0)
+        return 1;
+    if (accept_errno == EAGAIN || accept_errno == EWOULDBLOCK)
+        return 0;
+    /* Another thread took the freed fd, or worse: pause, do not spin. */
+    return -1;
 }
 
 static void on_accept_pause_over(struct ev_loop *loop, ev_timer *w, int revents)
@@ -532,7 +626,14 @@ static void on_listener_readable(struct ev_loop *loop, ev_io *w, int revents)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM or worse: the pending
+            if (errno == EMFILE || errno == ENFILE) {
+                int rc = refuse_without_fds(s, errno);
+                if (rc > 0)
+                    continue;
+                if (rc == 0)
+                    return;
+            }
+            /* ENOBUFS, ENOMEM or worse (or no spare fd): the pending
              * connection stays queued, so retrying now would spin. */
             ev_io_stop(loop, &s->accept_watcher);
             ev_timer_set(&s->accept_pause, ACCEPT_PAUSE_S, 0.);
@@ -563,11 +664,15 @@ genred_server *genred_server_new(struct ev_loop *loop, const genred_socket_spec 
         return NULL;
     }
     s->loop = loop;
+    /* Taken first, while fds are surely free. */
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     apply_limits(&s->limits, limits);
     if (cb)
         s->cb = *cb;
     genre_json_init(&s->reply);
     if (genred_listener_open(&s->listener, sock, err, errlen) < 0) {
+        if (s->spare_fd >= 0)
+            close(s->spare_fd);
         free(s);
         return NULL;
     }
@@ -611,6 +716,8 @@ void genred_server_del(genred_server *s)
     ev_io_stop(s->loop, &s->accept_watcher);
     ev_timer_stop(s->loop, &s->accept_pause);
     genred_listener_close(&s->listener);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
     genre_json_free(&s->reply);
     free(s->cb_buf);
     free(s);

@@ -197,6 +197,15 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
         }
         if (got == 0)
             break;
+        /* NaN or infinite samples would pass every comparison downstream
+         * and still come out as a genre: the file is refused instead. */
+        for (size_t i = 0; rc == 0 && i < (size_t)got * (size_t)channels; i++) {
+            if (!isfinite(buf[i])) {
+                genre_set_error(err, errlen, "non-finite sample (NaN or infinity) at %.3f s",
+                                (double)(total + i / (size_t)channels) / rate);
+                rc = -1;
+            }
+        }
         total += (uint64_t)got;
     }
     free(buf);
@@ -304,10 +313,23 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
     const char *path = run->files[index];
     double duration = 0;
     char err[ERRLEN] = "";
-    if (run_file(c, run, path, &duration, err, sizeof err) == 0 && c->n_windows == 0)
+    int decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
+    if (decoded && c->n_windows == 0)
         genre_set_error(err, sizeof err, "too short: %.3f s gives no analysis frame (%u samples at %u Hz)",
                         duration, c->model->frontend.n_fft, c->model->frontend.sample_rate);
     bool padded = c->padded;
+    /* A model whose activations overflow gives NaN: that is no genre. */
+    for (size_t w = 0; decoded && !err[0] && w < c->n_windows; w++) {
+        for (size_t k = 0; k < c->n_labels; k++) {
+            if (!isfinite(c->window_probs[w * c->n_labels + k])) {
+                genre_set_error(err, sizeof err,
+                                "the model's output is not finite (NaN or infinity) for the "
+                                "window at %.3f s",
+                                c->spans[2 * w]);
+                break;
+            }
+        }
+    }
     if (err[0]) {
         r->failed = true;
         snprintf(r->error, sizeof r->error, "%s", err);
@@ -461,6 +483,9 @@ int main(int argc, char **argv)
         genre_model_del(model);
         return 2;
     }
+    /* (The stream's pipeline builds the front-end too: a model whose
+     * front-end settings the front-end refuses is a model error here, not
+     * one error per audio file.) */
     genre_stream_del(probe);
 
     classify_run run = {.opt = &opt, .model = model, .files = argv + optind,

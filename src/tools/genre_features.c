@@ -126,6 +126,18 @@ static int decode_file(features_run *run, const char *path, frame_store *s, doub
         }
         if (got == 0)
             break;
+        /* NaN or infinite samples would become NaN features in the
+         * training data: the file is refused instead. */
+        for (size_t i = 0; i < (size_t)got * (size_t)channels; i++) {
+            if (!isfinite(buf[i])) {
+                genre_set_error(err, errlen, "%s: non-finite sample (NaN or infinity) at %.3f s",
+                                path, (double)(total + i / (size_t)channels) / rate);
+                rc = -1;
+                break;
+            }
+        }
+        if (rc != 0)
+            break;
         total += (uint64_t)got;
         if (genre_pipeline_push(p, buf, (size_t)got, store_frame, s) != 0)
             rc = -2;
