@@ -28,7 +28,7 @@ typedef struct genred_inference_config {
     double interval;                    /* seconds between results, 0.05..60, default 1 */
     int smoothing;                      /* mean of the last N results, 1..60, default 3 */
     double silence_dbfs;                /* below: state "silence"; default -60 */
-    int threads;                        /* threads per window (genre_net_new_threads), 1..64, default 1 */
+    int threads;                        /* threads of the network (genre_stream_new), 1..64, default 1 */
 } genred_inference_config;
 
 typedef struct genred_socket_config {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "genre/model.h"
-#include "genre/net.h"
+#include "genre/stream.h"
 #include "genred/log.h"
 #include "genred/source.h"
 
@@ -79,16 +79,18 @@ genred_engine *genred_engine_new(const genred_engine_params *params, genred_log 
                                  void (*on_result)(void *user), void *user, char *err,
                                  size_t errlen);
 
-/* Replace the model (with its net) and/or the source in one step.
+/* Replace the model (with its stream classifier, genre/stream.h, which the
+ * inference thread feeds with the feature thread's frames) and/or the
+ * source in one step.
  * model == NULL keeps the current model; replace_source == 0 keeps the
  * current source (source == NULL with replace_source detaches it: no
  * input).  Everything that can fail (pipeline for the new rate/front-end,
  * buffers) is prepared before anything is swapped: on failure -1 is
- * returned, nothing changed and the caller still owns model/net/source.  On
+ * returned, nothing changed and the caller still owns model/stream/source.  On
  * success the engine owns them and has closed what they replaced.  The
  * window (and with it ten seconds of context) survives a model swap when
  * the front-end is identical and the source stays. */
-int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
+int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *stream,
                           const char *model_name, genred_source *source, int replace_source,
                           char *err, size_t errlen);
 void genred_engine_set_params(genred_engine *e, const genred_engine_params *params);

@@ -24,7 +24,7 @@
 #include "genre/frontend.h"
 #include "genre/json.h"
 #include "genre/model.h"
-#include "genre/net.h"
+#include "genre/stream.h"
 #include "genred/config.h"
 #include "genred/engine.h"
 #include "genred/notify.h"
@@ -190,7 +190,7 @@ static void resolve_model_path(const genred_config *cfg, char *out, size_t cap)
         snprintf(out, cap, "%s", GENRED_MODEL_SOURCE);
 }
 
-static int load_model(const char *path, int threads, genre_model **model, genre_net **net,
+static int load_model(const char *path, int threads, genre_model **model, genre_stream **stream,
                       char *err, size_t errlen)
 {
     char why[512];
@@ -209,22 +209,17 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
         return -1;
     }
-    /* The loader accepts some front-end settings the front-end refuses
-     * (mel bands narrower than an FFT bin, ...).  Building one here refuses
-     * such a model at load time, naming the model, rather than when a
-     * source is attached (blaming the audio, or never reported at all
-     * while a capture device is missing). */
-    genre_frontend *fe = genre_frontend_new(&(*model)->frontend, why, sizeof why);
-    if (!fe) {
+    /* The model's stream classifier (its network, and a pipeline that
+     * builds its front-end): the loader accepts some front-end settings the
+     * front-end refuses (mel bands narrower than an FFT bin, ...), and
+     * building one here refuses such a model at load time, naming the
+     * model, rather than when a source is attached (blaming the audio, or
+     * never reported at all while a capture device is missing).  No window
+     * grid (hop 0): the inference thread asks for the newest window. */
+    *stream = genre_stream_new(*model, (*model)->frontend.sample_rate, 1, 0, (size_t)threads, why,
+                               sizeof why);
+    if (!*stream) {
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
-        genre_model_del(*model);
-        *model = NULL;
-        return -1;
-    }
-    genre_frontend_del(fe);
-    *net = genre_net_new_threads(*model, (size_t)threads, why, sizeof why);
-    if (!*net) {
-        genre_set_error(err, errlen, "model %s: %s", path, why);
         genre_model_del(*model);
         *model = NULL;
         return -1;
@@ -232,7 +227,7 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
     return 0;
 }
 
-/* [inference] threads are the net's own (genre_net_new_threads), which
+/* [inference] threads are the network's own (genre_stream_new), which
  * call cblas from several threads at once; OpenBLAS's own threads on top
  * would only compete with them (and wait for each other on a busy core). */
 static void single_threaded_blas(void)
@@ -562,7 +557,7 @@ static void reload(genred *d)
     char config_path[GENRED_CONFIG_PATH_MAX];
     char model_path[GENRED_CONFIG_PATH_MAX];
     genre_model *model = NULL;
-    genre_net *net = NULL;
+    genre_stream *stream = NULL;
     genred_source *source = NULL;
 
     /* Everything new is prepared and checked first; only then swapped. */
@@ -570,15 +565,15 @@ static void reload(genred *d)
         check_fd_limit(&cfg, d->log, err, sizeof err))
         goto fail;
     resolve_model_path(&cfg, model_path, sizeof model_path);
-    if (load_model(model_path, cfg.inference.threads, &model, &net, err, sizeof err))
+    if (load_model(model_path, cfg.inference.threads, &model, &stream, err, sizeof err))
         goto fail;
     if (strcmp(model_path, d->model_path) == 0 && model->crc32 == d->model_crc &&
         cfg.inference.threads == d->cfg.inference.threads) {
-        /* The very same model and threads: keep the running net (and its window). */
-        genre_net_del(net);
+        /* The very same model and threads: keep the running network (and its window). */
+        genre_stream_del(stream);
         genre_model_del(model);
         model = NULL;
-        net = NULL;
+        stream = NULL;
     }
     int new_audio = genred_config_audio_differs(&cfg.audio, &d->cfg.audio);
     if (new_audio && open_source(d, &cfg.audio, &source, err, sizeof err))
@@ -588,7 +583,7 @@ static void reload(genred *d)
         genred_warning(d->log, "[socket] path/mode/group changes take effect on restart");
     uint32_t crc = model ? model->crc32 : d->model_crc;
     if ((model || new_audio) &&
-        genred_engine_replace(d->engine, model, net, base_name(model_path), source, new_audio,
+        genred_engine_replace(d->engine, model, stream, base_name(model_path), source, new_audio,
                               err, sizeof err))
         goto fail;
 
@@ -639,8 +634,8 @@ static void reload(genred *d)
 fail:
     if (source)
         genred_source_close(source);
-    if (net)
-        genre_net_del(net);
+    if (stream)
+        genre_stream_del(stream);
     if (model)
         genre_model_del(model);
     snprintf(d->last_reload_error, sizeof d->last_reload_error, "%s", err);
@@ -741,20 +736,20 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
 
     resolve_model_path(&d->cfg, d->model_path, sizeof d->model_path);
     genre_model *model;
-    genre_net *net;
-    if (load_model(d->model_path, d->cfg.inference.threads, &model, &net, err, errlen))
+    genre_stream *stream;
+    if (load_model(d->model_path, d->cfg.inference.threads, &model, &stream, err, errlen))
         goto fail;
     d->model_crc = model->crc32;
     genred_engine_params params = engine_params(&d->cfg);
     d->engine = genred_engine_new(&params, log, wake_main_loop, d, err, errlen);
     if (!d->engine) {
-        genre_net_del(net);
+        genre_stream_del(stream);
         genre_model_del(model);
         goto fail;
     }
-    if (genred_engine_replace(d->engine, model, net, base_name(d->model_path), NULL, 0, err,
+    if (genred_engine_replace(d->engine, model, stream, base_name(d->model_path), NULL, 0, err,
                               errlen)) {
-        genre_net_del(net);
+        genre_stream_del(stream);
         genre_model_del(model);
         goto fail;
     }

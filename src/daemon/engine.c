@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "genre/pipeline.h"
+#include "genre/stream.h"
 #include "genre/window.h"
 
 /* Frames read from the ring per pipeline call: the pipeline's own chunk,
@@ -59,14 +60,16 @@ struct genred_engine {
 
     /* Parts: replaced only by the main thread while both threads stand. */
     genre_model *model;
-    genre_net *net;
+    genre_stream *stream;       /* inference thread: the model's stream classifier */
     char model_name[256];
     genred_source *source;
     genre_pipeline *pipeline;
     genre_window *window;
     float *chunk;               /* feature thread: CHUNK_FRAMES * channels */
     level_meter level;          /* feature thread */
-    float *snapshot;            /* inference thread: window copy */
+    float *fresh;               /* inference thread: frames new since its last turn */
+    uint64_t consumed;          /* inference thread: window frames given to the stream */
+    uint64_t stream_origin;     /* inference thread: window frame that is stream frame 0 */
     float *raw;                 /* inference thread: network output */
     float *history;             /* inference thread: SMOOTHING_MAX x n_labels */
     size_t history_count, history_pos;
@@ -315,10 +318,25 @@ static void *inference_main(void *arg)
         }
         genred_engine_params params = e->params;
         int have_input = e->source != NULL;
+        /* The frames that arrived since the last turn go to the stream
+         * classifier: a graph model computes each of them once here, so a
+         * result costs a turn's frames and one pooling, not a whole
+         * window.  A window that restarted (new source or front-end), or
+         * more new frames than the window holds (this thread was held up),
+         * starts the stream over. */
         uint64_t count = genre_window_count(e->window);
-        int full = genre_window_full(e->window);
-        if (have_input && full)
-            memcpy(e->snapshot, genre_window_view(e->window), window_floats * sizeof(float));
+        size_t fresh = 0;
+        if (count < e->consumed || count - e->consumed > fe->window_frames) {
+            genre_stream_reset(e->stream);
+            e->consumed = count > fe->window_frames ? count - fe->window_frames : 0;
+            e->stream_origin = e->consumed;
+        }
+        if (have_input && count > e->consumed) {
+            fresh = (size_t)(count - e->consumed);
+            memcpy(e->fresh, genre_window_view(e->window) + (window_floats - fresh * fe->n_mels),
+                   fresh * fe->n_mels * sizeof(float));
+            e->consumed = count;
+        }
         double level = e->level_dbfs;
         int nonfinite = e->input_nonfinite;
         double epoch = e->window_epoch;
@@ -330,11 +348,28 @@ static void *inference_main(void *arg)
         r->confidence = 0;
         r->inference_ms = 0;
         r->progress = 0;
+        double t0 = genred_mono_now();
+        int stream_failed = fresh && genre_stream_push_frames(e->stream, e->fresh, fresh, NULL, NULL);
+        /* Results need a whole window whose frames have their look-ahead. */
+        uint64_t ready = genre_stream_ready(e->stream);
+        int full = ready >= fe->window_frames;
+        genre_stream_window w = {0};
+        if (have_input && full && !stream_failed && genre_stream_latest(e->stream, &w) != 0)
+            stream_failed = 1;
+        if (stream_failed) {
+            genred_warning(e->log, "stream classifier: %s", genre_stream_error(e->stream));
+            genre_stream_reset(e->stream);
+            e->stream_origin = e->consumed;
+            full = 0;
+        }
         if (have_input && count > 0) {
-            uint64_t in_window = count < fe->window_frames ? count : fe->window_frames;
-            r->has_window = 1;
-            r->window_start = epoch + (double)(count - in_window) * frame_s;
-            r->window_end = epoch + (double)(count - 1) * frame_s + (double)fe->n_fft / fe->sample_rate;
+            /* The window the result is for: the newest ready frames. */
+            uint64_t end = e->stream_origin + ready, n = ready < fe->window_frames ? ready : fe->window_frames;
+            if (!full)
+                end = count, n = count < fe->window_frames ? count : fe->window_frames;
+            r->has_window = end > 0;
+            r->window_start = epoch + (double)(end - n) * frame_s;
+            r->window_end = epoch + (double)(end - 1) * frame_s + (double)fe->n_fft / fe->sample_rate;
         }
         if (have_input)
             r->level_dbfs = level;
@@ -350,11 +385,10 @@ static void *inference_main(void *arg)
             e->history_count = 0;
         } else if (!full) {
             r->state = GENRED_STATE_WARMING;
-            r->progress = (double)count / fe->window_frames;
+            r->progress = (double)ready / fe->window_frames;
             e->history_count = 0;
         } else {
-            double t0 = genred_mono_now();
-            genre_net_run(e->net, e->snapshot, e->raw);
+            memcpy(e->raw, w.probs, n_labels * sizeof *e->raw);
             r->inference_ms = (genred_mono_now() - t0) * 1000.0;
             r->has_probs = 1;
             for (size_t k = 0; k < n_labels && !model_error; k++)
@@ -448,12 +482,12 @@ static int frontends_equal(const genre_frontend_spec *a, const genre_frontend_sp
     return 1;
 }
 
-int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
+int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *stream,
                           const char *model_name, genred_source *source, int replace_source,
                           char *err, size_t errlen)
 {
-    if (model && !net) {
-        genre_set_error(err, errlen, "internal error: model without its net");
+    if (model && !stream) {
+        genre_set_error(err, errlen, "internal error: model without its stream classifier");
         return -1;
     }
     const genre_model *m = model ? model : e->model;
@@ -462,10 +496,9 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
         return -1;
     }
     if (model) {
-        if (model->n_labels < 1 || model->n_labels > GENRED_MAX_LABELS ||
-            genre_net_output_size(net) != model->n_labels) {
-            genre_set_error(err, errlen, "model has %u labels but its network gives %zu outputs",
-                            model->n_labels, genre_net_output_size(net));
+        if (model->n_labels < 1 || model->n_labels > GENRED_MAX_LABELS) {
+            genre_set_error(err, errlen, "model has %u labels, genred takes 1..%d",
+                            model->n_labels, GENRED_MAX_LABELS);
             return -1;
         }
     }
@@ -477,7 +510,7 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
     /* Prepare everything that can fail. */
     genre_pipeline *pipeline = NULL;
     genre_window *window = NULL;
-    float *snapshot = NULL, *chunk = NULL, *raw = NULL, *history = NULL;
+    float *fresh = NULL, *chunk = NULL, *raw = NULL, *history = NULL;
     level_meter level = {0};
     char why[256];
     if (src && (new_stream || !e->pipeline)) {
@@ -496,8 +529,8 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
     }
     if (!spec_same || !e->window) {
         window = genre_window_new(fe->window_frames, fe->n_mels);
-        snapshot = malloc((size_t)fe->window_frames * fe->n_mels * sizeof *snapshot);
-        if (!window || !snapshot)
+        fresh = malloc((size_t)fe->window_frames * fe->n_mels * sizeof *fresh);
+        if (!window || !fresh)
             goto oom;
     }
     if (model) {
@@ -525,10 +558,13 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
         e->source_frames = 0;
     }
     if (model) {
-        genre_net_del(e->net);
+        genre_stream_del(e->stream);
         genre_model_del(e->model);
         e->model = model;
-        e->net = net;
+        e->stream = stream;
+        /* The new network starts from the window's current frames. */
+        e->consumed = 0;
+        e->stream_origin = 0;
         snprintf(e->model_name, sizeof e->model_name, "%s", model_name ? model_name : "");
         free(e->raw);
         free(e->history);
@@ -539,9 +575,9 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
     }
     if (window) {
         genre_window_del(e->window);
-        free(e->snapshot);
+        free(e->fresh);
         e->window = window;
-        e->snapshot = snapshot;
+        e->fresh = fresh;
     }
     if (pipeline || !e->source) {
         genre_pipeline_del(e->pipeline);
@@ -553,6 +589,9 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_net *net,
     }
     if (new_stream) {
         genre_window_reset(e->window);
+        genre_stream_reset(e->stream);
+        e->consumed = 0;
+        e->stream_origin = 0;
         level_reset(&e->level);
         e->level_dbfs = LEVEL_FLOOR_DBFS;
         e->input_nonfinite = 0;
@@ -576,7 +615,7 @@ oom:
     genre_pipeline_del(pipeline);
     genre_window_del(window);
     level_free(&level);
-    free(snapshot);
+    free(fresh);
     free(chunk);
     free(raw);
     free(history);
@@ -683,11 +722,11 @@ void genred_engine_del(genred_engine *e)
     genred_source_close(e->source);
     genre_pipeline_del(e->pipeline);
     genre_window_del(e->window);
-    genre_net_del(e->net);
+    genre_stream_del(e->stream);
     genre_model_del(e->model);
     level_free(&e->level);
     free(e->chunk);
-    free(e->snapshot);
+    free(e->fresh);
     free(e->raw);
     free(e->history);
     pthread_mutex_destroy(&e->lock);
