@@ -10,7 +10,11 @@ graph with its 50 sigmoid tags:
     1 and 2 threads) gives every window equal to PyTorch run on the whole
     clip and pooled over the window, within 1e-4;
   * the HDF5 reader refuses a missing file, a file that is not HDF5 and an
-    HDF5 file that is not musicnn, each with a message naming the file.
+    HDF5 file that is not musicnn, each with a message naming the file;
+  * the shipped transfer model (models/genre.gmdl) through libgenre equals
+    the same file's graph run by PyTorch (bench/bench_model.py's module)
+    within 1e-4 on real audio windows, with the same genre, and it carries
+    the musicnn attribution and the source weights' sha256.
 
 usage: test_musicnn.py SOURCE_ROOT DUMP_FRONTEND GRAPH_EVAL PRETRAINED_DIR DATA_DIR WORKDIR
 """
@@ -98,6 +102,32 @@ def main():
             check(out.returncode == 0 and count == expect and worst < TOL,
                   f"{name}: streamed in pieces of {piece}, {threads} thread(s): {count} of {expect} "
                   f"windows, max |C - PyTorch| {worst:.2e} {out.stderr.strip()}")
+
+    # the shipped genre model: libgenre against PyTorch on the file's graph
+    shipped = os.path.join(root, "models", "genre.gmdl")
+    sys.path.insert(0, os.path.join(root, "bench"))
+    import bench_model
+    m = gmf.read_model(shipped)
+    check(m["format_version"] == 2 and "Pons" in m["meta"].get("attribution", "")
+          and musicnn.sha256_file(weights) in m["meta"].get("source_weights_sha256", ""),
+          f"shipped model: version {m['format_version']}, attribution and source weights' sha256")
+    torch_net = bench_model.torch_module(m)
+    wf = int(m["frontend"]["window_frames"])
+    for r in picked:
+        prefix = os.path.join(work, f"{r['label']}-{r['source']}")
+        x = np.fromfile(prefix + ".all.f32", dtype=np.float32).reshape(-1, 96)
+        w = np.ascontiguousarray(x[:wf])
+        w.tofile(prefix + ".shipped.f32")
+        with torch.no_grad():
+            ref = torch_net(torch.from_numpy(w)[None, None]).numpy()[0]
+        out = subprocess.run([graph_eval, shipped, prefix + ".shipped.f32"], capture_output=True,
+                             text=True)
+        c = np.array(out.stdout.split(), dtype=np.float64)
+        ok = out.returncode == 0 and c.shape == ref.shape
+        diff = float(np.abs(c - ref).max()) if ok else float("inf")
+        check(ok and diff < TOL and int(np.argmax(c)) == int(np.argmax(ref)),
+              f"shipped model, {r['label']} window: max |C - PyTorch| {diff:.2e}, "
+              f"genre {m['labels'][int(np.argmax(ref))]}")
 
     # the HDF5 reader's errors name the file
     bad = os.path.join(work, "not-hdf5.h5")

@@ -68,12 +68,18 @@ class GenreHead(nn.Module):
     front-end embeddings with their context: x [B, 561, L] (zero outside the
     clip), valid [B, L] (inside the clip), pool [B, L] (inside the window)."""
 
-    def __init__(self, pretrained, n_labels, dropout):
+    def __init__(self, pretrained, n_labels, dropout, head="musicnn", hidden=256):
         super().__init__()
         self.mid = pretrained.mid
         self.back = pretrained.back
         self.back.dropout = nn.Dropout(dropout)
         self.back.out = nn.Linear(200, n_labels)
+        self.head = head
+        if head == "mlp":
+            # musicnn's pooled batch norm, then a new MLP (what transfer_head.py
+            # trains on the frozen trunk, here with the mid-end learning too).
+            self.mlp = nn.Sequential(nn.Dropout(0.2), nn.Linear(2 * musicnn.POOLED_CHANNELS, hidden),
+                                     nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_labels))
 
     def midend(self, x, valid):
         # Each conv's input is zero outside the clip, as in the stream.
@@ -91,6 +97,8 @@ class GenreHead(nn.Module):
         mx = torch.where(p, y, torch.full_like(y, neg)).amax(dim=2)
         mean = (y * p).sum(dim=2) / p.sum(dim=2).clamp(min=1)
         pooled = torch.stack([mx, mean], dim=2).flatten(1)
+        if self.head == "mlp":
+            return self.mlp(self.back.bn_pool(pooled))
         return self.back(pooled)
 
 
@@ -116,7 +124,7 @@ class Sampler:
     """Genre uniformly, then a clip with weight n(genre, source)^-0.5, then a
     uniform start (a clip shorter than the window is one window)."""
 
-    def __init__(self, clips, n_labels, window, rng):
+    def __init__(self, clips, n_labels, window, rng, source_power=0.5):
         self.clips, self.window, self.rng = clips, window, rng
         self.by_label = [[i for i, c in enumerate(clips) if c.label_index == k] for k in range(n_labels)]
         self.present = [k for k in range(n_labels) if self.by_label[k]]
@@ -125,7 +133,7 @@ class Sampler:
             counts = {}
             for i in idx:
                 counts[clips[i].source] = counts.get(clips[i].source, 0) + 1
-            w = np.array([counts[clips[i].source] ** -0.5 for i in idx])
+            w = np.array([counts[clips[i].source] ** -source_power for i in idx])
             self.weights.append(w / w.sum() if len(w) else w)
 
     def draw(self, size):
@@ -184,6 +192,12 @@ def main():
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--window", type=int, default=624)
     p.add_argument("--hop", type=int, default=312, help="evaluation window hop (frames)")
+    p.add_argument("--head", choices=("musicnn", "mlp"), default="musicnn",
+                   help="musicnn's back-end with a new output layer, or its pooled batch norm "
+                        "and a new MLP")
+    p.add_argument("--hidden", type=int, default=256, help="MLP head width")
+    p.add_argument("--source-power", type=float, default=0.5,
+                   help="clip weight n(genre, source)^-P within a genre (1: sources equal)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
@@ -199,8 +213,9 @@ def main():
         pretrained = musicnn.load_keras_weights(args.weights)
     except musicnn.HDF5Error as e:
         raise SystemExit(f"error: {e}")
-    model = GenreHead(pretrained, len(labels), args.dropout)
-    head = list(model.back.out.parameters())
+    model = GenreHead(pretrained, len(labels), args.dropout, args.head, args.hidden)
+    head = list(model.back.out.parameters()) + \
+        (list(model.mlp.parameters()) if args.head == "mlp" else [])
     if args.mode == "head":
         body = []
     elif args.mode == "backend":
@@ -218,7 +233,7 @@ def main():
                                                 total_steps=args.steps, pct_start=0.1)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     in_drop = nn.Dropout1d(args.input_dropout)
-    sampler = Sampler(train, len(labels), args.window, rng)
+    sampler = Sampler(train, len(labels), args.window, rng, args.source_power)
     frozen = [m for m in (model.mid, model.back) if args.mode == "head" or
               (m is model.mid and args.mode == "backend")]
 
