@@ -37,9 +37,9 @@ def fresh_dir(path):
     return path
 
 
-def make_features(tool, data, rows, workdir):
+def make_features(tool, data, rows, workdir, flags=()):
     """Write a manifest of `rows` (absolute audio paths) and run genre-features
-    on it; returns the features folder."""
+    (with extra `flags`) on it; returns the manifest and the features folder."""
     manifest = os.path.join(workdir, "manifest.csv")
     with open(manifest, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
@@ -49,7 +49,7 @@ def make_features(tool, data, rows, workdir):
             r["file"] = os.path.join(data, r["file"])
             w.writerow(r)
     out = os.path.join(workdir, "features")
-    run([tool, manifest, out])
+    run([tool, *flags, manifest, out])
     return manifest, out
 
 

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Transfer-model pipeline smoke test (suite train), end to end on 6 real
+clips (3 genres x train/valid): genre-features with musicnn's front-end,
+train/embed.py (frozen MSD_musicnn front-end over whole clips),
+transfer_head.py (a tiny head, a few steps), export_transfer.py; then the
+exported file round-trips (read back: the nodes and the head as written)
+and genre-classify -- the C pipeline from audio -- gives, for every window
+of the valid clips, the probabilities the Python head gives on the pooled
+training features of the same window, within 5e-4 (the head divides each
+pooled feature by its standard deviation, some of which are small, so the
+float32 rounding of two independent implementations grows; measured 5e-5)."""
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train_test_util as util  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--features-tool", required=True)
+    p.add_argument("--classify", required=True)
+    p.add_argument("--data")
+    p.add_argument("--pretrained")
+    p.add_argument("--workdir", required=True)
+    args = p.parse_args()
+    data = util.data_dir(args.data)
+    weights = os.path.join(args.pretrained or os.path.join(util.REPO, "..", "shared", "pretrained",
+                                                           "musicnn"), "MSD_musicnn.h5")
+    if not os.path.isfile(weights):
+        util.fail(f"pretrained weights not found at {weights}")
+    work = util.fresh_dir(args.workdir)
+    train = os.path.join(util.REPO, "train")
+    sys.path.insert(0, train)
+    import torch
+    import genre_model_file as gmf
+
+    rows = util.manifest_rows(data)
+    picked = []
+    for label in ("blues", "jazz", "metal"):
+        for split in ("train", "valid"):
+            match = [r for r in rows if r["label"] == label and r["split"] == split]
+            if not match:
+                util.fail(f"no {label}/{split} clip in the manifest")
+            picked.append(match[0])
+    manifest, feats = util.make_features(args.features_tool, data, picked, work,
+                                         ["--mel-norm", "area", "--log-offset", "1e-4"])
+    emb = os.path.join(work, "emb")
+    util.run([sys.executable, os.path.join(train, "embed.py"), "--features", feats,
+              "--weights", weights, "--out", emb, "--threads", "1"])
+    run_dir = os.path.join(work, "run")
+    util.run([sys.executable, os.path.join(train, "transfer_head.py"), "--trunk", f"{weights}={emb}",
+              "--cache", os.path.join(work, "cache"), "--out", run_dir, "--members", "2",
+              "--hidden", "16", "--steps", "30", "--train-hop", "62", "--threads", "1"])
+    model = os.path.join(work, "model.gmdl")
+    util.run([sys.executable, os.path.join(train, "export_transfer.py"),
+              os.path.join(run_dir, "head.pt"), model, "--manifest", manifest])
+
+    # Round trip: what was written reads back.
+    m = gmf.read_model(model)
+    ckpt = torch.load(os.path.join(run_dir, "head.pt"), map_location="cpu", weights_only=False)
+    names = [n["name"] for n in m["nodes"]]
+    if m["format_version"] != 2 or m["labels"] != ckpt["labels"] or names[-4:] != \
+            ["head", "head_relu", "logits", "probs"] or m["frontend"]["mel_norm"] != "area":
+        util.fail(f"model read back: version {m['format_version']}, labels {m['labels']}, "
+                  f"last nodes {names[-4:]}, mel_norm {m['frontend']['mel_norm']}")
+    if "Pons" not in m["meta"].get("attribution", "") or not m["meta"].get("data_manifest_sha256"):
+        util.fail(f"provenance lacks the attribution or the manifest hash: {sorted(m['meta'])}")
+
+    # The Python head on the pooled features of every valid window ...
+    cache = glob.glob(os.path.join(work, "cache", "pooled-*.npz"))
+    if len(cache) != 1:
+        util.fail(f"expected one pooled-feature cache, found {cache}")
+    pooled = np.load(cache[0])
+    x, owner = pooled["valid_X"].astype(np.float64), pooled["valid_owner"]
+    logits = np.mean([np.maximum((x - ckpt["mu"]) / ckpt["sd"] @ mb["w1"].T + mb["b1"], 0)
+                      @ mb["w2"].T + mb["b2"] for mb in ckpt["members"]], axis=0)
+    py = np.exp(logits - logits.max(1, keepdims=True))
+    py /= py.sum(1, keepdims=True)
+    # ... against genre-classify on the audio (windows every 312 frames, as
+    # transfer_head.py's valid windows).
+    with open(os.path.join(emb, "index.csv")) as f:
+        import csv
+        index = list(csv.DictReader(f))
+    worst, compared = 0.0, 0
+    for ci, r in enumerate(index):
+        if r["split"] != "valid":
+            continue
+        out = util.run([args.classify, "--json", "--model", model, "--hop", str(312 * 256 / 16000),
+                        r["file"]])
+        res = json.loads(out.splitlines()[0])
+        mine = py[owner == ci]
+        if len(res["windows"]) != len(mine):
+            util.fail(f"{r['file']}: genre-classify gave {len(res['windows'])} windows, "
+                      f"Python {len(mine)}")
+        for w, p_py in zip(res["windows"], mine):
+            p_c = np.array([w["probabilities"][lab] for lab in m["labels"]])
+            worst = max(worst, float(np.abs(p_c - p_py).max()))
+            compared += 1
+    if compared == 0 or worst > 5e-4:
+        util.fail(f"C vs Python over {compared} windows: max |difference| {worst:.2e}")
+    print(f"transfer pipeline OK: 6 clips -> features -> embed -> head -> export -> "
+          f"genre-classify equals the Python head on {compared} windows (max diff {worst:.1e})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
