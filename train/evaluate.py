@@ -116,13 +116,21 @@ def pct(x):
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
+def model_description(meta):
+    """One phrase on what the model is and what it costs, from its provenance."""
+    if "mmac_per_frame" in meta:     # a streaming graph (transfer model)
+        return (f"{meta.get('model', 'graph model')}; {meta.get('params', '?')} values, "
+                f"{meta['mmac_per_frame']} M multiply-adds per front-end frame, each frame computed once")
+    return (f"{meta.get('arch', '?')} CNN, {meta.get('params', '?')} parameters, "
+            f"{meta.get('mflop_per_window', '?')} MFLOP per 10-s window")
+
+
 def write_report(path, png_name, m, labels, args, meta, model_sha):
     lines = [
         "# Shipped genre model: evaluation",
         "",
         f"Model: `{os.path.relpath(args.model, REPO) if args.model.startswith(REPO) else args.model}` "
-        f"(sha256 `{model_sha[:16]}…`), {meta.get('arch', '?')} CNN, {meta.get('params', '?')} parameters, "
-        f"{meta.get('mflop_per_window', '?')} MFLOP per 10-s window.",
+        f"(sha256 `{model_sha[:16]}…`), {model_description(meta)}.",
         f"Evaluated {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} through "
         f"`genre-classify --json --hop {args.hop}` (the C pipeline: decoder, resampler, front-end, network) on the "
         f"`{args.split}` split of `{os.path.basename(args.manifest)}`: {m['clips']} clips, {m['windows']} 10-s windows.",
