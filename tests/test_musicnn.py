@@ -34,6 +34,7 @@ def main():
     import torch
     import musicnn
     import genre_model_file as gmf
+    import genre_data
     weights = os.path.join(pretrained, "MSD_musicnn.h5")
     manifest = os.path.join(data, "manifest.csv")
     if not (os.path.isfile(weights) and os.path.isfile(manifest)):
@@ -109,7 +110,7 @@ def main():
     import bench_model
     m = gmf.read_model(shipped)
     check(m["format_version"] == 2 and "Pons" in m["meta"].get("attribution", "")
-          and musicnn.sha256_file(weights) in m["meta"].get("source_weights_sha256", ""),
+          and genre_data.sha256_file(weights) in m["meta"].get("source_weights_sha256", ""),
           f"shipped model: version {m['format_version']}, attribution and source weights' sha256")
     torch_net = bench_model.torch_module(m)
     wf = int(m["frontend"]["window_frames"])

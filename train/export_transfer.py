@@ -80,6 +80,47 @@ def head_nodes(ckpt):
     return nodes
 
 
+def provenance(ckpt, args, nodes, description, weights, weights_sha256):
+    """The META of an exported transfer model: what it is, the attribution,
+    where its weights and data came from, how it was trained, its figures."""
+    macs, values = frame_cost(nodes, musicnn.N_MELS)
+    m = ckpt["metrics"]
+    meta = {
+        "model": description,
+        "labels": ",".join(ckpt["labels"]),
+        "attribution": musicnn.ATTRIBUTION,
+        "source_weights": ",".join(os.path.basename(w) for w in weights),
+        "source_weights_sha256": ",".join(weights_sha256),
+        "params": values,
+        "mmac_per_frame": f"{macs / 1e6:.2f}",
+        "training_commit": ckpt.get("git_commit", "unknown"),
+        "training_command": ckpt.get("command", ""),
+        "training_seconds": f"{ckpt.get('seconds', 0):.0f}",
+        "export_command": " ".join([sys.executable] + sys.argv),
+        "export_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "valid_window_acc": f"{m['window_acc']:.4f}",
+        "valid_balanced_window_acc": f"{m['balanced_window_acc']:.4f}",
+        "valid_clip_acc": f"{m['clip_acc']:.4f}",
+        "valid_min_genre_recall": f"{m['min_genre_recall']:.4f}",
+        "valid_windows": m["windows"],
+        "valid_clips": m["clips"],
+    }
+    if args.manifest:
+        if not os.path.isfile(args.manifest):
+            raise SystemExit(f"error: manifest {args.manifest} not found")
+        meta["data_manifest"] = os.path.basename(args.manifest)
+        meta["data_manifest_sha256"] = sha256_file(args.manifest)
+    return meta
+
+
+def write(args, window, labels, meta, nodes):
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    write_model(args.output, musicnn.frontend_for_model(window), labels, None, meta, nodes=nodes)
+    print(f"wrote {args.output}: {len(labels)} labels, {len(nodes)} nodes, {meta['params']} values, "
+          f"{meta['mmac_per_frame']} M multiply-adds per frame", file=sys.stderr)
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
@@ -106,84 +147,27 @@ def main(argv=None):
     model.eval()
     window = int(ckpt["args"]["window"])
     nodes = musicnn.graph_nodes(front, model.mid, model.back, output="softmax")
-    macs, values = frame_cost(nodes, musicnn.N_MELS)
-    m = ckpt["metrics"]
-    meta = {
-        "model": "musicnn transfer: MSD_musicnn front-end (frozen), mid-end and back-end "
-                 f"fine-tuned ({ckpt['args']['mode']}), new genre head",
-        "labels": ",".join(labels),
-        "attribution": musicnn.ATTRIBUTION,
-        "source_weights": os.path.basename(weights),
-        "source_weights_sha256": ckpt["weights_sha256"],
-        "params": values,
-        "mmac_per_frame": f"{macs / 1e6:.2f}",
-        "training_commit": ckpt.get("git_commit", "unknown"),
-        "training_command": ckpt.get("command", ""),
-        "training_steps": ckpt.get("step", ""),
-        "training_seconds": f"{ckpt.get('seconds', 0):.0f}",
-        "features_index_sha256": ckpt["embed"].get("features_index_sha256", ""),
-        "embeddings_index_sha256": ckpt.get("emb_index_sha256", ""),
-        "export_command": " ".join([sys.executable] + sys.argv),
-        "export_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "valid_window_acc": f"{m['window_acc']:.4f}",
-        "valid_balanced_window_acc": f"{m['balanced_window_acc']:.4f}",
-        "valid_clip_acc": f"{m['clip_acc']:.4f}",
-        "valid_min_genre_recall": f"{m['min_genre_recall']:.4f}",
-        "valid_windows": m["windows"],
-        "valid_clips": m["clips"],
-    }
-    if args.manifest:
-        if not os.path.isfile(args.manifest):
-            raise SystemExit(f"error: manifest {args.manifest} not found")
-        meta["data_manifest"] = os.path.basename(args.manifest)
-        meta["data_manifest_sha256"] = sha256_file(args.manifest)
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    write_model(args.output, musicnn.frontend_for_model(window), labels, None, meta, nodes=nodes)
-    print(f"wrote {args.output}: {len(labels)} labels, {len(nodes)} nodes, {values} values, "
-          f"{macs / 1e6:.2f} M multiply-adds per frame", file=sys.stderr)
-    return 0
+    meta = provenance(ckpt, args, nodes,
+                      "musicnn transfer: MSD_musicnn front-end (frozen), mid-end and back-end "
+                      f"fine-tuned ({ckpt['args']['mode']}), new genre head",
+                      [weights], [ckpt["weights_sha256"]])
+    meta.update(training_steps=ckpt.get("step", ""),
+                features_index_sha256=ckpt["embed"].get("features_index_sha256", ""),
+                embeddings_index_sha256=ckpt.get("emb_index_sha256", ""))
+    return write(args, window, labels, meta, nodes)
 
 
 def export_head(ckpt, args):
-    labels = ckpt["labels"]
     nodes = head_nodes(ckpt)
-    macs, values = frame_cost(nodes, musicnn.N_MELS)
-    m = ckpt["metrics"]
     a = ckpt["args"]
-    meta = {
-        "model": f"musicnn transfer: frozen pretrained trunk(s) "
-                 f"({', '.join(os.path.basename(t['weights']) for t in ckpt['trunks'])}), "
-                 f"genre head of {a['members']} MLPs x {a['hidden']} hidden units",
-        "labels": ",".join(labels),
-        "attribution": musicnn.ATTRIBUTION,
-        "source_weights": ",".join(os.path.basename(t["weights"]) for t in ckpt["trunks"]),
-        "source_weights_sha256": ",".join(t["weights_sha256"] for t in ckpt["trunks"]),
-        "params": values,
-        "mmac_per_frame": f"{macs / 1e6:.2f}",
-        "training_commit": ckpt.get("git_commit", "unknown"),
-        "training_command": ckpt.get("command", ""),
-        "training_seconds": f"{ckpt.get('seconds', 0):.0f}",
-        "features_index_sha256": ckpt["trunks"][0]["embed"].get("features_index_sha256", ""),
-        "export_command": " ".join([sys.executable] + sys.argv),
-        "export_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "valid_window_acc": f"{m['window_acc']:.4f}",
-        "valid_balanced_window_acc": f"{m['balanced_window_acc']:.4f}",
-        "valid_clip_acc": f"{m['clip_acc']:.4f}",
-        "valid_min_genre_recall": f"{m['min_genre_recall']:.4f}",
-        "valid_windows": m["windows"],
-        "valid_clips": m["clips"],
-    }
-    if args.manifest:
-        if not os.path.isfile(args.manifest):
-            raise SystemExit(f"error: manifest {args.manifest} not found")
-        meta["data_manifest"] = os.path.basename(args.manifest)
-        meta["data_manifest_sha256"] = sha256_file(args.manifest)
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    write_model(args.output, musicnn.frontend_for_model(ckpt["window"]), labels, None, meta,
-                nodes=nodes)
-    print(f"wrote {args.output}: {len(labels)} labels, {len(nodes)} nodes, {values} values, "
-          f"{macs / 1e6:.2f} M multiply-adds per frame", file=sys.stderr)
-    return 0
+    trunks = ckpt["trunks"]
+    meta = provenance(ckpt, args, nodes,
+                      f"musicnn transfer: frozen pretrained trunk(s) "
+                      f"({', '.join(os.path.basename(t['weights']) for t in trunks)}), "
+                      f"genre head of {a['members']} MLPs x {a['hidden']} hidden units",
+                      [t["weights"] for t in trunks], [t["weights_sha256"] for t in trunks])
+    meta["features_index_sha256"] = trunks[0]["embed"].get("features_index_sha256", "")
+    return write(args, ckpt["window"], ckpt["labels"], meta, nodes)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ by Jordi Pons (jordipons/musicnn), converted to Keras HDF5 by Elio Quinton
 (Quint-e/musicnn_keras, commit ad6cfb8).
 """
 
-import hashlib
 import json
 import os
 
@@ -184,14 +183,6 @@ class MusiCNN(nn.Module):
 
     def forward(self, x):
         return self.back(time_maxmean(self.mid(self.front(x))))
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _dataset(group, layer, names, shape):

@@ -30,8 +30,8 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import musicnn  # noqa: E402
 from genre_data import sha256_file, window_starts  # noqa: E402
-from genre_metrics import source_spread, window_metrics  # noqa: E402
-from transfer import load_embeddings  # noqa: E402
+from genre_metrics import window_metrics  # noqa: E402
+from transfer import load_embeddings, summary  # noqa: E402
 
 WINDOW = 624
 
@@ -89,12 +89,6 @@ def metrics_of(probs, owner, clips, labels):
     return window_metrics(labels, len(labels), [clips[o].label_index for o in owner], probs.argmax(1),
                           [clips[o].source for o in owner], [clips[c].label_index for c in clip_ids],
                           clip_probs.argmax(1), [clips[c].source for c in clip_ids])
-
-
-def summary(m):
-    return (f"bal {m['balanced_window_acc']*100:.1f} win {m['window_acc']*100:.1f} "
-            f"clip {m['clip_acc']*100:.1f} min {m['min_genre_recall']*100:.1f} "
-            f"spread {source_spread(m):.1f}")
 
 
 def main():
