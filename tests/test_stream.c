@@ -143,13 +143,14 @@ static void free_model(test_model *t)
         free(t->w[i]);
 }
 
-/* The whole signal pushed `chunk` frames at a time. */
-static int run(genre_stream *s, const float *audio, size_t frames, size_t chunk, collected *c)
+/* The whole signal (`channels` interleaved) pushed `chunk` frames at a time. */
+static int run(genre_stream *s, const float *audio, int channels, size_t frames, size_t chunk,
+               collected *c)
 {
     memset(c, 0, sizeof *c);
     for (size_t at = 0; at < frames; at += chunk) {
         size_t n = frames - at < chunk ? frames - at : chunk;
-        if (genre_stream_push(s, audio + at * CHANNELS, n, collect, c))
+        if (genre_stream_push(s, audio + at * (size_t)channels, n, collect, c))
             return -1;
     }
     return genre_stream_finish(s, collect, c);
@@ -180,7 +181,7 @@ int main(void)
     genre_stream *s = genre_stream_new(&t.model, RATE, CHANNELS, HOP, 1, err, sizeof err);
     CHECK_MSG(s != NULL, "stream: %s", err);
     static collected whole, pieces, threads2;
-    CHECK_MSG(run(s, audio, frames, frames, &whole) == 0, "one push: %s", genre_stream_error(s));
+    CHECK_MSG(run(s, audio, CHANNELS, frames, frames, &whole) == 0, "one push: %s", genre_stream_error(s));
     uint64_t n_frames = genre_stream_frames(s);
     uint64_t expect = (n_frames - WINDOW) / HOP + 1;
     CHECK_MSG(whole.n == expect, "%zu windows from %llu frames, expected %llu", whole.n,
@@ -208,13 +209,13 @@ int main(void)
     static const size_t chunks[] = {1, 7, 256, 4096, 10000};
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
         genre_stream_reset(s);
-        CHECK_MSG(run(s, audio, frames, chunks[i], &pieces) == 0, "chunks of %zu", chunks[i]);
+        CHECK_MSG(run(s, audio, CHANNELS, frames, chunks[i], &pieces) == 0, "chunks of %zu", chunks[i]);
         CHECK_MSG(pieces.n == whole.n && max_diff(&pieces, &whole) <= 1e-6f,
               "chunks of %zu: %zu windows, max diff %g", chunks[i], pieces.n,
               (double)max_diff(&pieces, &whole));
     }
     genre_stream *s2 = genre_stream_new(&t.model, RATE, CHANNELS, HOP, 2, err, sizeof err);
-    CHECK_MSG(s2 && run(s2, audio, frames, 333, &threads2) == 0 && threads2.n == whole.n &&
+    CHECK_MSG(s2 && run(s2, audio, CHANNELS, frames, 333, &threads2) == 0 && threads2.n == whole.n &&
               max_diff(&threads2, &whole) <= 1e-5f,
           "2 threads: max diff %g", (double)max_diff(&threads2, &whole));
     genre_stream_del(s2);
@@ -231,7 +232,7 @@ int main(void)
     static collected shortc;
     const size_t short_frames = 48000;      /* 1 s mono */
     float *mono = random_floats(short_frames, &seed, 0.3f);
-    CHECK_MSG(run(s, mono, short_frames, 1000, &shortc) == 0, "short stream");
+    CHECK_MSG(run(s, mono, 1, short_frames, 1000, &shortc) == 0, "short stream");
     CHECK_MSG(shortc.n == 1 && shortc.partial[0] && shortc.start[0] == 0 &&
               shortc.end[0] == genre_stream_frames(s) && genre_stream_frames(s) < WINDOW,
           "short stream: %zu windows, partial %d, [%llu, %llu) of %llu frames", shortc.n,
@@ -239,7 +240,7 @@ int main(void)
           (unsigned long long)shortc.end[0], (unsigned long long)genre_stream_frames(s));
     /* Too short for one frame: no window at all. */
     genre_stream_reset(s);
-    CHECK_MSG(run(s, mono, 100, 100, &shortc) == 0 && shortc.n == 0 && genre_stream_frames(s) == 0,
+    CHECK_MSG(run(s, mono, 1, 100, 100, &shortc) == 0 && shortc.n == 0 && genre_stream_frames(s) == 0,
           "100 samples: %zu windows", shortc.n);
     /* A sink that stops the stream: its value comes back. */
     genre_stream_reset(s);
