@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Transfer-model pipeline smoke test (suite train), end to end on 6 real
-clips (3 genres x train/valid): genre-features with musicnn's front-end,
+clips (3 genres x train/valid) and one that cannot be decoded (reported by
+genre-features and embed.py, listed in embed.json, skipped): genre-features with musicnn's front-end,
 train/embed.py (frozen MSD_musicnn front-end over whole clips),
 transfer_head.py (a tiny head, a few steps), export_transfer.py; then the
 exported file round-trips (read back: the nodes and the head as written)
@@ -49,11 +50,24 @@ def main():
             if not match:
                 util.fail(f"no {label}/{split} clip in the manifest")
             picked.append(match[0])
+    # One clip that cannot be decoded: reported and skipped, never lost from the counts.
+    broken = os.path.join(work, "broken.opus")
+    with open(broken, "wb") as f:
+        f.write(b"OggS but not really\n" * 10)
+    picked.append(dict(picked[0], file=broken, clip="broken"))
     manifest, feats = util.make_features(args.features_tool, data, picked, work,
-                                         ["--mel-norm", "area", "--log-offset", "1e-4"])
+                                         ["--mel-norm", "area", "--log-offset", "1e-4"],
+                                         expect_failed=True)
     emb = os.path.join(work, "emb")
-    util.run([sys.executable, os.path.join(train, "embed.py"), "--features", feats,
-              "--weights", weights, "--out", emb, "--threads", "1"])
+    import subprocess
+    proc = subprocess.run([sys.executable, os.path.join(train, "embed.py"), "--features", feats,
+                           "--weights", weights, "--out", emb, "--threads", "1"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0 or f"skipped {broken}" not in proc.stderr or "1 skipped" not in proc.stderr:
+        util.fail(f"embed.py did not report the undecodable clip: {proc.stderr[-800:]}")
+    info = json.load(open(os.path.join(emb, "embed.json")))
+    if info["clips"] != 6 or [x["file"] for x in info["skipped"]] != [broken]:
+        util.fail(f"embed.json: {info['clips']} clips, skipped {info['skipped']}")
     run_dir = os.path.join(work, "run")
     util.run([sys.executable, os.path.join(train, "transfer_head.py"), "--trunk", f"{weights}={emb}",
               "--cache", os.path.join(work, "cache"), "--out", run_dir, "--members", "2",

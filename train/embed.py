@@ -107,12 +107,23 @@ def main():
         w.writerows(rows)
     with open(spec_path) as f:
         spec = json.load(f)
+    # Clips genre-features could not decode are not in its index: say how
+    # many and which, here and in embed.json, so no count hides them.
+    skipped = []
+    errors_path = os.path.join(args.features, "errors.csv")
+    if os.path.isfile(errors_path):
+        with open(errors_path, newline="") as f:
+            skipped = [{"file": r.get("file", ""), "error": r.get("error", "")} for r in csv.DictReader(f)]
+    for item in skipped:
+        print(f"embed: skipped {item['file']}: {item['error']}", file=sys.stderr)
     with open(os.path.join(args.out, "embed.json"), "w") as f:
         json.dump({"weights": os.path.abspath(args.weights), "weights_sha256": sha256_file(args.weights),
                    "features_index_sha256": sha256_file(index_path), "frontend": spec,
-                   "channels": musicnn.FRONTEND_CHANNELS, "layout": "float32 [frames, 561], C order"},
+                   "channels": musicnn.FRONTEND_CHANNELS, "layout": "float32 [frames, 561], C order",
+                   "clips": len(rows), "skipped": skipped},
                   f, indent=1)
-    print(f"embed: {len(rows)} clips ({done} computed) in {time.time() - t0:.0f} s", file=sys.stderr)
+    print(f"embed: {len(rows)} clips ({done} computed, {len(skipped)} skipped: not decodable) in "
+          f"{time.time() - t0:.0f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":

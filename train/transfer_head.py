@@ -133,8 +133,10 @@ def main():
                        "emb_index_sha256": sha256_file(os.path.join(emb, "index.csv"))})
     X = {s: np.concatenate([f[0] for f in feats[s]], axis=1) for s in feats}
     owner = {s: feats[s][0][1] for s in feats}
-    print(f"features: train {X['train'].shape}, valid {X['valid'].shape} ({time.time() - t0:.0f} s)",
-          flush=True)
+    skipped = sum(len(t["embed"].get("skipped", [])) for t in trunks[:1])
+    print(f"features: {len(clips)} clips ({skipped} of the manifest skipped as not decodable, "
+          f"see embed.json), windows: train {X['train'].shape}, valid {X['valid'].shape} "
+          f"({time.time() - t0:.0f} s)", flush=True)
 
     y_train = np.array([clips[o].label_index for o in owner["train"]])
     src_train = np.array([clips[o].source for o in owner["train"]])
