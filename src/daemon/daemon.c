@@ -295,6 +295,11 @@ static void on_result(struct ev_loop *loop, ev_async *w, int revents)
         genred_report_change(&d->scratch, &r, previous, genre);
         if (!d->scratch.failed)
             genred_server_broadcast(d->server, d->scratch.buf, d->scratch.len);
+    }
+    /* The log says every change, and also the very first result when it
+     * is already more than warming (a slow start can see bad audio before
+     * the first result). */
+    if (changed || (d->last.seq == 0 && r.state != GENRED_STATE_WARMING)) {
         if (genre)
             genred_info(d->log, "genre: %s (%.0f%%)", genre, 100.0 * r.confidence);
         else if (r.state == GENRED_STATE_BAD_INPUT)
