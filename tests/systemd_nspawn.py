@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -404,6 +405,8 @@ def main():
     for tool in ("systemd-nspawn", "debootstrap", "nsenter", "chroot", "meson", "ninja"):
         if not shutil.which(tool):
             skip("%s is not installed (Debian: systemd-container, debootstrap)" % tool)
+    # meson's timeout sends SIGTERM: still power the container off and unmount.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     root = cached_root()
     ct = os.path.join(workdir, "ct")
     tree = os.path.join(ct, "tree")
