@@ -162,9 +162,10 @@ for bad_args in (["--hop", "0", paths["tone.wav"]], ["--hop", "x", paths["tone.w
     check(r.returncode == 2 and r.stderr, f"{bad_args}: exit {r.returncode}")
 r = run(["--model", bad, paths["tone.wav"]])
 check(r.returncode == 2 and "not a genre model file" in r.stderr, f"bad model: {r.stderr!r}")
-# Front-end settings the model loader accepts but the front-end refuses (256
-# mel bands over a 512-point FFT: bands narrower than a bin) are a model
-# error (exit 2, naming the model), not an error blamed on each file.
+# Front-end settings the front-end refuses (256 mel bands over a 512-point
+# FFT: bands narrower than a bin) are a model error (exit 2, naming the
+# model; the loader refuses them by the front-end's own check), not an error
+# blamed on each file.
 narrow = os.path.join(tmpdir, "narrow.gmdl")
 gmf.write_model(narrow, dict(sample_rate=RATE, n_fft=N_FFT, hop=HOP, window="hann", n_mels=256,
                              fmin=0.0, fmax=8000.0, mel_scale="slaney", log_offset=1e-3,

@@ -407,7 +407,9 @@ def test_refusals():
                    "padding")
 
     # Sizes and parameters.
-    huge_fe = frontend(n_mels=512)
+    # (n_fft 8192: 512 mel bands over 512 bins would leave bands without a
+    # bin, which the loader refuses first.)
+    huge_fe = dict(frontend(n_mels=512), n_fft=8192)
     huge = [conv("huge", ["input"], 8193, 1, 1, 1, 0, 0),        # 512 x 8193 > 2^22 floats
             dict(name="huge_fmax", type="freq_max", inputs=["huge"]),
             dict(name="pool", type="time_maxmean", inputs=["huge_fmax"]),

@@ -97,8 +97,8 @@ def test_model(directory, seed=1, name="rand.gmdl"):
 def random_model(path, seed, overflow=False, n_mels=96):
     """overflow: every weight 3e38 (finite, but the activations overflow
     and the softmax gives NaN).  n_mels: another mel band count (256 gives
-    bands narrower than an FFT bin: the loader accepts that, the front-end
-    does not)."""
+    bands narrower than an FFT bin, which the front-end refuses, and so the
+    loader, by the front-end's own check)."""
     import genre_model_file as gmf
     rng = np.random.default_rng(seed)
 
@@ -935,9 +935,10 @@ class ReloadTests(TempDirTest):
                        expect_ready=False)
         self.assertEqual(d.proc.wait(timeout=10), 1)
         self.assertIn("cannot load model %s" % garbage, d.output())
-        # Front-end settings the loader accepts but the front-end refuses:
-        # the model is refused at load, named, even while the capture
-        # device is missing (before, only attaching a source found it).
+        # Front-end settings the front-end refuses: the model is refused at
+        # load, named, even while the capture device is missing (before
+        # issue 14 the loader accepted it and only attaching a source found
+        # it).
         narrow = random_model(os.path.join(self.dir, "narrow.gmdl"), seed=4, n_mels=256)
         d = self.start(base_config(narrow, "device = nothing-here"), expect_ready=False,
                        env={"ALSA_CONFIG_PATH": os.path.join(self.dir, "no-alsa.conf")})

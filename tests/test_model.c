@@ -254,6 +254,12 @@ static void test_frontend(image good)
     REFUSE(good, "mean NaN", "norm_mean[2] is not finite", putf(im, f + 40 + 8, strtof("nan", NULL)));
     REFUSE(good, "std 0", "norm_std[1] = 0, must be finite and > 0", putf(im, f + 56 + 4, 0.0f));
     REFUSE(good, "std < 0", "norm_std[3] = -1", putf(im, f + 56 + 12, -1.0f));
+    /* What only the front-end's own check refused before issue 14 (found by
+     * fuzz target model-frontend): 1/std overflows, and mel bands narrower
+     * than an FFT bin. */
+    REFUSE(good, "std denormal", "front-end: norm_std[1] = 9.99995e-41 must be positive and finite",
+           putf(im, f + 56 + 4, 1e-40f));
+    REFUSE(good, "bands without a bin", "front-end: mel band 0 (0.0..", putf(im, f + 24, 20.0f));
 }
 
 static void test_labels(image good)

@@ -49,6 +49,10 @@ genre_frontend_spec genre_frontend_default_spec(void);
  * front-ends concurrently (serialise them, e.g. with a mutex); _push on
  * different front-ends may run concurrently. */
 genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, size_t errlen);
+/* Exactly the checks genre_frontend_new makes, without building anything:
+ * 0, or -1 with the same message.  The model loader runs it on every
+ * model's front-end, so no model is accepted that the front-end refuses. */
+int genre_frontend_check_spec(const genre_frontend_spec *spec, char *err, size_t errlen);
 /* Returns 0 or the first non-zero sink value. */
 int genre_frontend_push(genre_frontend *fe, const float *samples, size_t n,
                         genre_frame_sink sink, void *user);

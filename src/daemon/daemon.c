@@ -210,12 +210,11 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
         return -1;
     }
     /* The model's stream classifier (its network, and a pipeline that
-     * builds its front-end): the loader accepts some front-end settings the
-     * front-end refuses (mel bands narrower than an FFT bin, ...), and
-     * building one here refuses such a model at load time, naming the
-     * model, rather than when a source is attached (blaming the audio, or
-     * never reported at all while a capture device is missing).  No window
-     * grid (hop 0): the inference thread asks for the newest window. */
+     * builds its front-end).  Front-end settings the front-end refuses (mel
+     * bands narrower than an FFT bin, ...) are refused by the loader
+     * already, with the front-end's own check, so the model is named at
+     * load time rather than when a source is attached.  No window grid
+     * (hop 0): the inference thread asks for the newest window. */
     *stream = genre_stream_new(*model, (*model)->frontend.sample_rate, 1, 0, (size_t)threads, why,
                                sizeof why);
     if (!*stream) {

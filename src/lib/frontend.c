@@ -152,37 +152,98 @@ static int check_spec(const genre_frontend_spec *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Mel band edge frequencies: n_mels + 2 of them, in Hz (malloc'd). */
+static double *band_edges(const genre_frontend_spec *s)
+{
+    const size_t n_points = (size_t)s->n_mels + 2;
+    double *edge = malloc(n_points * sizeof *edge);
+    if (!edge)
+        return NULL;
+    const double m_lo = hz_to_mel(s->fmin, s->mel_scale);
+    const double m_hi = hz_to_mel(s->fmax, s->mel_scale);
+    for (size_t i = 0; i < n_points; i++)
+        edge[i] = mel_to_hz(m_lo + (m_hi - m_lo) * (double)i / (double)(n_points - 1), s->mel_scale);
+    return edge;
+}
+
+/* Filter weight of FFT bin k in the band lo..mid..hi, as stored. */
+static float band_weight(const genre_frontend_spec *s, size_t k, double lo, double mid, double hi)
+{
+    const double height = s->mel_norm == GENRE_MEL_NORM_AREA ? 2.0 / (hi - lo) : 1.0;
+    const double f = (double)k * s->sample_rate / s->n_fft;
+    const double up = (f - lo) / (mid - lo);
+    const double down = (hi - f) / (hi - mid);
+    double w = up < down ? up : down;
+    if (!(w > 0.0))
+        w = 0.0;
+    return (float)(w * height);
+}
+
+static void empty_band_error(const genre_frontend_spec *s, uint32_t b, double lo, double hi,
+                             char *err, size_t errlen)
+{
+    genre_set_error(err, errlen,
+                    "front-end: mel band %u (%.1f..%.1f Hz) contains no FFT bin (bin spacing %.2f Hz); "
+                    "use fewer mels or a larger n_fft",
+                    b, lo, hi, (double)s->sample_rate / s->n_fft);
+}
+
+int genre_frontend_check_spec(const genre_frontend_spec *spec, char *err, size_t errlen)
+{
+    if (!spec) {
+        genre_set_error(err, errlen, "front-end: no spec given");
+        return -1;
+    }
+    if (check_spec(spec, err, errlen) != 0)
+        return -1;
+    double *edge = band_edges(spec);
+    if (!edge) {
+        genre_set_error(err, errlen, "front-end: out of memory");
+        return -1;
+    }
+    /* Every band needs a bin of non-zero weight.  Bins at or below lo and
+     * at or above hi have weight 0 exactly (up or down <= 0), so only the
+     * bins between are looked at: what build_filterbank computes for them. */
+    const size_t n_bins = spec->n_fft / 2 + 1;
+    const double spacing = (double)spec->sample_rate / spec->n_fft;
+    int rc = 0;
+    for (uint32_t b = 0; b < spec->n_mels && rc == 0; b++) {
+        const double lo = edge[b], mid = edge[b + 1], hi = edge[b + 2];
+        double k0 = floor(lo / spacing) - 1.0;
+        size_t k = k0 > 0.0 ? (size_t)k0 : 0;
+        int found = 0;
+        for (; k < n_bins && !found; k++) {
+            if ((double)k * spec->sample_rate / spec->n_fft >= hi)
+                break;
+            found = band_weight(spec, k, lo, mid, hi) > 0.0f;
+        }
+        if (!found) {
+            empty_band_error(spec, b, lo, hi, err, errlen);
+            rc = -1;
+        }
+    }
+    free(edge);
+    return rc;
+}
+
 /* Triangular filters with peak 1 (or unit area, scaled by 2 / (hi - lo))
  * on n_mels+2 mel-spaced edge frequencies; computed in double, stored in float.  Also records each band's non-zero
  * bin range for the sparse product. */
 static int build_filterbank(genre_frontend *fe, char *err, size_t errlen)
 {
     const genre_frontend_spec *s = &fe->spec;
-    const size_t n_points = (size_t)s->n_mels + 2;
-    double *edge = malloc(n_points * sizeof *edge);
+    double *edge = band_edges(s);
     if (!edge) {
         genre_set_error(err, errlen, "front-end: out of memory");
         return -1;
     }
-    const double m_lo = hz_to_mel(s->fmin, s->mel_scale);
-    const double m_hi = hz_to_mel(s->fmax, s->mel_scale);
-    for (size_t i = 0; i < n_points; i++)
-        edge[i] = mel_to_hz(m_lo + (m_hi - m_lo) * (double)i / (double)(n_points - 1), s->mel_scale);
-
     int rc = 0;
     for (uint32_t b = 0; b < s->n_mels; b++) {
         const double lo = edge[b], mid = edge[b + 1], hi = edge[b + 2];
-        const double height = s->mel_norm == GENRE_MEL_NORM_AREA ? 2.0 / (hi - lo) : 1.0;
         float *row = fe->mel + (size_t)b * fe->n_bins;
         size_t first = fe->n_bins, last = 0;
         for (size_t k = 0; k < fe->n_bins; k++) {
-            const double f = (double)k * s->sample_rate / s->n_fft;
-            const double up = (f - lo) / (mid - lo);
-            const double down = (hi - f) / (hi - mid);
-            double w = up < down ? up : down;
-            if (!(w > 0.0))
-                w = 0.0;
-            row[k] = (float)(w * height);
+            row[k] = band_weight(s, k, lo, mid, hi);
             if (row[k] > 0.0f) {
                 if (first == fe->n_bins)
                     first = k;
@@ -190,10 +251,8 @@ static int build_filterbank(genre_frontend *fe, char *err, size_t errlen)
             }
         }
         if (first == fe->n_bins) {
-            genre_set_error(err, errlen,
-                            "front-end: mel band %u (%.1f..%.1f Hz) contains no FFT bin (bin spacing %.2f Hz); "
-                            "use fewer mels or a larger n_fft",
-                            b, lo, hi, (double)s->sample_rate / s->n_fft);
+            /* genre_frontend_check_spec refused such a spec already. */
+            empty_band_error(s, b, lo, hi, err, errlen);
             rc = -1;
             break;
         }
@@ -206,11 +265,7 @@ static int build_filterbank(genre_frontend *fe, char *err, size_t errlen)
 
 genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, size_t errlen)
 {
-    if (!spec) {
-        genre_set_error(err, errlen, "front-end: no spec given");
-        return NULL;
-    }
-    if (check_spec(spec, err, errlen) != 0)
+    if (genre_frontend_check_spec(spec, err, errlen) != 0)
         return NULL;
     genre_frontend *fe = calloc(1, sizeof *fe);
     if (!fe) {

@@ -392,7 +392,11 @@ static int read_frontend(const section *s, uint32_t version, genre_frontend_spec
     }
     fe->norm_mean = mean;
     fe->norm_std = std;
-    return 0;
+    /* And everything the front-end itself would refuse (a mel band with no
+     * FFT bin, a norm_std whose reciprocal overflows, ...), by its own
+     * check: one place decides, so a model the loader accepts always gets
+     * its front-end (issue 14; found by fuzz target model-frontend). */
+    return genre_frontend_check_spec(fe, err, errlen);
 }
 
 /* ---- LABL ---- */

@@ -483,9 +483,9 @@ int main(int argc, char **argv)
         genre_model_del(model);
         return 2;
     }
-    /* (The stream's pipeline builds the front-end too: a model whose
-     * front-end settings the front-end refuses is a model error here, not
-     * one error per audio file.) */
+    /* (A model whose front-end settings the front-end refuses is refused
+     * by the loader already, with the front-end's own check: a model error,
+     * not one error per audio file.) */
     genre_stream_del(probe);
 
     classify_run run = {.opt = &opt, .model = model, .files = argv + optind,
