@@ -261,8 +261,11 @@ int main(void)
     CHECK_MSG(log.n == n_frames, "the pipeline made %zu frames, the stream %llu", log.n,
               (unsigned long long)n_frames);
     genre_stream *f = genre_stream_new(&t.model, 16000, 1, HOP, 1, err, sizeof err);
-    genre_stream *live = genre_stream_new(&t.model, 16000, 1, 0, 1, err, sizeof err);
+    genre_stream *live = genre_stream_new(&t.model, 16000, 0, 0, 1, err, sizeof err);
     CHECK(f && live);
+    CHECK_MSG(live && genre_stream_push(live, audio, 10, NULL, NULL) == -1 &&
+                  strstr(genre_stream_error(live), "0 channels"),
+              "a frames-only stream refuses audio");
     static collected by_frames;
     genre_stream_window latest;
     CHECK_MSG(genre_stream_latest(live, &latest) == 1, "no window before any frame");

@@ -46,7 +46,8 @@ typedef int (*genre_window_sink)(void *user, const genre_stream_window *w);
 
 typedef struct genre_stream genre_stream;
 
-/* Interleaved float audio at in_rate Hz with `channels` channels; windows
+/* Interleaved float audio at in_rate Hz with `channels` channels (0: no
+ * audio, only frames through genre_stream_push_frames); windows
  * every hop_frames front-end frames (0: none on a grid, only
  * genre_stream_latest); threads (1..64) for the network.  The model must
  * outlive the stream.  NULL with a reason. */

@@ -209,13 +209,13 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);
         return -1;
     }
-    /* The model's stream classifier (its network, and a pipeline that
-     * builds its front-end).  Front-end settings the front-end refuses (mel
+    /* The model's stream classifier, for frames only (0 channels: the
+     * engine's feature thread runs the pipeline).  Front-end settings the front-end refuses (mel
      * bands narrower than an FFT bin, ...) are refused by the loader
      * already, with the front-end's own check, so the model is named at
      * load time rather than when a source is attached.  No window grid
      * (hop 0): the inference thread asks for the newest window. */
-    *stream = genre_stream_new(*model, (*model)->frontend.sample_rate, 1, 0, (size_t)threads, why,
+    *stream = genre_stream_new(*model, (*model)->frontend.sample_rate, 0, 0, (size_t)threads, why,
                                sizeof why);
     if (!*stream) {
         genre_set_error(err, errlen, "cannot load model %s: %s", path, why);

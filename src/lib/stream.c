@@ -103,9 +103,12 @@ genre_stream *genre_stream_new(const genre_model *model, double in_rate, int cha
     s->hop = hop_frames;
     s->threads = threads;
     const genre_frontend_spec *fe = &model->frontend;
-    s->pipeline = genre_pipeline_new(fe, in_rate, channels, err, errlen);
+    /* channels 0: frames come from elsewhere (genre_stream_push_frames),
+     * so no pipeline -- the daemon's feature thread has its own. */
+    if (channels != 0 && !(s->pipeline = genre_pipeline_new(fe, in_rate, channels, err, errlen)))
+        goto fail;
     s->probs = malloc(model->n_labels * sizeof *s->probs);
-    if (!s->pipeline || !s->probs)
+    if (!s->probs)
         goto fail;
     if (model->n_nodes) {
         s->graph = genre_graph_new(model, threads, err, errlen);
@@ -123,7 +126,7 @@ genre_stream *genre_stream_new(const genre_model *model, double in_rate, int cha
     genre_stream_reset(s);
     return s;
 fail:
-    if (!s->probs)
+    if (!s->probs && (s->pipeline || channels == 0))
         genre_set_error(err, errlen, "out of memory");
     genre_stream_del(s);
     return NULL;
@@ -144,7 +147,8 @@ genre_stream *genre_stream_renew(genre_stream *s, const genre_model *model, doub
 
 void genre_stream_reset(genre_stream *s)
 {
-    genre_pipeline_reset(s->pipeline);
+    if (s->pipeline)
+        genre_pipeline_reset(s->pipeline);
     if (s->graph)
         genre_graph_reset(s->graph);
     if (s->window)
@@ -160,6 +164,10 @@ int genre_stream_push(genre_stream *s, const float *interleaved, size_t frames,
 {
     s->sink = sink;
     s->user = user;
+    if (!s->pipeline) {
+        snprintf(s->err, sizeof s->err, "stream made for frames (0 channels) was given audio");
+        return -1;
+    }
     int rc = genre_pipeline_push(s->pipeline, interleaved, frames, on_frame, s);
     if (rc < 0 && !s->err[0])
         snprintf(s->err, sizeof s->err, "resampling failed");
@@ -170,7 +178,7 @@ int genre_stream_finish(genre_stream *s, genre_window_sink sink, void *user)
 {
     s->sink = sink;
     s->user = user;
-    int rc = genre_pipeline_flush(s->pipeline, on_frame, s);
+    int rc = s->pipeline ? genre_pipeline_flush(s->pipeline, on_frame, s) : 0;
     if (rc < 0 && !s->err[0])
         snprintf(s->err, sizeof s->err, "resampling failed");
     if (rc)
