@@ -1,6 +1,7 @@
 /* genre_stream, the stream classifier (src/lib/stream.c): the same audio in
  * chunks of any size gives the same windows; window positions and times;
- * a stream shorter than a window; reset and renew; a version-1 model. */
+ * a stream shorter than a window; reset and renew; a version-1 model;
+ * cancellation, also from another thread. */
 #include "check.h"
 
 #include "genre/frontend.h"
@@ -9,6 +10,8 @@
 #include "genre/stream.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +64,19 @@ static int stop(void *user, const genre_stream_window *w)
     (void)user;
     (void)w;
     return 7;
+}
+
+typedef struct cancel_job {
+    genre_stream *s;
+} cancel_job;
+
+static void *cancel_soon(void *arg)
+{
+    cancel_job *job = arg;
+    struct timespec t = {0, 20000000};
+    nanosleep(&t, NULL);
+    genre_stream_cancel(job->s);
+    return NULL;
 }
 
 static float *random_floats(size_t n, unsigned *seed, float scale)
@@ -300,6 +316,40 @@ int main(void)
     CHECK_MSG(genre_stream_ready(live) + 3 == log.n,
               "live look-ahead: %llu of %zu frames ready (the convs reach 2 + 1 frames ahead)",
               (unsigned long long)genre_stream_ready(live), log.n);
+
+    /* Cancelled: every call that computes gives up with "cancelled", and
+     * the stream stays cancelled (reset does not revive it). */
+    genre_stream *c = genre_stream_new(&t.model, 16000, 0, HOP, 1, err, sizeof err);
+    CHECK(c != NULL);
+    static collected before_cancel;
+    CHECK(genre_stream_push_frames(c, log.frames, 100, collect, &before_cancel) == 0);
+    CHECK(genre_stream_latest(c, &latest) == 0);
+    genre_stream_cancel(c);
+    CHECK_MSG(genre_stream_latest(c, &latest) == -1 &&
+                  strcmp(genre_stream_error(c), "cancelled") == 0,
+              "latest after cancel: %s", genre_stream_error(c));
+    CHECK(genre_stream_push_frames(c, log.frames, 10, collect, &before_cancel) == -1);
+    genre_stream_reset(c);
+    CHECK_MSG(genre_stream_push_frames(c, log.frames, 10, collect, &before_cancel) == -1,
+              "a cancelled stream stays cancelled after reset");
+    genre_stream_del(c);
+    /* From another thread while the stream computes (TSan sees the flag). */
+    genre_stream *busy = genre_stream_new(&t.model, 16000, 0, HOP, 1, err, sizeof err);
+    cancel_job job = {.s = busy};
+    pthread_t th;
+    CHECK(busy && pthread_create(&th, NULL, cancel_soon, &job) == 0);
+    int rc = 0;
+    size_t rounds = 0;
+    while (rc == 0 && rounds < 100000) {
+        rc = genre_stream_push_frames(busy, log.frames, log.n, NULL, NULL);
+        rounds++;
+    }
+    pthread_join(th, NULL);
+    CHECK_MSG(rc == -1 && strcmp(genre_stream_error(busy), "cancelled") == 0,
+              "a stream cancelled by another thread stops (rc %d after %zu rounds: %s)", rc, rounds,
+              genre_stream_error(busy));
+    genre_stream_del(busy);
+
     genre_stream_del(f);
     genre_stream_del(live);
     free(log.frames);

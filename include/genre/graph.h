@@ -21,7 +21,8 @@
  *     genre_graph_end(g);                          // a file's end: zeros after it
  *     genre_graph_del(g);
  *
- * Threads: one genre_graph is used by one thread at a time (with `threads`
+ * Threads: one genre_graph is used by one thread at a time, except for
+ * genre_graph_cancel (with `threads`
  * > 1 it hands conv blocks to its own pool); several graphs may share one
  * model.  No call after _new allocates. */
 #ifndef GENRE_GRAPH_H
@@ -64,6 +65,11 @@ int genre_graph_window(genre_graph *g, uint64_t start, uint64_t end, float *prob
  * what a non-streaming engine computes for one window. */
 int genre_graph_run(genre_graph *g, const float *frames, size_t n, float *probs, char *err,
                     size_t errlen);
+/* Any thread, also while another is inside _push, _window or _run: those
+ * give up after the conv chunk in progress and return -1 ("cancelled"), as
+ * does every later call that computes.  For abandoning a computation whose
+ * result is no longer wanted; a cancelled graph stays cancelled. */
+void genre_graph_cancel(genre_graph *g);
 size_t genre_graph_threads(const genre_graph *g);
 void genre_graph_del(genre_graph *g);
 

@@ -22,9 +22,10 @@
  *     genre_stream_finish(s, on_window, ctx);
  *     genre_stream_del(s);
  *
- * One genre_stream is used by one thread at a time.  _new, _renew and _del
- * make or free an FFTW plan: serialise them across threads (genre/frontend.h).
- * _push and _finish do not allocate. */
+ * One genre_stream is used by one thread at a time, except for
+ * genre_stream_cancel.  _new, _renew and _del make or free an FFTW plan:
+ * serialise them across threads (genre/frontend.h).  _push and _finish do
+ * not allocate. */
 #ifndef GENRE_STREAM_H
 #define GENRE_STREAM_H
 
@@ -78,6 +79,13 @@ uint64_t genre_stream_ready(const genre_stream *s);
  * are that many -- into *w (w->probs valid until the next call).  0, 1 when
  * no frame is ready, -1 with a message. */
 int genre_stream_latest(genre_stream *s, genre_stream_window *w);
+/* Any thread, also while another thread is inside _push, _push_frames,
+ * _finish or _latest: those calls give up at the next frame (or before the
+ * next whole-network run of a version-1 model) and return -1 with the error
+ * "cancelled", as does every later call.  For a caller that must not wait
+ * for a long computation whose result it no longer wants (the daemon's
+ * reload and stop).  A cancelled stream stays cancelled: delete it. */
+void genre_stream_cancel(genre_stream *s);
 /* Starts a new stream with the same settings. */
 void genre_stream_reset(genre_stream *s);
 /* Front-end frames so far. */

@@ -24,6 +24,7 @@
 #include "graph_shape.h"
 #include "net_layers.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ struct genre_graph {
     size_t col_slot, out_slot;
     genre_pool *pool;
     size_t threads;
+    atomic_bool cancelled;              /* genre_graph_cancel, from any thread */
 };
 
 /* ---- planning ---- */
@@ -281,6 +283,7 @@ genre_graph *genre_graph_new(const genre_model *model, size_t threads, char *err
         return NULL;
     }
     g->model = model;
+    atomic_init(&g->cancelled, false);
     g->threads = threads;
     g->window_frames = model->frontend.window_frames;
     if (plan(g, err, errlen) || allocate(g, err, errlen))
@@ -487,6 +490,12 @@ static int advance(genre_graph *g, int64_t upto, char *err, size_t errlen)
         for (size_t i = 1; i < g->n_fs; i++) {
             frame_step *s = &g->fs[i];
             while (s->done < g->need[i]) {
+                /* Checked per chunk of one step: the finest grain at which
+                 * the buffers stay consistent. */
+                if (atomic_load_explicit(&g->cancelled, memory_order_relaxed)) {
+                    genre_set_error(err, errlen, "cancelled");
+                    return -1;
+                }
                 int64_t t0 = s->done, end = min64(g->need[i], t0 + CHUNK);
                 if (make_room(g, i, end, err, errlen))
                     return -1;
@@ -521,6 +530,11 @@ int genre_graph_push(genre_graph *g, const float *frames, size_t n, char *err, s
         n -= piece;
     }
     return 0;
+}
+
+void genre_graph_cancel(genre_graph *g)
+{
+    atomic_store_explicit(&g->cancelled, true, memory_order_relaxed);
 }
 
 void genre_graph_end(genre_graph *g)

@@ -9,6 +9,7 @@
 #include "genre/pipeline.h"
 #include "genre/window.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct genre_stream {
     uint64_t frames;            /* front-end frames so far */
     uint64_t next_end;          /* end frame of the next window */
     bool any_window;
+    atomic_bool cancelled;      /* genre_stream_cancel, from any thread */
     genre_window_sink sink;     /* during _push / _finish */
     void *user;
     char err[256];
@@ -68,9 +70,20 @@ static int graph_windows(genre_stream *s)
     return 0;
 }
 
+/* -1 with the error set once genre_stream_cancel was called. */
+static int check_cancelled(genre_stream *s)
+{
+    if (!atomic_load_explicit(&s->cancelled, memory_order_relaxed))
+        return 0;
+    snprintf(s->err, sizeof s->err, "cancelled");
+    return -1;
+}
+
 static int on_frame(void *user, const float *frame)
 {
     genre_stream *s = user;
+    if (check_cancelled(s))
+        return -1;
     s->frames++;
     if (s->graph) {
         if (genre_graph_push(s->graph, frame, 1, s->err, sizeof s->err))
@@ -98,6 +111,7 @@ genre_stream *genre_stream_new(const genre_model *model, double in_rate, int cha
         return NULL;
     }
     s->model = model;
+    atomic_init(&s->cancelled, false);
     s->in_rate = in_rate;
     s->channels = channels;
     s->hop = hop_frames;
@@ -190,6 +204,8 @@ int genre_stream_finish(genre_stream *s, genre_window_sink sink, void *user)
     }
     if (s->any_window || s->frames == 0)
         return 0;
+    if (check_cancelled(s))
+        return -1;
     /* Shorter than one window: one window over what there is (a version-1
      * net sees it zero-padded in front, as the rolling window holds it). */
     if (s->graph) {
@@ -223,6 +239,8 @@ uint64_t genre_stream_ready(const genre_stream *s)
 int genre_stream_latest(genre_stream *s, genre_stream_window *w)
 {
     const uint64_t wf = s->model->frontend.window_frames, end = genre_stream_ready(s);
+    if (check_cancelled(s))
+        return -1;
     if (end == 0)
         return 1;
     uint64_t start = end > wf ? end - wf : 0;
@@ -234,6 +252,13 @@ int genre_stream_latest(genre_stream *s, genre_stream_window *w)
     }
     *w = window_of(s, start, end, end < wf);
     return 0;
+}
+
+void genre_stream_cancel(genre_stream *s)
+{
+    atomic_store_explicit(&s->cancelled, true, memory_order_relaxed);
+    if (s->graph)
+        genre_graph_cancel(s->graph);
 }
 
 uint64_t genre_stream_frames(const genre_stream *s)
