@@ -11,9 +11,14 @@
  * The window is guarded by a mutex the two threads share (the audio
  * callback never touches it: it only writes the ring).  Everything that
  * replaces parts (model, source, parameters) is called from the main thread
- * and works by stopping both threads, swapping, and starting them again;
- * the source keeps capturing into its ring meanwhile, so no audio is lost
- * to a swap of the model. */
+ * and never waits for an inference: the feature thread is stopped and
+ * restarted around a change of its own parts (one pipeline chunk's wait),
+ * and a new model is handed to the inference thread, which takes it over
+ * between two results and abandons a computation in progress for it
+ * (genre_stream_cancel).  The source keeps capturing into its ring
+ * meanwhile, so no audio is lost to a swap.  Results of a replaced model
+ * that were still being computed are dropped, never reported with the new
+ * model's labels. */
 #ifndef GENRED_ENGINE_H
 #define GENRED_ENGINE_H
 
@@ -35,6 +40,7 @@ enum genred_state {
     GENRED_STATE_NO_INPUT,      /* no source, or it failed / ended */
     GENRED_STATE_BAD_INPUT,     /* the window's audio has NaN or infinite samples */
     GENRED_STATE_MODEL_ERROR,   /* the network's output is not finite */
+    GENRED_STATE_DEGRADED,      /* a genre, but audio was lost inside the window */
 };
 
 const char *genred_state_name(enum genred_state s);
@@ -58,6 +64,7 @@ typedef struct genred_result {
     double window_start, window_end;    /* stream seconds */
     double time;                /* wall clock, epoch seconds */
     double level_dbfs;          /* RMS level over the window's audio */
+    double lost_s;              /* audio lost at points inside the window (drops, gaps) */
     double inference_ms;        /* network time of this result, 0 if none ran */
 } genred_result;
 
@@ -65,6 +72,8 @@ typedef struct genred_engine_stats {
     uint64_t frames;            /* input frames consumed, all sources */
     uint64_t overruns;          /* ring-full drops + device overflows */
     uint64_t dropped_frames;    /* frames lost to a full ring */
+    uint64_t gaps;              /* capture gaps (the process or machine stalled) */
+    uint64_t gap_frames;        /* frames the gaps lost (an estimate) */
     uint64_t nonfinite_samples; /* NaN/infinite input samples (replaced by 0) */
     uint64_t model_errors;      /* network outputs that were not finite */
     uint64_t inferences;
@@ -94,9 +103,12 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
                           const char *model_name, genred_source *source, int replace_source,
                           char *err, size_t errlen);
 void genred_engine_set_params(genred_engine *e, const genred_engine_params *params);
-/* Start / stop the two threads (idempotent). */
+/* Start / stop the two threads (idempotent).  _stop cancels an inference
+ * in progress and waits at most 2 s for the inference thread; -1 when it
+ * is still busy then (a layer too large to notice the cancellation soon),
+ * and the engine must not be freed while it is. */
 int genred_engine_start(genred_engine *e, char *err, size_t errlen);
-void genred_engine_stop(genred_engine *e);
+int genred_engine_stop(genred_engine *e);
 
 /* Main thread: the newest result since the last call; 1 if there was one. */
 int genred_engine_take_result(genred_engine *e, genred_result *out);
@@ -106,7 +118,9 @@ const genre_model *genred_engine_model(const genred_engine *e);
 const char *genred_engine_model_name(const genred_engine *e);
 genred_source *genred_engine_source(genred_engine *e);
 
-/* Stops the threads and frees everything, model and source included. */
+/* Stops the threads and frees everything, model and source included.  If
+ * the inference thread does not stop in time (genred_engine_stop), the
+ * engine is left to it, without callbacks, for the process exit to end. */
 void genred_engine_del(genred_engine *e);
 
 #endif

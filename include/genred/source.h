@@ -4,7 +4,8 @@
  * float frames in the source's lock-free ring, which the engine's feature
  * thread drains.
  *
- * Every function here runs on the main thread: PortAudio is not
+ * Every function here but genred_source_get_losses runs on the main thread:
+ * PortAudio is not
  * thread-safe, so opening, starting, checking and closing streams all
  * happen there (the capture callback and the file reader thread only ever
  * write into the ring). */
@@ -43,8 +44,14 @@ const char *genred_source_kind(const genred_source *s);
 /* Device name or file path. */
 const char *genred_source_name(const genred_source *s);
 genred_ring *genred_source_ring(genred_source *s);
-/* Input overflows the device itself reported (paInputOverflow). */
-uint64_t genred_source_device_overflows(const genred_source *s);
+/* Audio the source knows it lost before the ring: totals since it opened. */
+typedef struct genred_source_losses {
+    uint64_t overflows;         /* overflows the device reported (paInputOverflow) */
+    uint64_t gaps;              /* capture gaps: the clock ran on without audio (genred/gap.h) */
+    uint64_t gap_frames;        /* frames those gaps lost (an estimate) */
+} genred_source_losses;
+/* Any thread (the counters are atomic): the feature thread reads them. */
+void genred_source_get_losses(const genred_source *s, genred_source_losses *out);
 /* Stop (if running) and free everything. */
 void genred_source_close(genred_source *s);
 

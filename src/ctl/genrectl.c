@@ -240,7 +240,7 @@ static void print_result_line(const json_value *v)
 {
     const char *genre = json_get_string(v, "genre");
     const char *state = json_get_string(v, "state");
-    double confidence, progress, seq, start, end, level;
+    double confidence, progress, seq, start, end, level, lost;
     if (!state)
         state = "unknown";
     if (genre) {
@@ -264,6 +264,8 @@ static void print_result_line(const json_value *v)
         printf(" window %.1f\u2013%.1f s", start, end);
     if (strcmp(state, "ok") != 0 && json_get_number(v, "level_dbfs", &level) == 0)
         printf(" level %.1f dBFS", level);
+    if (json_get_number(v, "lost_s", &lost) == 0)
+        printf(" lost %.1f s", lost);
     printf("\n");
 }
 

@@ -88,7 +88,7 @@ struct genred {
     double source_since;            /* CLOCK_MONOTONIC s when the current source came up */
     char input_error[512];          /* why the source is down, "" if it is not */
     /* Losses already reported (engine totals), and when. */
-    uint64_t reported_overruns, reported_dropped;
+    uint64_t reported_overruns, reported_dropped, reported_gaps, reported_gap_frames;
     double loss_warning_mono;
 
     /* The latest result and its status object, for `status`. */
@@ -371,6 +371,10 @@ static int stats_json(void *user, char *out, size_t cap)
     genre_json_int(j, (long long)st.overruns);
     genre_json_key(j, "dropped_frames");
     genre_json_int(j, (long long)st.dropped_frames);
+    genre_json_key(j, "gaps");
+    genre_json_int(j, (long long)st.gaps);
+    genre_json_key(j, "gap_frames");
+    genre_json_int(j, (long long)st.gap_frames);
     genre_json_key(j, "nonfinite_samples");
     genre_json_int(j, (long long)st.nonfinite_samples);
     genre_json_key(j, "model_errors");
@@ -510,24 +514,44 @@ static void input_lost(genred *d, enum genred_source_health h, const char *why)
     schedule_retry(d);
 }
 
-/* Audio lost to a full ring (processing cannot keep up) or to the device
- * (its own overflows) is counted in stats; it is also logged, at most
- * every LOSS_WARNING_SECONDS, so it does not pass unnoticed. */
+/* Audio lost to a full ring (processing cannot keep up), to the device
+ * (its own overflows) or to a capture gap (the process or the machine
+ * stalled) is counted in stats and marks the results whose window holds
+ * it (state degraded); it is also logged, at most every
+ * LOSS_WARNING_SECONDS, so it does not pass unnoticed. */
 static void report_losses(genred *d, double now)
 {
     if (now - d->loss_warning_mono < LOSS_WARNING_SECONDS && d->loss_warning_mono > 0)
         return;
     genred_engine_stats st;
     genred_engine_get_stats(d->engine, &st);
-    if (st.overruns == d->reported_overruns)
+    if (st.overruns == d->reported_overruns && st.gaps == d->reported_gaps)
         return;
-    genred_warning(d->log, "audio dropped: %llu overrun(s), %llu frame(s) lost since the last "
-                   "report (processing cannot keep up, or the device overflowed); %llu in all",
-                   (unsigned long long)(st.overruns - d->reported_overruns),
-                   (unsigned long long)(st.dropped_frames - d->reported_dropped),
-                   (unsigned long long)st.overruns);
+    if (st.overruns != d->reported_overruns)
+        genred_warning(d->log, "audio dropped: %llu overrun(s), %llu frame(s) lost since the last "
+                       "report (processing cannot keep up, or the device overflowed); %llu in all",
+                       (unsigned long long)(st.overruns - d->reported_overruns),
+                       (unsigned long long)(st.dropped_frames - d->reported_dropped),
+                       (unsigned long long)st.overruns);
+    if (st.gaps != d->reported_gaps) {
+        genred_source *src = genred_engine_source(d->engine);
+        double rate = src ? genred_source_rate(src) : 0;
+        uint64_t frames = st.gap_frames - d->reported_gap_frames;
+        if (rate > 0)
+            genred_warning(d->log, "audio lost: %llu capture gap(s), about %.1f s, since the last "
+                           "report (genred or the machine was stalled); %llu in all",
+                           (unsigned long long)(st.gaps - d->reported_gaps), (double)frames / rate,
+                           (unsigned long long)st.gaps);
+        else
+            genred_warning(d->log, "audio lost: %llu capture gap(s), about %llu frame(s), since "
+                           "the last report (genred or the machine was stalled); %llu in all",
+                           (unsigned long long)(st.gaps - d->reported_gaps),
+                           (unsigned long long)frames, (unsigned long long)st.gaps);
+    }
     d->reported_overruns = st.overruns;
     d->reported_dropped = st.dropped_frames;
+    d->reported_gaps = st.gaps;
+    d->reported_gap_frames = st.gap_frames;
     d->loss_warning_mono = now;
 }
 

@@ -37,6 +37,7 @@ const char *genred_state_name(enum genred_state s)
     switch (s) {
     case GENRED_STATE_WARMING: return "warming";
     case GENRED_STATE_OK: return "ok";
+    case GENRED_STATE_DEGRADED: return "degraded";
     case GENRED_STATE_SILENCE: return "silence";
     case GENRED_STATE_NO_INPUT: return "no-input";
     case GENRED_STATE_BAD_INPUT: return "bad-input";
@@ -45,41 +46,96 @@ const char *genred_state_name(enum genred_state s)
     return "?";
 }
 
+/* Everything a source has lost so far: the ring's drops and what the
+ * source itself reports. */
+typedef struct genred_loss_totals {
+    uint64_t drop_events, dropped_frames, overflows, gaps, gap_frames;
+} genred_loss_totals;
+
+static genred_loss_totals loss_totals(genred_source *src)
+{
+    genred_ring *ring = genred_source_ring(src);
+    genred_source_losses sl;
+    genred_source_get_losses(src, &sl);
+    return (genred_loss_totals){
+        .drop_events = genred_ring_drop_events(ring),
+        .dropped_frames = genred_ring_dropped(ring) / (uint64_t)genred_source_channels(src),
+        .overflows = sl.overflows,
+        .gaps = sl.gaps,
+        .gap_frames = sl.gap_frames,
+    };
+}
+
 typedef struct level_meter {
     double *sumsq;              /* per block */
     uint64_t *count;            /* samples per block */
     uint64_t *nonfinite;        /* NaN/infinite samples per block (counted in count) */
+    uint64_t *loss_events;      /* losses found while the block filled (drops, gaps) */
+    uint64_t *lost_frames;      /* source frames they lost */
     size_t n_blocks, cur;       /* cur: the block being filled */
     uint64_t block_samples;     /* samples (all channels) per full block */
 } level_meter;
+
+/* What the inference thread runs.  A new set is handed over, not swapped
+ * in under the thread's feet: the main thread leaves it in `pending` and
+ * the inference thread adopts it between two results, so a reload never
+ * waits for an inference in progress (which a large model on a slow
+ * machine can make seconds long). */
+typedef struct net_parts {
+    genre_model *model;
+    genre_stream *stream;       /* the model's stream classifier */
+    float *fresh;               /* frames new since the last turn */
+    float *raw;                 /* network output */
+    float *history;             /* SMOOTHING_MAX x n_labels */
+    uint64_t generation;        /* which replace made it (results carry it) */
+} net_parts;
+
+static void net_parts_free(net_parts *p)
+{
+    genre_stream_del(p->stream);
+    genre_model_del(p->model);
+    free(p->fresh);
+    free(p->raw);
+    free(p->history);
+    memset(p, 0, sizeof *p);
+}
 
 struct genred_engine {
     genred_log *log;
     void (*on_result)(void *user);
     void *user;
 
-    /* Parts: replaced only by the main thread while both threads stand. */
+    /* Main thread's parts.  The feature thread's (source, pipeline,
+     * chunk, level) are replaced only while it stands; window, source and
+     * pending under `lock`.  `model` is the newest model (pending or
+     * running): the one whose labels the main thread reports with. */
     genre_model *model;
-    genre_stream *stream;       /* inference thread: the model's stream classifier */
+    uint64_t generation;
     char model_name[256];
     genred_source *source;
     genre_pipeline *pipeline;
     genre_window *window;
     float *chunk;               /* feature thread: CHUNK_FRAMES * channels */
     level_meter level;          /* feature thread */
-    float *fresh;               /* inference thread: frames new since its last turn */
-    uint64_t consumed;          /* inference thread: window frames given to the stream */
-    uint64_t stream_origin;     /* inference thread: window frame that is stream frame 0 */
-    float *raw;                 /* inference thread: network output */
-    float *history;             /* inference thread: SMOOTHING_MAX x n_labels */
+    genred_loss_totals seen;    /* feature thread: the current source's losses so far */
+    int started;                /* genred_engine_start was called, _stop was not */
+
+    /* Inference thread's own state. */
+    net_parts active;
+    uint64_t window_gen_seen;   /* window_gen the stream was last reset for */
+    uint64_t consumed;          /* window frames given to the stream */
+    uint64_t stream_origin;     /* window frame that is stream frame 0 */
     size_t history_count, history_pos;
-    genred_result work;         /* inference thread: result being built */
+    genred_result work;         /* result being built */
 
     /* Shared by the feature and inference threads (and the main thread
      * for parameters and statistics). */
     pthread_mutex_t lock;
     pthread_cond_t wake;        /* inference thread's timed wait */
     int stop_inference;
+    int inference_done;         /* the inference thread has left its loop */
+    net_parts pending;          /* model != NULL: waiting for the inference thread */
+    uint64_t window_gen;        /* bumped when the window starts over */
     genred_engine_params params;
     uint64_t source_frames;     /* frames consumed from the current source */
     double level_dbfs;
@@ -88,18 +144,24 @@ struct genred_engine {
     uint64_t inferences;
     double inference_ms_last, inference_ms_sum;
     int input_nonfinite;        /* the level blocks (the window) hold NaN/inf samples */
+    uint64_t window_loss_events;    /* losses inside the window's audio */
+    double window_lost_s;           /* and the seconds they lost */
     uint64_t nonfinite_samples, model_errors;
     /* Totals of sources already closed. */
-    uint64_t frames_base, dropped_base, drop_events_base, overflows_base;
+    uint64_t frames_base;
+    genred_loss_totals losses_base;
 
     _Atomic int stop_feature;
     pthread_t feature_thread, inference_thread;
     int feature_running, inference_running;
 
-    /* The hand-off to the main thread. */
+    /* The hand-off to the main thread: results of an older generation
+     * than slot_generation (a model since replaced) are dropped. */
     pthread_mutex_t slot_lock;
     genred_result slot;
     int slot_new;
+    uint64_t slot_generation;
+    int detached;               /* the engine outlives genred_engine_del: no callbacks */
 };
 
 static struct timespec to_timespec(double s)
@@ -125,6 +187,8 @@ static void level_free(level_meter *m)
     free(m->sumsq);
     free(m->count);
     free(m->nonfinite);
+    free(m->loss_events);
+    free(m->lost_frames);
     memset(m, 0, sizeof *m);
 }
 
@@ -141,7 +205,9 @@ static int level_init(level_meter *m, const genre_frontend_spec *fe, double rate
     m->sumsq = calloc(m->n_blocks, sizeof *m->sumsq);
     m->count = calloc(m->n_blocks, sizeof *m->count);
     m->nonfinite = calloc(m->n_blocks, sizeof *m->nonfinite);
-    if (!m->sumsq || !m->count || !m->nonfinite) {
+    m->loss_events = calloc(m->n_blocks, sizeof *m->loss_events);
+    m->lost_frames = calloc(m->n_blocks, sizeof *m->lost_frames);
+    if (!m->sumsq || !m->count || !m->nonfinite || !m->loss_events || !m->lost_frames) {
         level_free(m);
         return -1;
     }
@@ -155,6 +221,8 @@ static void level_reset(level_meter *m)
     memset(m->sumsq, 0, m->n_blocks * sizeof *m->sumsq);
     memset(m->count, 0, m->n_blocks * sizeof *m->count);
     memset(m->nonfinite, 0, m->n_blocks * sizeof *m->nonfinite);
+    memset(m->loss_events, 0, m->n_blocks * sizeof *m->loss_events);
+    memset(m->lost_frames, 0, m->n_blocks * sizeof *m->lost_frames);
     m->cur = 0;
 }
 
@@ -190,9 +258,28 @@ static size_t level_add(level_meter *m, float *x, size_t n)
             m->sumsq[m->cur] = 0;
             m->count[m->cur] = 0;
             m->nonfinite[m->cur] = 0;
+            m->loss_events[m->cur] = 0;
+            m->lost_frames[m->cur] = 0;
         }
     }
     return replaced;
+}
+
+/* A loss (dropped or never captured audio) just before the samples that
+ * come next: it stays in the window's account while its block does. */
+static void level_add_loss(level_meter *m, uint64_t events, uint64_t frames)
+{
+    m->loss_events[m->cur] += events;
+    m->lost_frames[m->cur] += frames;
+}
+
+static void level_losses(const level_meter *m, uint64_t *events, uint64_t *frames)
+{
+    *events = *frames = 0;
+    for (size_t i = 0; i < m->n_blocks; i++) {
+        *events += m->loss_events[i];
+        *frames += m->lost_frames[i];
+    }
 }
 
 static int level_has_nonfinite(const level_meter *m)
@@ -243,15 +330,30 @@ static void *feature_main(void *arg)
             nanosleep(&poll, NULL);
             continue;
         }
+        /* Losses found since the last read happened before these samples
+         * (give or take what the ring held): the window joins audio from
+         * before and after them, and says so while they are inside it. */
+        genred_loss_totals now = loss_totals(e->source);
+        uint64_t events = (now.drop_events - e->seen.drop_events) +
+                          (now.overflows - e->seen.overflows) + (now.gaps - e->seen.gaps);
+        uint64_t lost = (now.dropped_frames - e->seen.dropped_frames) +
+                        (now.gap_frames - e->seen.gap_frames);
+        if (events || lost)
+            level_add_loss(&e->level, events, lost);
+        e->seen = now;
         /* The producer only ever writes whole frames, so n is too. */
         size_t frames = n / channels;
         size_t replaced = level_add(&e->level, e->chunk, n);
         double db = level_dbfs(&e->level);
         int nonfinite = level_has_nonfinite(&e->level);
+        uint64_t window_events, window_lost;
+        level_losses(&e->level, &window_events, &window_lost);
         pthread_mutex_lock(&e->lock);
         e->source_frames += frames;
         e->level_dbfs = db;
         e->input_nonfinite = nonfinite;
+        e->window_loss_events = window_events;
+        e->window_lost_s = (double)window_lost / genred_source_rate(e->source);
         e->nonfinite_samples += replaced;
         pthread_mutex_unlock(&e->lock);
         if (genre_pipeline_push(e->pipeline, e->chunk, frames, on_frame, e) < 0)
@@ -262,20 +364,26 @@ static void *feature_main(void *arg)
 
 /* ---- inference thread ------------------------------------------------------ */
 
-static void publish(genred_engine *e, const genred_result *r)
+static void publish(genred_engine *e, const genred_result *r, uint64_t generation)
 {
     pthread_mutex_lock(&e->slot_lock);
-    e->slot = *r;
-    e->slot_new = 1;
-    pthread_mutex_unlock(&e->slot_lock);
-    if (e->on_result)
+    int current = generation == e->slot_generation && !e->detached;
+    if (current) {
+        e->slot = *r;
+        e->slot_new = 1;
+    }
+    /* Inside the lock, so genred_engine_del can detach the callback from
+     * a thread it gives up waiting for. */
+    if (current && e->on_result)
         e->on_result(e->user);
+    pthread_mutex_unlock(&e->slot_lock);
 }
 
 static void smooth(genred_engine *e, const float *raw, size_t n_labels, size_t smoothing,
                    float *out)
 {
-    memcpy(e->history + e->history_pos * n_labels, raw, n_labels * sizeof *raw);
+    float *history = e->active.history;
+    memcpy(history + e->history_pos * n_labels, raw, n_labels * sizeof *raw);
     e->history_pos = (e->history_pos + 1) % SMOOTHING_MAX;
     if (e->history_count < SMOOTHING_MAX)
         e->history_count++;
@@ -284,7 +392,7 @@ static void smooth(genred_engine *e, const float *raw, size_t n_labels, size_t s
         out[k] = 0;
     for (size_t i = 0; i < use; i++) {
         size_t slot = (e->history_pos + SMOOTHING_MAX - 1 - i) % SMOOTHING_MAX;
-        const float *h = e->history + slot * n_labels;
+        const float *h = history + slot * n_labels;
         for (size_t k = 0; k < n_labels; k++)
             out[k] += h[k];
     }
@@ -292,15 +400,25 @@ static void smooth(genred_engine *e, const float *raw, size_t n_labels, size_t s
         out[k] /= (float)use;
 }
 
+/* Called with e->lock held: adopt the parts a replace left, if any.  The
+ * replaced parts go to *retired, for freeing outside the lock. */
+static void adopt_pending(genred_engine *e, net_parts *retired)
+{
+    if (!e->pending.model)
+        return;
+    *retired = e->active;
+    e->active = e->pending;
+    memset(&e->pending, 0, sizeof e->pending);
+    /* The new network starts from the window's current frames. */
+    e->window_gen_seen = e->window_gen - 1;
+    e->history_count = e->history_pos = 0;
+    e->work.has_probs = 0;
+}
+
 static void *inference_main(void *arg)
 {
     genred_engine *e = arg;
-    const genre_frontend_spec *fe = &e->model->frontend;
-    const size_t n_labels = e->model->n_labels;
-    const size_t window_floats = (size_t)fe->window_frames * fe->n_mels;
-    const double frame_s = (double)fe->hop / fe->sample_rate;
     genred_result *r = &e->work;
-    r->n_labels = n_labels;
 
     pthread_mutex_lock(&e->lock);
     /* Results are due at last + interval; the interval is re-read while
@@ -308,14 +426,31 @@ static void *inference_main(void *arg)
      * result is due right away. */
     double last = genred_mono_now() - e->params.interval;
     while (!e->stop_inference) {
+        net_parts retired = {0};
+        adopt_pending(e, &retired);
+        if (retired.model) {
+            pthread_mutex_unlock(&e->lock);
+            net_parts_free(&retired);
+            pthread_mutex_lock(&e->lock);
+            continue;   /* re-check stop and pending */
+        }
         double due = last + e->params.interval;
-        if (genred_mono_now() < due) {
+        if (!e->active.model || genred_mono_now() < due) {
             struct timespec ts = to_timespec(due);
             int rc = pthread_cond_timedwait(&e->wake, &e->lock, &ts);
             if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
                 break;
-            continue;   /* woken: re-check stop and the due time */
+            continue;   /* woken: re-check stop, pending and the due time */
         }
+        const genre_model *model = e->active.model;
+        const genre_frontend_spec *fe = &model->frontend;
+        const size_t n_labels = model->n_labels;
+        const size_t window_floats = (size_t)fe->window_frames * fe->n_mels;
+        const double frame_s = (double)fe->hop / fe->sample_rate;
+        const uint64_t generation = e->active.generation;
+        genre_stream *stream = e->active.stream;
+        r->n_labels = n_labels;
+
         genred_engine_params params = e->params;
         int have_input = e->source != NULL;
         /* The frames that arrived since the last turn go to the stream
@@ -326,19 +461,28 @@ static void *inference_main(void *arg)
          * starts the stream over. */
         uint64_t count = genre_window_count(e->window);
         size_t fresh = 0;
+        if (e->window_gen_seen != e->window_gen) {
+            e->window_gen_seen = e->window_gen;
+            e->consumed = 0;
+            e->stream_origin = 0;
+            genre_stream_reset(stream);
+        }
         if (count < e->consumed || count - e->consumed > fe->window_frames) {
-            genre_stream_reset(e->stream);
+            genre_stream_reset(stream);
             e->consumed = count > fe->window_frames ? count - fe->window_frames : 0;
             e->stream_origin = e->consumed;
         }
         if (have_input && count > e->consumed) {
             fresh = (size_t)(count - e->consumed);
-            memcpy(e->fresh, genre_window_view(e->window) + (window_floats - fresh * fe->n_mels),
+            memcpy(e->active.fresh,
+                   genre_window_view(e->window) + (window_floats - fresh * fe->n_mels),
                    fresh * fe->n_mels * sizeof(float));
             e->consumed = count;
         }
         double level = e->level_dbfs;
         int nonfinite = e->input_nonfinite;
+        uint64_t loss_events = e->window_loss_events;
+        double lost_s = e->window_lost_s;
         double epoch = e->window_epoch;
         pthread_mutex_unlock(&e->lock);
 
@@ -349,16 +493,25 @@ static void *inference_main(void *arg)
         r->inference_ms = 0;
         r->progress = 0;
         double t0 = genred_mono_now();
-        int stream_failed = fresh && genre_stream_push_frames(e->stream, e->fresh, fresh, NULL, NULL);
+        int stream_failed = fresh && genre_stream_push_frames(stream, e->active.fresh, fresh,
+                                                              NULL, NULL);
         /* Results need a whole window whose frames have their look-ahead. */
-        uint64_t ready = genre_stream_ready(e->stream);
+        uint64_t ready = genre_stream_ready(stream);
         int full = ready >= fe->window_frames;
         genre_stream_window w = {0};
-        if (have_input && full && !stream_failed && genre_stream_latest(e->stream, &w) != 0)
+        if (have_input && full && !stream_failed && genre_stream_latest(stream, &w) != 0)
             stream_failed = 1;
         if (stream_failed) {
-            genred_warning(e->log, "stream classifier: %s", genre_stream_error(e->stream));
-            genre_stream_reset(e->stream);
+            pthread_mutex_lock(&e->lock);
+            /* Cancelled by a replace or a stop: its result is not wanted. */
+            int abandoned = e->stop_inference || e->pending.model;
+            if (abandoned) {
+                last = genred_mono_now() - params.interval;
+                continue;
+            }
+            pthread_mutex_unlock(&e->lock);
+            genred_warning(e->log, "stream classifier: %s", genre_stream_error(stream));
+            genre_stream_reset(stream);
             e->stream_origin = e->consumed;
             full = 0;
         }
@@ -373,7 +526,9 @@ static void *inference_main(void *arg)
         }
         if (have_input)
             r->level_dbfs = level;
+        r->lost_s = have_input ? lost_s : 0;
         int model_error = 0;
+        float *raw = e->active.raw;
         if (!have_input) {
             r->state = GENRED_STATE_NO_INPUT;
             e->history_count = 0;
@@ -388,11 +543,11 @@ static void *inference_main(void *arg)
             r->progress = (double)ready / fe->window_frames;
             e->history_count = 0;
         } else {
-            memcpy(e->raw, w.probs, n_labels * sizeof *e->raw);
+            memcpy(raw, w.probs, n_labels * sizeof *raw);
             r->inference_ms = (genred_mono_now() - t0) * 1000.0;
             r->has_probs = 1;
             for (size_t k = 0; k < n_labels && !model_error; k++)
-                model_error = !isfinite(e->raw[k]);
+                model_error = !isfinite(raw[k]);
             if (model_error) {
                 /* Overflowing weights and the like: the output must not
                  * become a genre, nor enter the smoothing history, where
@@ -402,11 +557,13 @@ static void *inference_main(void *arg)
                 e->history_count = 0;
             } else if (level < params.silence_dbfs) {
                 r->state = GENRED_STATE_SILENCE;
-                memcpy(r->probs, e->raw, n_labels * sizeof *r->probs);
+                memcpy(r->probs, raw, n_labels * sizeof *r->probs);
                 e->history_count = 0;
             } else {
-                r->state = GENRED_STATE_OK;
-                smooth(e, e->raw, n_labels, (size_t)params.smoothing, r->probs);
+                /* A genre, but the window is not the continuous audio it
+                 * claims to be. */
+                r->state = loss_events ? GENRED_STATE_DEGRADED : GENRED_STATE_OK;
+                smooth(e, raw, n_labels, (size_t)params.smoothing, r->probs);
                 size_t top = 0;
                 for (size_t k = 1; k < n_labels; k++)
                     if (r->probs[k] > r->probs[top])
@@ -415,7 +572,7 @@ static void *inference_main(void *arg)
                 r->confidence = r->probs[top];
             }
         }
-        publish(e, r);
+        publish(e, r, generation);
 
         pthread_mutex_lock(&e->lock);
         e->model_errors += (uint64_t)model_error;
@@ -429,6 +586,8 @@ static void *inference_main(void *arg)
         if (now - last > params.interval)   /* late (slow machine): do not burst */
             last = now;
     }
+    e->inference_done = 1;
+    pthread_cond_broadcast(&e->wake);
     pthread_mutex_unlock(&e->lock);
     return NULL;
 }
@@ -482,6 +641,29 @@ static int frontends_equal(const genre_frontend_spec *a, const genre_frontend_sp
     return 1;
 }
 
+static void stop_feature_thread(genred_engine *e)
+{
+    if (!e->feature_running)
+        return;
+    atomic_store_explicit(&e->stop_feature, 1, memory_order_relaxed);
+    pthread_join(e->feature_thread, NULL);
+    e->feature_running = 0;
+}
+
+static int start_feature_thread(genred_engine *e, char *err, size_t errlen)
+{
+    if (e->feature_running || !e->source)
+        return 0;
+    atomic_store_explicit(&e->stop_feature, 0, memory_order_relaxed);
+    int rc = pthread_create(&e->feature_thread, NULL, feature_main, e);
+    if (rc != 0) {
+        genre_set_error(err, errlen, "cannot start the feature thread: %s", strerror(rc));
+        return -1;
+    }
+    e->feature_running = 1;
+    return 0;
+}
+
 int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *stream,
                           const char *model_name, genred_source *source, int replace_source,
                           char *err, size_t errlen)
@@ -510,7 +692,8 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
     /* Prepare everything that can fail. */
     genre_pipeline *pipeline = NULL;
     genre_window *window = NULL;
-    float *fresh = NULL, *chunk = NULL, *raw = NULL, *history = NULL;
+    float *chunk = NULL;
+    net_parts parts = {0};
     level_meter level = {0};
     char why[256];
     if (src && (new_stream || !e->pipeline)) {
@@ -529,55 +712,62 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
     }
     if (!spec_same || !e->window) {
         window = genre_window_new(fe->window_frames, fe->n_mels);
-        fresh = malloc((size_t)fe->window_frames * fe->n_mels * sizeof *fresh);
-        if (!window || !fresh)
+        if (!window)
             goto oom;
     }
     if (model) {
-        raw = malloc(model->n_labels * sizeof *raw);
-        history = malloc((size_t)SMOOTHING_MAX * model->n_labels * sizeof *history);
-        if (!raw || !history)
+        parts.fresh = malloc((size_t)fe->window_frames * fe->n_mels * sizeof *parts.fresh);
+        parts.raw = malloc(model->n_labels * sizeof *parts.raw);
+        parts.history = malloc((size_t)SMOOTHING_MAX * model->n_labels * sizeof *parts.history);
+        if (!parts.fresh || !parts.raw || !parts.history)
             goto oom;
+        parts.model = model;
+        parts.stream = stream;
+        parts.generation = e->generation + 1;
     }
 
-    /* Swap.  Both threads stand still meanwhile; the source keeps
-     * capturing into its ring. */
-    int was_running = e->inference_running;
-    genred_engine_stop(e);
+    /* Swap.  Only the feature thread stops, and only when its own parts
+     * change: it never waits for long (one pipeline chunk).  The inference
+     * thread takes a new model over at its next turn (adopt_pending); the
+     * source keeps capturing into its ring meanwhile, so no audio is lost
+     * to a swap. */
+    int feature_parts = pipeline || replace_source || new_stream;
+    if (feature_parts)
+        stop_feature_thread(e);
+    genred_source *closing = NULL;
+    net_parts unadopted = {0};
+    pthread_mutex_lock(&e->lock);
     if (replace_source) {
         if (e->source) {
-            genred_ring *ring = genred_source_ring(e->source);
+            genred_loss_totals t = loss_totals(e->source);
             e->frames_base += e->source_frames;
-            e->dropped_base += genred_ring_dropped(ring) / (uint64_t)genred_source_channels(e->source);
-            e->drop_events_base += genred_ring_drop_events(ring);
-            e->overflows_base += genred_source_device_overflows(e->source);
+            e->losses_base.drop_events += t.drop_events;
+            e->losses_base.dropped_frames += t.dropped_frames;
+            e->losses_base.overflows += t.overflows;
+            e->losses_base.gaps += t.gaps;
+            e->losses_base.gap_frames += t.gap_frames;
             e->stream_base += (double)e->source_frames / genred_source_rate(e->source);
-            genred_source_close(e->source);
+            closing = e->source;
         }
         e->source = source;
         e->source_frames = 0;
+        e->seen = (genred_loss_totals){0};
     }
     if (model) {
-        genre_stream_del(e->stream);
-        genre_model_del(e->model);
+        /* A hand-over the inference thread has not taken yet is dropped;
+         * a computation in progress is abandoned (its result would be
+         * dropped anyway). */
+        unadopted = e->pending;
+        e->pending = parts;
+        if (e->active.stream)
+            genre_stream_cancel(e->active.stream);
         e->model = model;
-        e->stream = stream;
-        /* The new network starts from the window's current frames. */
-        e->consumed = 0;
-        e->stream_origin = 0;
+        e->generation = parts.generation;
         snprintf(e->model_name, sizeof e->model_name, "%s", model_name ? model_name : "");
-        free(e->raw);
-        free(e->history);
-        e->raw = raw;
-        e->history = history;
-        e->history_count = e->history_pos = 0;
-        e->work.has_probs = 0;
     }
     if (window) {
         genre_window_del(e->window);
-        free(e->fresh);
         e->window = window;
-        e->fresh = fresh;
     }
     if (pipeline || !e->source) {
         genre_pipeline_del(e->pipeline);
@@ -589,36 +779,44 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
     }
     if (new_stream) {
         genre_window_reset(e->window);
-        genre_stream_reset(e->stream);
-        e->consumed = 0;
-        e->stream_origin = 0;
+        e->window_gen++;
         level_reset(&e->level);
         e->level_dbfs = LEVEL_FLOOR_DBFS;
         e->input_nonfinite = 0;
+        e->window_loss_events = 0;
+        e->window_lost_s = 0;
         e->window_epoch = e->stream_base +
             (e->source ? (double)e->source_frames / genred_source_rate(e->source) : 0);
     }
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
     if (model) {
         /* A result of the old model still waiting for the main thread
          * would be read with the new model's labels. */
         pthread_mutex_lock(&e->slot_lock);
         e->slot_new = 0;
+        e->slot_generation = e->generation;
         pthread_mutex_unlock(&e->slot_lock);
     }
+    /* The unadopted parts were never touched by the inference thread, and
+     * the closed source's ring only by the feature thread, which stands. */
+    if (unadopted.model && unadopted.model != e->model)
+        net_parts_free(&unadopted);
+    genred_source_close(closing);
     /* The swap is done and the engine owns the new parts whatever happens
      * now, so a failure to restart is logged rather than returned. */
-    if (was_running && genred_engine_start(e, why, sizeof why))
-        genred_error(e->log, "cannot restart the engine threads: %s", why);
+    if (e->started && start_feature_thread(e, why, sizeof why))
+        genred_error(e->log, "cannot restart the feature thread: %s", why);
     return 0;
 oom:
     genre_set_error(err, errlen, "out of memory");
     genre_pipeline_del(pipeline);
     genre_window_del(window);
     level_free(&level);
-    free(fresh);
     free(chunk);
-    free(raw);
-    free(history);
+    free(parts.fresh);
+    free(parts.raw);
+    free(parts.history);
     return -1;
 }
 
@@ -637,44 +835,51 @@ int genred_engine_start(genred_engine *e, char *err, size_t errlen)
         genre_set_error(err, errlen, "no model loaded");
         return -1;
     }
-    int rc;
     if (!e->inference_running) {
         e->stop_inference = 0;
-        rc = pthread_create(&e->inference_thread, NULL, inference_main, e);
+        e->inference_done = 0;
+        int rc = pthread_create(&e->inference_thread, NULL, inference_main, e);
         if (rc != 0) {
             genre_set_error(err, errlen, "cannot start the inference thread: %s", strerror(rc));
             return -1;
         }
         e->inference_running = 1;
     }
-    if (!e->feature_running && e->source) {
-        atomic_store_explicit(&e->stop_feature, 0, memory_order_relaxed);
-        rc = pthread_create(&e->feature_thread, NULL, feature_main, e);
-        if (rc != 0) {
-            genre_set_error(err, errlen, "cannot start the feature thread: %s", strerror(rc));
-            genred_engine_stop(e);
-            return -1;
-        }
-        e->feature_running = 1;
+    e->started = 1;
+    if (start_feature_thread(e, err, errlen)) {
+        genred_engine_stop(e);
+        return -1;
     }
     return 0;
 }
 
-void genred_engine_stop(genred_engine *e)
+/* How long genred_engine_stop waits for an inference that does not notice
+ * its cancellation (one enormous layer of a version-1 model): less than
+ * systemd's stop timeout (genred.service: TimeoutStopSec=5). */
+#define STOP_WAIT_SECONDS 2.0
+
+int genred_engine_stop(genred_engine *e)
 {
-    if (e->feature_running) {
-        atomic_store_explicit(&e->stop_feature, 1, memory_order_relaxed);
-        pthread_join(e->feature_thread, NULL);
-        e->feature_running = 0;
-    }
-    if (e->inference_running) {
-        pthread_mutex_lock(&e->lock);
-        e->stop_inference = 1;
-        pthread_cond_signal(&e->wake);
-        pthread_mutex_unlock(&e->lock);
-        pthread_join(e->inference_thread, NULL);
-        e->inference_running = 0;
-    }
+    e->started = 0;
+    stop_feature_thread(e);
+    if (!e->inference_running)
+        return 0;
+    pthread_mutex_lock(&e->lock);
+    e->stop_inference = 1;
+    if (e->active.stream)
+        genre_stream_cancel(e->active.stream);
+    pthread_cond_signal(&e->wake);
+    struct timespec deadline = to_timespec(genred_mono_now() + STOP_WAIT_SECONDS);
+    int rc = 0;
+    while (!e->inference_done && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&e->wake, &e->lock, &deadline);
+    int done = e->inference_done;
+    pthread_mutex_unlock(&e->lock);
+    if (!done)
+        return -1;
+    pthread_join(e->inference_thread, NULL);
+    e->inference_running = 0;
+    return 0;
 }
 
 int genred_engine_take_result(genred_engine *e, genred_result *out)
@@ -701,13 +906,19 @@ void genred_engine_get_stats(genred_engine *e, genred_engine_stats *out)
     out->nonfinite_samples = e->nonfinite_samples;
     out->model_errors = e->model_errors;
     pthread_mutex_unlock(&e->lock);
-    out->dropped_frames = e->dropped_base;
-    out->overruns = e->drop_events_base + e->overflows_base;
+    genred_loss_totals t = e->losses_base;
     if (e->source) {
-        genred_ring *ring = genred_source_ring(e->source);
-        out->dropped_frames += genred_ring_dropped(ring) / (uint64_t)genred_source_channels(e->source);
-        out->overruns += genred_ring_drop_events(ring) + genred_source_device_overflows(e->source);
+        genred_loss_totals now = loss_totals(e->source);
+        t.drop_events += now.drop_events;
+        t.dropped_frames += now.dropped_frames;
+        t.overflows += now.overflows;
+        t.gaps += now.gaps;
+        t.gap_frames += now.gap_frames;
     }
+    out->overruns = t.drop_events + t.overflows;
+    out->dropped_frames = t.dropped_frames;
+    out->gaps = t.gaps;
+    out->gap_frames = t.gap_frames;
 }
 
 const genre_model *genred_engine_model(const genred_engine *e) { return e->model; }
@@ -718,17 +929,25 @@ void genred_engine_del(genred_engine *e)
 {
     if (!e)
         return;
-    genred_engine_stop(e);
+    if (genred_engine_stop(e)) {
+        /* The inference thread is still inside one computation.  Freeing
+         * what it uses would crash it, and waiting could outlast systemd's
+         * patience: it is left to end with the process, and told not to
+         * call back into a caller that is going away. */
+        pthread_mutex_lock(&e->slot_lock);
+        e->detached = 1;
+        pthread_mutex_unlock(&e->slot_lock);
+        genred_warning(e->log, "the inference thread did not stop within %.0f s; leaving it "
+                       "to the process exit", STOP_WAIT_SECONDS);
+        return;
+    }
     genred_source_close(e->source);
     genre_pipeline_del(e->pipeline);
     genre_window_del(e->window);
-    genre_stream_del(e->stream);
-    genre_model_del(e->model);
+    net_parts_free(&e->active);
+    net_parts_free(&e->pending);
     level_free(&e->level);
     free(e->chunk);
-    free(e->fresh);
-    free(e->raw);
-    free(e->history);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->slot_lock);
     pthread_cond_destroy(&e->wake);

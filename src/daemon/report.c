@@ -5,7 +5,7 @@
 
 const char *genred_report_genre(const genred_result *r, const genre_model *model)
 {
-    if (r->state != GENRED_STATE_OK || r->top < 0 || !model ||
+    if ((r->state != GENRED_STATE_OK && r->state != GENRED_STATE_DEGRADED) || r->top < 0 || !model ||
         (uint32_t)r->top >= model->n_labels)
         return NULL;
     return model->labels[r->top];
@@ -71,6 +71,10 @@ void genred_report_result(genre_json *j, const char *type, const genred_result *
         genre_json_number(j, round(r->level_dbfs * 10) / 10);
     else
         genre_json_null(j);
+    if (r->lost_s > 0) {
+        genre_json_key(j, "lost_s");
+        genre_json_fixed(j, r->lost_s, 3);
+    }
     genre_json_key(j, "model");
     genre_json_string(j, model_name ? model_name : "");
     genre_json_end_object(j);

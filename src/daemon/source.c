@@ -40,9 +40,11 @@ const char *genred_source_kind(const genred_source *s) { return s->kind; }
 const char *genred_source_name(const genred_source *s) { return s->name; }
 genred_ring *genred_source_ring(genred_source *s) { return s->ring; }
 
-uint64_t genred_source_device_overflows(const genred_source *s)
+void genred_source_get_losses(const genred_source *s, genred_source_losses *out)
 {
-    return s->ops->device_overflows ? s->ops->device_overflows(s) : 0;
+    *out = (genred_source_losses){0};
+    if (s->ops->losses)
+        s->ops->losses(s, out);
 }
 
 void genred_source_close(genred_source *s)

@@ -131,7 +131,7 @@ static void file_close(genred_source *base)
 static const genred_source_ops file_ops = {
     .start = file_start,
     .check = file_check,
-    .device_overflows = NULL,
+    .losses = NULL,     /* a stalled reader catches up: only the ring can drop */
     .close = file_close,
 };
 

@@ -11,7 +11,7 @@
 typedef struct genred_source_ops {
     int (*start)(genred_source *s, char *err, size_t errlen);
     enum genred_source_health (*check)(genred_source *s, double now, char *why, size_t whylen);
-    uint64_t (*device_overflows)(const genred_source *s);
+    void (*losses)(const genred_source *s, genred_source_losses *out);   /* any thread */
     void (*close)(genred_source *s);    /* stops, frees the implementation and s */
 } genred_source_ops;
 

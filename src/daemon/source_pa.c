@@ -13,6 +13,8 @@
  * devices and finds one that was plugged back in. */
 #include "source_impl.h"
 
+#include "genred/gap.h"
+
 #include <ctype.h>
 #include <fcntl.h>
 #include <portaudio.h>
@@ -20,12 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A device that delivers nothing for this long (or for many of its own
  * buffer periods, if those are long) is treated as gone. */
 #define STALL_SECONDS_MIN 2.0
 #define STALL_LATENCY_FACTOR 20.0
+/* A delivery later than this (plus a few buffer latencies) than the
+ * audio before it accounts for is a capture gap (genred/gap.h). */
+#define GAP_THRESHOLD_SECONDS 0.25
+#define GAP_LATENCY_FACTOR 4.0
 
 typedef struct pa_source {
     genred_source base;             /* first: the generic part */
@@ -35,10 +42,12 @@ typedef struct pa_source {
     double stall_seconds;
     _Atomic uint64_t callback_frames;   /* frames seen by the callback */
     _Atomic uint64_t overflows;         /* paInputOverflow flags */
+    _Atomic uint64_t gaps, gap_frames;  /* capture gaps the callback found */
     _Atomic int finished;               /* the stream-finished callback ran */
+    genred_gap_detector gap;            /* the callback's own */
     /* Main-thread bookkeeping for stall detection. */
     uint64_t last_frames;
-    double last_progress;
+    double last_progress, last_check;
 } pa_source;
 
 /* ALSA and JACK print enumeration noise (unknown PCMs, "jack server is not
@@ -117,6 +126,14 @@ static int capture_callback(const void *input, void *output, unsigned long frame
     pa_source *s = user;
     if (flags & paInputOverflow)
         atomic_fetch_add_explicit(&s->overflows, 1, memory_order_relaxed);
+    /* The vDSO clock: no system call, nothing that can block. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t lost = genred_gap_update(&s->gap, (double)now.tv_sec + now.tv_nsec * 1e-9, frames);
+    if (lost) {
+        atomic_fetch_add_explicit(&s->gap_frames, lost, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->gaps, 1, memory_order_relaxed);
+    }
     if (input)
         genred_ring_write_all(s->base.ring, input, frames * (unsigned long)s->base.channels);
     atomic_fetch_add_explicit(&s->callback_frames, frames, memory_order_relaxed);
@@ -214,7 +231,12 @@ static enum genred_source_health pa_check(genred_source *base, double now, char 
         return GENRED_SOURCE_FAILED;
     }
     uint64_t frames = atomic_load_explicit(&s->callback_frames, memory_order_relaxed);
-    if (frames != s->last_frames || s->last_progress == 0) {
+    /* If this thread itself did not run for a while (the process was
+     * stopped, the machine suspended), the device had no chance either:
+     * its silence is judged from now on, not from before the stop. */
+    int we_stalled = s->last_check > 0 && now - s->last_check > s->stall_seconds / 2;
+    s->last_check = now;
+    if (frames != s->last_frames || s->last_progress == 0 || we_stalled) {
         s->last_frames = frames;
         s->last_progress = now;
     } else if (now - s->last_progress > s->stall_seconds) {
@@ -225,10 +247,12 @@ static enum genred_source_health pa_check(genred_source *base, double now, char 
     return GENRED_SOURCE_RUNNING;
 }
 
-static uint64_t pa_device_overflows(const genred_source *base)
+static void pa_losses(const genred_source *base, genred_source_losses *out)
 {
     const pa_source *s = (const pa_source *)base;
-    return atomic_load_explicit(&s->overflows, memory_order_relaxed);
+    out->overflows = atomic_load_explicit(&s->overflows, memory_order_relaxed);
+    out->gaps = atomic_load_explicit(&s->gaps, memory_order_relaxed);
+    out->gap_frames = atomic_load_explicit(&s->gap_frames, memory_order_relaxed);
 }
 
 static void pa_close(genred_source *base)
@@ -250,7 +274,7 @@ static void pa_close(genred_source *base)
 static const genred_source_ops pa_ops = {
     .start = pa_start,
     .check = pa_check,
-    .device_overflows = pa_device_overflows,
+    .losses = pa_losses,
     .close = pa_close,
 };
 
@@ -267,6 +291,8 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
     s->base.log = log;
     atomic_init(&s->callback_frames, 0);
     atomic_init(&s->overflows, 0);
+    atomic_init(&s->gaps, 0);
+    atomic_init(&s->gap_frames, 0);
     atomic_init(&s->finished, 0);
 
     if (alsa_configured(err, errlen)) {
@@ -334,6 +360,8 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
     s->stall_seconds = latency * STALL_LATENCY_FACTOR;
     if (s->stall_seconds < STALL_SECONDS_MIN)
         s->stall_seconds = STALL_SECONDS_MIN;
+    /* Lateness up to a few device buffers is jitter, not a gap. */
+    genred_gap_init(&s->gap, rate, GAP_THRESHOLD_SECONDS + GAP_LATENCY_FACTOR * latency);
     genred_debug(log, "opened %s (%s, index %d): %d channel(s), %g Hz, latency %.3f s",
                  s->base.name, api && api->name ? api->name : "?", dev, channels, rate, latency);
     return &s->base;
