@@ -9,6 +9,11 @@ graph with its 50 sigmoid tags:
   * libgenre streaming the whole clip (pushed 1, 7 and 100 frames at a time,
     1 and 2 threads) gives every window equal to PyTorch run on the whole
     clip and pooled over the window, within 1e-4;
+  * genre-features --node (the stream classifier tapping a graph node, from
+    the audio files) gives the per-frame front-end embeddings and mid-end
+    features PyTorch computes on the same clips' frames, within 1e-5 of the
+    largest value --
+    the embeddings training caches (train/embed.py) by libgenre's path;
   * the HDF5 reader refuses a missing file, a file that is not HDF5 and an
     HDF5 file that is not musicnn, each with a message naming the file;
   * the shipped transfer model (models/genre.gmdl) through libgenre equals
@@ -16,7 +21,7 @@ graph with its 50 sigmoid tags:
     within 1e-4 on real audio windows, with the same genre, and it carries
     the musicnn attribution and the source weights' sha256.
 
-usage: test_musicnn.py SOURCE_ROOT DUMP_FRONTEND GRAPH_EVAL PRETRAINED_DIR DATA_DIR WORKDIR
+usage: test_musicnn.py SOURCE_ROOT DUMP_FRONTEND GRAPH_EVAL PRETRAINED_DIR DATA_DIR WORKDIR FEATURES_TOOL
 """
 import csv
 import os
@@ -26,10 +31,13 @@ import sys
 import numpy as np
 
 TOL = 1e-4
+# Unbounded activations (embeddings up to ~100) compare relative to their
+# largest value: float32 sums over thousands of products differ by a few ulps.
+REL_TOL = 1e-5
 
 
 def main():
-    root, dump, graph_eval, pretrained, data, work = sys.argv[1:7]
+    root, dump, graph_eval, pretrained, data, work, features_tool = sys.argv[1:8]
     sys.path.insert(0, os.path.join(root, "train"))
     import torch
     import musicnn
@@ -103,6 +111,35 @@ def main():
             check(out.returncode == 0 and count == expect and worst < TOL,
                   f"{name}: streamed in pieces of {piece}, {threads} thread(s): {count} of {expect} "
                   f"windows, max |C - PyTorch| {worst:.2e} {out.stderr.strip()}")
+
+    # genre-features --node: the trunk's per-frame outputs from the audio
+    tapped = os.path.join(work, "tapped.csv")
+    with open(tapped, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(picked[0].keys()))
+        w.writeheader()
+        for r in picked:
+            w.writerow(dict(r, file=os.path.join(data, r["file"])))
+    for node, width in (("frontend", musicnn.FRONTEND_CHANNELS), ("features", musicnn.POOLED_CHANNELS)):
+        out_dir = os.path.join(work, f"tap-{node}")
+        run = subprocess.run([features_tool, "--model", model, "--node", node, tapped, out_dir],
+                             capture_output=True, text=True)
+        check(run.returncode == 0, f"genre-features --node {node}: {run.stderr.strip()}")
+        if run.returncode:
+            continue
+        with open(os.path.join(out_dir, "index.csv"), newline="") as f:
+            for r in csv.DictReader(f):
+                prefix = os.path.join(work, f"{r['label']}-{r['source']}")
+                x = np.fromfile(prefix + ".all.f32", dtype=np.float32).reshape(-1, 96)
+                with torch.no_grad():
+                    fe = net.front(torch.from_numpy(x[None]))
+                    ref = (fe if node == "frontend" else net.mid(fe))[0].numpy().T
+                got = np.load(os.path.join(out_dir, r["npy"]))
+                ok = got.shape == ref.shape == (len(x), width)
+                diff = float(np.abs(got - ref).max()) if ok else float("inf")
+                scale = float(np.abs(ref).max())
+                check(ok and diff < REL_TOL * scale, f"genre-features --node {node}, {r['label']}: "
+                      f"{got.shape} frames, max |C - PyTorch| {diff:.2e}, values up to {scale:.1f} "
+                      f"(relative {diff / scale:.1e})")
 
     # the shipped genre model: libgenre against PyTorch on the file's graph
     shipped = os.path.join(root, "models", "genre.gmdl")

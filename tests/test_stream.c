@@ -1,7 +1,7 @@
 /* genre_stream, the stream classifier (src/lib/stream.c): the same audio in
  * chunks of any size gives the same windows; window positions and times;
  * a stream shorter than a window; reset and renew; a version-1 model;
- * cancellation, also from another thread. */
+ * tapping a node's frames; cancellation, also from another thread. */
 #include "check.h"
 
 #include "genre/frontend.h"
@@ -64,6 +64,23 @@ static int stop(void *user, const genre_stream_window *w)
     (void)user;
     (void)w;
     return 7;
+}
+
+typedef struct tap_log {
+    float v[8192][4];
+    size_t n;
+    int out_of_order;
+} tap_log;
+
+static int log_tap(void *user, uint64_t t, const float *frame)
+{
+    tap_log *l = user;
+    if (t != l->n)
+        l->out_of_order = 1;
+    if (l->n == 8192)
+        return 1;
+    memcpy(l->v[l->n++], frame, sizeof l->v[0]);
+    return 0;
 }
 
 typedef struct cancel_job {
@@ -316,6 +333,43 @@ int main(void)
     CHECK_MSG(genre_stream_ready(live) + 3 == log.n,
               "live look-ahead: %llu of %zu frames ready (the convs reach 2 + 1 frames ahead)",
               (unsigned long long)genre_stream_ready(live), log.n);
+
+    /* A node's frames (genre-features --node): each frame once, in order,
+     * all of them by finish, the same for any chunking and thread count;
+     * fused and pooled nodes are refused with a reason. */
+    static tap_log tap1, tap2;
+    genre_stream *t1 = genre_stream_new(&t.model, 16000, 0, 0, 1, err, sizeof err);
+    genre_stream *t2 = genre_stream_new(&t.model, 16000, 0, 0, 2, err, sizeof err);
+    size_t width = 0;
+    CHECK_MSG(t1 && genre_stream_tap(t1, "conv_fmax", log_tap, &tap1, &width, err, sizeof err) == 0 &&
+                  width == 4,
+              "tap conv_fmax: %s (width %zu)", err, width);
+    CHECK(t2 && genre_stream_tap(t2, "conv_fmax", log_tap, &tap2, &width, err, sizeof err) == 0);
+    CHECK(genre_stream_push_frames(t1, log.frames, log.n, NULL, NULL) == 0);
+    for (size_t at = 0; at < log.n; at += 13)
+        genre_stream_push_frames(t2, log.frames + at * 96, log.n - at < 13 ? log.n - at : 13, NULL, NULL);
+    CHECK(genre_stream_finish(t1, NULL, NULL) == 0 && genre_stream_finish(t2, NULL, NULL) == 0);
+    CHECK_MSG(tap1.n == log.n && tap2.n == log.n && !tap1.out_of_order && !tap2.out_of_order,
+              "tapped %zu and %zu frames of %zu, in order: %d %d", tap1.n, tap2.n, log.n,
+              !tap1.out_of_order, !tap2.out_of_order);
+    CHECK_MSG(memcmp(tap1.v, tap2.v, log.n * sizeof tap1.v[0]) == 0,
+              "the same node frames whole and in pieces of 13 on 2 threads");
+    float tap_max = 0;
+    for (size_t i = 0; i < tap1.n; i++)
+        for (int k = 0; k < 4; k++)
+            tap_max = fmaxf(tap_max, tap1.v[i][k]);
+    CHECK_MSG(tap_max > 0, "the tapped frames are not all zero (max %g)", (double)tap_max);
+    CHECK_MSG(genre_stream_tap(t1, "conv", log_tap, &tap1, &width, err, sizeof err) == -1 &&
+                  strstr(err, "conv_fmax"),
+              "a fused node names the step's last node: %s", err);
+    CHECK_MSG(genre_stream_tap(t1, "out", log_tap, &tap1, &width, err, sizeof err) == -1 &&
+                  strstr(err, "not per frame"),
+              "a node after the pooling: %s", err);
+    CHECK_MSG(genre_stream_tap(t1, "nope", log_tap, &tap1, &width, err, sizeof err) == -1 &&
+                  strstr(err, "no node 'nope'"),
+              "an unknown node: %s", err);
+    genre_stream_del(t1);
+    genre_stream_del(t2);
 
     /* Cancelled: every call that computes gives up with "cancelled", and
      * the stream stays cancelled (reset does not revive it). */

@@ -35,6 +35,11 @@
 
 typedef struct genre_graph genre_graph;
 
+/* Receives frame t of a tapped node (genre_graph_tap): `frame` holds the
+ * node's [f][c] output, valid during the call.  Non-zero stops the graph
+ * (the call computing it returns -1). */
+typedef int (*genre_node_sink)(void *user, uint64_t t, const float *frame);
+
 /* model must be a version-2 model (n_nodes > 0).  threads 1..64 counts the
  * caller.  NULL with a reason. */
 genre_graph *genre_graph_new(const genre_model *model, size_t threads, char *err, size_t errlen);
@@ -65,6 +70,18 @@ int genre_graph_window(genre_graph *g, uint64_t start, uint64_t end, float *prob
  * what a non-streaming engine computes for one window. */
 int genre_graph_run(genre_graph *g, const float *frames, size_t n, float *probs, char *err,
                     size_t errlen);
+/* Every frame of the frame-domain node `node` (by name) goes to sink as it
+ * is computed, in order, each once -- the per-frame embeddings a feature
+ * tool writes (genre-features --node).  *floats gets the frame size.  The
+ * node must be kept by the graph: a conv's relu / affine / freq_max fused
+ * into it are, only the last of them (the message names it).  Frames are
+ * computed when windows need them; after genre_graph_end, genre_graph_flush
+ * computes the rest.  One tap per graph; 0, or -1 with a message. */
+int genre_graph_tap(genre_graph *g, const char *node, genre_node_sink sink, void *user,
+                    size_t *floats, char *err, size_t errlen);
+/* After genre_graph_end: compute every frame not computed yet (a tapped
+ * node's last frames).  0, or -1 with a message. */
+int genre_graph_flush(genre_graph *g, char *err, size_t errlen);
 /* Any thread, also while another is inside _push, _window or _run: those
  * give up after the conv chunk in progress and return -1 ("cancelled"), as
  * does every later call that computes.  For abandoning a computation whose

@@ -13,7 +13,7 @@
  * whole network on every window.  A window is delivered as soon as it can
  * be computed; genre_stream_finish ends the stream (zeros after it, as in
  * training) and delivers the rest.  A stream shorter than one window gets
- * one partial window over all its frames at the end.
+ * one partial window over all its frames at the end (with hop_frames > 0).
  *
  * Usage:
  *     genre_stream *s = genre_stream_new(model, rate, channels, hop, 1, err, sizeof err);
@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "genre/graph.h"
 #include "genre/model.h"
 
 typedef struct genre_stream_window {
@@ -79,6 +80,11 @@ uint64_t genre_stream_ready(const genre_stream *s);
  * are that many -- into *w (w->probs valid until the next call).  0, 1 when
  * no frame is ready, -1 with a message. */
 int genre_stream_latest(genre_stream *s, genre_stream_window *w);
+/* Also every frame of a graph node (by name), in order, as the stream
+ * computes it: genre_graph_tap.  _finish then computes every frame to the
+ * end of the stream.  Version-2 models only; 0, or -1 with a message. */
+int genre_stream_tap(genre_stream *s, const char *node, genre_node_sink sink, void *user,
+                     size_t *floats, char *err, size_t errlen);
 /* Any thread, also while another thread is inside _push, _push_frames,
  * _finish or _latest: those calls give up at the next frame (or before the
  * next whole-network run of a version-1 model) and return -1 with the error

@@ -42,6 +42,7 @@ enum step_kind { STEP_INPUT, STEP_CONV, STEP_UNARY, STEP_CONCAT, STEP_ADD };
 typedef struct frame_step {
     enum step_kind kind;
     const genre_node *node;             /* the conv or element-wise node (NULL: input) */
+    const genre_node *out_node;         /* the node whose output buf holds (after fusing) */
     const genre_node *epilogue[MAX_EPILOGUE]; /* relu / affine applied after the conv */
     size_t n_epilogue;
     bool reduce_f;                      /* a freq_max follows the epilogue */
@@ -90,6 +91,9 @@ struct genre_graph {
     genre_pool *pool;
     size_t threads;
     atomic_bool cancelled;              /* genre_graph_cancel, from any thread */
+    int tap_step;                       /* genre_graph_tap: its frame step, or -1 */
+    genre_node_sink tap_sink;
+    void *tap_user;
 };
 
 /* ---- planning ---- */
@@ -110,6 +114,7 @@ static int add_frame_step(genre_graph *g, enum step_kind kind, const genre_node 
     memset(s, 0, sizeof *s);
     s->kind = kind;
     s->node = node;
+    s->out_node = node;
     s->f = f;
     s->c = c;
     s->frame = f * c;
@@ -172,6 +177,7 @@ static int plan(genre_graph *g, char *err, size_t errlen)
                 s->epilogue[s->n_epilogue++] = nd;
             s->f = sh->f;
             s->frame = sh->f * sh->c;
+            s->out_node = nd;
             home[i] = home[nd->inputs[0]];
             continue;
         }
@@ -284,6 +290,7 @@ genre_graph *genre_graph_new(const genre_model *model, size_t threads, char *err
     }
     g->model = model;
     atomic_init(&g->cancelled, false);
+    g->tap_step = -1;
     g->threads = threads;
     g->window_frames = model->frontend.window_frames;
     if (plan(g, err, errlen) || allocate(g, err, errlen))
@@ -504,6 +511,12 @@ static int advance(genre_graph *g, int64_t upto, char *err, size_t errlen)
                 else
                     run_elementwise(g, s, t0, (size_t)(end - t0));
                 s->done = end;
+                if ((int)i == g->tap_step)
+                    for (int64_t t = t0; t < end; t++)
+                        if (g->tap_sink(g->tap_user, (uint64_t)t, frame_at(s, t))) {
+                            genre_set_error(err, errlen, "the frame sink stopped the graph");
+                            return -1;
+                        }
             }
         }
     }
@@ -530,6 +543,51 @@ int genre_graph_push(genre_graph *g, const float *frames, size_t n, char *err, s
         n -= piece;
     }
     return 0;
+}
+
+int genre_graph_tap(genre_graph *g, const char *node, genre_node_sink sink, void *user,
+                    size_t *floats, char *err, size_t errlen)
+{
+    const genre_model *m = g->model;
+    uint32_t idx = m->n_nodes;
+    for (uint32_t i = 0; i < m->n_nodes && idx == m->n_nodes; i++)
+        if (strncmp(m->nodes[i].name, node, sizeof m->nodes[i].name) == 0)
+            idx = i;
+    if (idx == m->n_nodes) {
+        genre_set_error(err, errlen, "the model has no node '%s'", node);
+        return -1;
+    }
+    const genre_node *want = &m->nodes[idx];
+    for (size_t i = 1; i < g->n_fs; i++) {
+        const frame_step *s = &g->fs[i];
+        if (s->out_node == want) {
+            g->tap_step = (int)i;
+            g->tap_sink = sink;
+            g->tap_user = user;
+            *floats = s->frame;
+            return 0;
+        }
+        bool inside = s->node == want;
+        for (size_t k = 0; k < s->n_epilogue; k++)
+            inside |= s->epilogue[k] == want;
+        if (inside) {
+            genre_set_error(err, errlen, "node '%s' is computed inside a fused step and not kept; "
+                            "tap '%s', the step's last node", node, s->out_node->name);
+            return -1;
+        }
+    }
+    genre_set_error(err, errlen, "node '%s' is not per frame (it comes after the time pooling)",
+                    node);
+    return -1;
+}
+
+int genre_graph_flush(genre_graph *g, char *err, size_t errlen)
+{
+    if (!g->ended) {
+        genre_set_error(err, errlen, "flush before the end of the stream");
+        return -1;
+    }
+    return advance(g, INT64_MAX, err, errlen);
 }
 
 void genre_graph_cancel(genre_graph *g)

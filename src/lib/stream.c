@@ -27,6 +27,7 @@ struct genre_stream {
     uint64_t frames;            /* front-end frames so far */
     uint64_t next_end;          /* end frame of the next window */
     bool any_window;
+    bool tapped;                /* genre_stream_tap: finish computes every frame */
     atomic_bool cancelled;      /* genre_stream_cancel, from any thread */
     genre_window_sink sink;     /* during _push / _finish */
     void *user;
@@ -201,8 +202,11 @@ int genre_stream_finish(genre_stream *s, genre_window_sink sink, void *user)
         genre_graph_end(s->graph);
         if ((rc = graph_windows(s)))
             return rc;
+        if (s->tapped && genre_graph_flush(s->graph, s->err, sizeof s->err))
+            return -1;
     }
-    if (s->any_window || s->frames == 0)
+    /* Without a grid (hop 0) windows are only asked for (_latest). */
+    if (s->any_window || s->frames == 0 || s->hop == 0)
         return 0;
     if (check_cancelled(s))
         return -1;
@@ -251,6 +255,19 @@ int genre_stream_latest(genre_stream *s, genre_stream_window *w)
         genre_net_run(s->net, genre_window_view(s->window), s->probs);
     }
     *w = window_of(s, start, end, end < wf);
+    return 0;
+}
+
+int genre_stream_tap(genre_stream *s, const char *node, genre_node_sink sink, void *user,
+                     size_t *floats, char *err, size_t errlen)
+{
+    if (!s->graph) {
+        genre_set_error(err, errlen, "a version-1 model has no named nodes to tap");
+        return -1;
+    }
+    if (genre_graph_tap(s->graph, node, sink, user, floats, err, errlen))
+        return -1;
+    s->tapped = true;
     return 0;
 }
 

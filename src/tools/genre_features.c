@@ -3,11 +3,17 @@
  * (downmix -> libsamplerate -> front-end), so training and inference see the
  * same numbers.
  *
- *   genre-features [--jobs N] [--model FILE.gmdl | spec flags] MANIFEST.csv OUTDIR
+ *   genre-features [--jobs N] [--model FILE.gmdl [--node NAME] | spec flags] MANIFEST.csv OUTDIR
  *
  * Writes OUTDIR/feat/NNNNN.npy (float32 [frames, n_mels], NNNNN = manifest
  * data row, 0-based), OUTDIR/index.csv (manifest columns + npy, frames,
- * seconds), OUTDIR/errors.csv and OUTDIR/spec.json. */
+ * seconds), OUTDIR/errors.csv and OUTDIR/spec.json.
+ *
+ * With --node, each frame is instead the output of that node of the
+ * model's graph ([frames, width]): the per-frame embeddings of a pretrained
+ * trunk, computed by the stream classifier (genre/stream.h) exactly as the
+ * daemon and genre-classify compute them, with the stream's context (zeros
+ * only before the file's start and after its end). */
 #include "csv.h"
 #include "genre/audiofile.h"
 #include "genre/error.h"
@@ -16,6 +22,7 @@
 #include "genre/model.h"
 #include "genre/npy.h"
 #include "genre/pipeline.h"
+#include "genre/stream.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +52,9 @@ typedef struct features_run {
     char *manifest_dir;
     const char *outdir;
     genre_frontend_spec spec;
+    const genre_model *model;   /* --node: the model whose node is written */
+    const char *node;
+    size_t width;               /* floats per output frame */
     size_t n_items;
     item_result *results;
     pthread_mutex_t lock;       /* next, finished, failed, progress output */
@@ -56,11 +66,13 @@ typedef struct features_run {
 /* One worker's frames for the file being decoded (reused across files). */
 typedef struct frame_store {
     float *data;
-    size_t n_frames, cap_frames, n_mels;
+    size_t n_frames, cap_frames, width;
     int out_of_memory;
-    /* The worker's pipeline, kept from file to file while the format stays
-     * (setting up a resampler measures its filter). */
+    /* The worker's pipeline (or with --node its stream), kept from file to
+     * file while the format stays (setting up a resampler measures its
+     * filter). */
     genre_pipeline *pipeline;
+    genre_stream *stream;
 } frame_store;
 
 static int store_frame(void *user, const float *frame)
@@ -68,7 +80,7 @@ static int store_frame(void *user, const float *frame)
     frame_store *s = user;
     if (s->n_frames == s->cap_frames) {
         size_t cap = s->cap_frames ? 2 * s->cap_frames : 4096;
-        float *np = realloc(s->data, cap * s->n_mels * sizeof *np);
+        float *np = realloc(s->data, cap * s->width * sizeof *np);
         if (!np) {
             s->out_of_memory = 1;
             return 1;
@@ -76,9 +88,56 @@ static int store_frame(void *user, const float *frame)
         s->data = np;
         s->cap_frames = cap;
     }
-    memcpy(s->data + s->n_frames * s->n_mels, frame, s->n_mels * sizeof *frame);
+    memcpy(s->data + s->n_frames * s->width, frame, s->width * sizeof *frame);
     s->n_frames++;
     return 0;
+}
+
+static int store_node_frame(void *user, uint64_t t, const float *frame)
+{
+    (void)t;    /* the graph delivers frames in order, each once */
+    return store_frame(user, frame);
+}
+
+/* Sets up the worker's frame source for a file's format: a pipeline, or
+ * with --node a stream tapping the node.  0, or -1 with a reason. */
+static int prepare(features_run *run, frame_store *s, double rate, int channels, char *why,
+                   size_t whylen)
+{
+    pthread_mutex_lock(&run->plan_lock);
+    int rc = 0;
+    if (run->node) {
+        size_t width = 0;
+        s->stream = genre_stream_renew(s->stream, run->model, rate, channels, 0, 1, why, whylen);
+        rc = !s->stream || genre_stream_tap(s->stream, run->node, store_node_frame, s, &width, why,
+                                            whylen)
+                 ? -1
+                 : 0;
+        if (rc == 0 && width != s->width) {
+            genre_set_error(why, whylen, "node %s gives %zu floats a frame, expected %zu",
+                            run->node, width, s->width);
+            rc = -1;
+        }
+    } else {
+        s->pipeline = genre_pipeline_renew(s->pipeline, &run->spec, rate, channels, why, whylen);
+        rc = s->pipeline ? 0 : -1;
+    }
+    pthread_mutex_unlock(&run->plan_lock);
+    return rc;
+}
+
+static int push_audio(features_run *run, frame_store *s, const float *buf, size_t frames)
+{
+    if (run->node)
+        return genre_stream_push(s->stream, buf, frames, NULL, NULL);
+    return genre_pipeline_push(s->pipeline, buf, frames, store_frame, s);
+}
+
+static int finish_audio(features_run *run, frame_store *s)
+{
+    if (run->node)
+        return genre_stream_finish(s->stream, NULL, NULL);
+    return genre_pipeline_flush(s->pipeline, store_frame, s);
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -109,12 +168,9 @@ static int decode_file(features_run *run, const char *path, frame_store *s, doub
         return -1;
     }
     char why[ERRLEN];
-    pthread_mutex_lock(&run->plan_lock);
-    genre_pipeline *p = s->pipeline = genre_pipeline_renew(s->pipeline, &run->spec, rate, channels, why, sizeof why);
-    pthread_mutex_unlock(&run->plan_lock);
     int rc = 0;
     uint64_t total = 0;
-    if (!p) {
+    if (prepare(run, s, rate, channels, why, sizeof why)) {
         genre_set_error(err, errlen, "%s: %s", path, why);
         rc = -1;
     }
@@ -139,16 +195,24 @@ static int decode_file(features_run *run, const char *path, frame_store *s, doub
         if (rc != 0)
             break;
         total += (uint64_t)got;
-        if (genre_pipeline_push(p, buf, (size_t)got, store_frame, s) != 0)
+        if (push_audio(run, s, buf, (size_t)got) != 0)
             rc = -2;
     }
-    if (rc == 0 && genre_pipeline_flush(p, store_frame, s) != 0)
+    if (rc == 0 && finish_audio(run, s) != 0)
         rc = -2;
     if (rc == -2) {
         if (s->out_of_memory)
             genre_set_error(err, errlen, "%s: out of memory for the features", path);
+        else if (run->node)
+            genre_set_error(err, errlen, "%s: %s", path, genre_stream_error(s->stream));
         else
             genre_set_error(err, errlen, "%s: resampling failed", path);
+        rc = -1;
+    }
+    /* Every frame of the stream has its node output, no more, no less. */
+    if (rc == 0 && run->node && s->n_frames != genre_stream_frames(s->stream)) {
+        genre_set_error(err, errlen, "%s: %zu frames of node %s for %llu front-end frames", path,
+                        s->n_frames, run->node, (unsigned long long)genre_stream_frames(s->stream));
         rc = -1;
     }
     *seconds = (double)total / rate;
@@ -189,7 +253,7 @@ static void process_item(features_run *run, size_t i, frame_store *s)
         char name[32];
         snprintf(name, sizeof name, "feat/%05zu.npy", i);
         char *out = join_path(run->outdir, name);
-        size_t shape[2] = {s->n_frames, s->n_mels};
+        size_t shape[2] = {s->n_frames, s->width};
         if (!out)
             genre_set_error(r->error, sizeof r->error, "%s: out of memory", path);
         else if (genre_npy_save_f32(out, s->data, shape, 2, r->error, sizeof r->error) == 0) {
@@ -204,7 +268,7 @@ static void process_item(features_run *run, size_t i, frame_store *s)
 static void *worker(void *arg)
 {
     features_run *run = arg;
-    frame_store store = {.n_mels = run->spec.n_mels};
+    frame_store store = {.width = run->width};
     for (;;) {
         pthread_mutex_lock(&run->lock);
         size_t i = run->next++;
@@ -226,6 +290,7 @@ static void *worker(void *arg)
     free(store.data);
     pthread_mutex_lock(&run->plan_lock);
     genre_pipeline_del(store.pipeline);
+    genre_stream_del(store.stream);
     pthread_mutex_unlock(&run->plan_lock);
     return NULL;
 }
@@ -244,7 +309,7 @@ static void json_float(genre_json *j, float v)
 }
 
 static int write_spec_json(const char *outdir, const genre_frontend_spec *s, const char *source,
-                           char *err, size_t errlen)
+                           const features_run *run, char *err, size_t errlen)
 {
     genre_json j;
     genre_json_init(&j);
@@ -262,12 +327,24 @@ static int write_spec_json(const char *outdir, const genre_frontend_spec *s, con
     genre_json_string(&j, s->mel_norm == GENRE_MEL_NORM_AREA ? "area" : "peak");
     genre_json_key(&j, "log_offset"); json_float(&j, s->log_offset);
     genre_json_key(&j, "window_frames"); genre_json_int(&j, s->window_frames);
-    genre_json_key(&j, "normalisation"); genre_json_null(&j);
+    genre_json_key(&j, "normalisation");
+    if (run->node)
+        genre_json_string(&j, "the model's");
+    else
+        genre_json_null(&j);
     genre_json_key(&j, "downmix"); genre_json_string(&j, "mean of channels");
     genre_json_key(&j, "resampler"); genre_json_string(&j, "libsamplerate SRC_SINC_MEDIUM_QUALITY");
     genre_json_key(&j, "definition"); genre_json_string(&j, "doc/frontend.md");
     genre_json_key(&j, "spec_source"); genre_json_string(&j, source);
-    genre_json_key(&j, "feature_layout"); genre_json_string(&j, "float32 [frames, n_mels], C order");
+    if (run->node) {
+        /* The frames are a node's outputs, the model's own normalisation applied. */
+        genre_json_key(&j, "node"); genre_json_string(&j, run->node);
+        genre_json_key(&j, "width"); genre_json_int(&j, (long long)run->width);
+        genre_json_key(&j, "computed_by"); genre_json_string(&j, "genre_stream (libgenre), zero context outside the file");
+        genre_json_key(&j, "feature_layout"); genre_json_string(&j, "float32 [frames, width], C order");
+    } else {
+        genre_json_key(&j, "feature_layout"); genre_json_string(&j, "float32 [frames, n_mels], C order");
+    }
     genre_json_end_object(&j);
     int rc = -1;
     char *path = join_path(outdir, "spec.json");
@@ -368,7 +445,7 @@ static int make_dir(const char *path)
 
 static void usage(FILE *out)
 {
-    fputs("usage: genre-features [--jobs N] [--model FILE.gmdl | spec flags] MANIFEST.csv OUTDIR\n"
+    fputs("usage: genre-features [--jobs N] [--model FILE.gmdl [--node NAME] | spec flags] MANIFEST.csv OUTDIR\n"
           "Decode every file of a manifest (CSV with a header row and a `file` column,\n"
           "relative to the manifest's folder unless absolute) into raw log-mel features.\n"
           "spec flags (default: the project's front-end, see doc/frontend.md):\n"
@@ -377,6 +454,8 @@ static void usage(FILE *out)
           "  --window-frames N\n"
           "  --model FILE.gmdl take the spec from a model file (features stay raw:\n"
           "                    the model's normalisation is not applied)\n"
+          "  --node NAME       with --model: write that graph node's output per frame\n"
+          "                    instead (embeddings, computed as the daemon does)\n"
           "  --jobs N          parallel workers (default 1)\n",
           out);
 }
@@ -426,11 +505,13 @@ int main(int argc, char **argv)
         {"log-offset", required_argument, NULL, OPT_OFFSET},
         {"window-frames", required_argument, NULL, OPT_WINDOW_FRAMES},
         {"model", required_argument, NULL, 'm'},
+        {"node", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int fmax_given = 0, spec_flags = 0, opt;
-    const char *model_path = NULL;
+    const char *model_path = NULL, *node = NULL;
+    genre_model *model = NULL;
     while ((opt = getopt_long(argc, argv, "j:h", options, NULL)) != -1) {
         int bad = 0;
         switch (opt) {
@@ -464,6 +545,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'm': model_path = optarg; break;
+        case 'n': node = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -487,18 +569,38 @@ int main(int argc, char **argv)
             fprintf(stderr, "genre-features: give either --model or spec flags, not both\n");
             return 2;
         }
-        genre_model *model = genre_model_load(model_path, err, sizeof err);
+        model = genre_model_load(model_path, err, sizeof err);
         if (!model) {
             fprintf(stderr, "genre-features: %s\n", err);
             return 2;
         }
         spec = model->frontend;
-        genre_model_del(model);
         snprintf(spec_source, sizeof spec_source, "model %s", model_path);
+    } else if (node) {
+        fprintf(stderr, "genre-features: --node needs --model\n");
+        return 2;
+    }
+    size_t width = spec.n_mels;
+    if (node) {
+        /* A stream made once here checks the node (and the model) before
+         * any work; workers make their own. */
+        genre_stream *probe = genre_stream_new(model, spec.sample_rate, 1, 0, 1, err, sizeof err);
+        if (!probe || genre_stream_tap(probe, node, store_node_frame, NULL, &width, err, sizeof err)) {
+            fprintf(stderr, "genre-features: %s: %s\n", model_path, err);
+            genre_stream_del(probe);
+            genre_model_del(model);
+            return 2;
+        }
+        genre_stream_del(probe);
+    } else {
+        genre_model_del(model);
+        model = NULL;
     }
     /* Training features are raw log-mel: training computes the
-     * normalisation (a model's own is never applied here). */
-    spec.norm_mean = spec.norm_std = NULL;
+     * normalisation (a model's own is never applied here).  Node outputs
+     * are the model's, its normalisation included. */
+    if (!node)
+        spec.norm_mean = spec.norm_std = NULL;
     /* A lower sample rate without an explicit --fmax means "up to Nyquist"
      * rather than an error about the default 8 kHz. */
     if (!model_path && !fmax_given && (double)spec.fmax > spec.sample_rate / 2.0)
@@ -509,6 +611,7 @@ int main(int argc, char **argv)
     genre_frontend *probe = genre_frontend_new(&spec, err, sizeof err);
     if (!probe) {
         fprintf(stderr, "genre-features: %s\n", err);
+        genre_model_del(model);
         return 2;
     }
     genre_frontend_del(probe);
@@ -516,12 +619,14 @@ int main(int argc, char **argv)
     csv_table *manifest = csv_read_file(manifest_path, err, sizeof err);
     if (!manifest) {
         fprintf(stderr, "genre-features: %s\n", err);
+        genre_model_del(model);
         return 2;
     }
     long file_col = csv_column(manifest, "file");
     if (file_col < 0) {
         fprintf(stderr, "genre-features: %s: no `file` column in the header row\n", manifest_path);
         csv_free(manifest);
+        genre_model_del(model);
         return 2;
     }
     for (const char *col = "label"; col; col = strcmp(col, "label") == 0 ? "split" : NULL)
@@ -533,6 +638,9 @@ int main(int argc, char **argv)
         .file_col = (size_t)file_col,
         .outdir = outdir,
         .spec = spec,
+        .model = model,
+        .node = node,
+        .width = width,
         .n_items = manifest->n_rows - 1,
         .progress = isatty(STDERR_FILENO),
     };
@@ -568,7 +676,7 @@ int main(int argc, char **argv)
         pthread_mutex_destroy(&run.plan_lock);
 
         if (write_index(&run, err, sizeof err) != 0 || write_errors(&run, err, sizeof err) != 0 ||
-            write_spec_json(outdir, &spec, spec_source, err, sizeof err) != 0) {
+            write_spec_json(outdir, &spec, spec_source, &run, err, sizeof err) != 0) {
             fprintf(stderr, "genre-features: %s\n", err);
             status = 2;
         } else {
@@ -581,5 +689,6 @@ int main(int argc, char **argv)
     free(run.results);
     free(run.manifest_dir);
     csv_free(manifest);
+    genre_model_del(model);
     return status;
 }
