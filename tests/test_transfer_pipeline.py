@@ -3,7 +3,8 @@
 clips (3 genres x train/valid) and one that cannot be decoded (reported by
 genre-features and embed.py, listed in embed.json, skipped): genre-features with musicnn's front-end,
 train/embed.py (frozen MSD_musicnn front-end over whole clips),
-transfer_head.py (a tiny head, a few steps), export_transfer.py; then the
+transfer_head.py (a tiny head, a few steps), export_transfer.py, and an
+augmented pass (augment_pooled.py, transfer_head.py --augmented); then the
 exported file round-trips (read back: the nodes and the head as written)
 and genre-classify -- the C pipeline from audio -- gives, for every window
 of the valid clips, the probabilities the Python head gives on the pooled
@@ -119,6 +120,35 @@ def main():
             compared += 1
     if compared == 0 or worst > 5e-4:
         util.fail(f"C vs Python over {compared} windows: max |difference| {worst:.2e}")
+    # The project's augmentation for the frozen trunk: one augmented pass
+    # (a recording chain drawn per clip) adds a window for every clean
+    # training window, with other features; the head trains on both, and
+    # the export says so.
+    aug = os.path.join(work, "aug")
+    util.run([sys.executable, os.path.join(train, "augment_pooled.py"), "--features", feats,
+              "--weights", weights, "--pass", "1", "--out", aug, "--hop", "62", "--threads", "1"])
+    a = np.load(os.path.join(aug, "pass-1.npz"))
+    clean = pooled["train_X"]
+    if a["X"].shape != clean.shape or sorted(set(a["clip"].tolist())) != \
+            sorted(r["file"] for r in index if r["split"] == "train"):
+        util.fail(f"augmented pass: {a['X'].shape} windows of {sorted(set(a['clip'].tolist()))}, "
+                  f"clean {clean.shape}")
+    change = float(np.abs(a["X"] - clean).mean() / np.abs(clean).mean())
+    if not change > 0.01:
+        util.fail(f"augmented pass barely differs from the clean one (relative {change:.3g})")
+    aug_run = os.path.join(work, "run-aug")
+    out = util.run([sys.executable, os.path.join(train, "transfer_head.py"), "--trunk",
+                    f"{weights}={emb}", "--cache", os.path.join(work, "cache"), "--out", aug_run,
+                    "--members", "1", "--hidden", "16", "--steps", "30", "--train-hop", "62",
+                    "--threads", "1", "--augmented", os.path.join(aug, "pass-1.npz")])
+    if f"train ({2 * clean.shape[0]}, 1506)" not in out:
+        util.fail(f"transfer_head with --augmented did not train on {2 * clean.shape[0]} windows:\n{out}")
+    aug_model = os.path.join(work, "model-aug.gmdl")
+    util.run([sys.executable, os.path.join(train, "export_transfer.py"),
+              os.path.join(aug_run, "head.pt"), aug_model])
+    if gmf.read_model(aug_model)["meta"].get("augmented_passes") != "1":
+        util.fail("the export does not name the augmented pass")
+
     print(f"transfer pipeline OK: 6 clips -> features -> embed -> head -> export -> "
           f"genre-classify equals the Python head on {compared} windows (max diff {worst:.1e})")
     return 0

@@ -167,6 +167,11 @@ def export_head(ckpt, args):
                       f"genre head of {a['members']} MLPs x {a['hidden']} hidden units",
                       [t["weights"] for t in trunks], [t["weights_sha256"] for t in trunks])
     meta["features_index_sha256"] = trunks[0]["embed"].get("features_index_sha256", "")
+    augmented = ckpt.get("augmented") or []
+    if augmented:
+        meta["augmented_passes"] = len(augmented)
+        meta["augmented_windows"] = sum(a["windows"] for a in augmented)
+        meta["augmented_sha256"] = ",".join(a["sha256"] for a in augmented)
     return write(args, ckpt["window"], ckpt["labels"], meta, nodes)
 
 

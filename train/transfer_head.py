@@ -7,14 +7,17 @@ window: 1506 values per trunk), the transfer method chosen by measurement
   /usr/bin/python3 train/transfer_head.py \
       --trunk ../shared/pretrained/musicnn/MSD_musicnn.h5=EMB_MSD \
       [--trunk ../shared/pretrained/musicnn/MTT_musicnn.h5=EMB_MTT] \
-      --cache CACHE_DIR --out runs/head1
+      [--augmented AUG_DIR/pass-1.npz ...] --cache CACHE_DIR --out runs/head1
 
 EMB_* are train/embed.py outputs of the same features folder.  Windows are
 cut from whole-clip features as a stream computes them (context beyond the
 window's edges).  The head is an ensemble of --members small MLPs (dense,
 ReLU, dense), trained with genre- and source-balanced sampling, mixup and
 dropout; averaging their logits is itself one MLP with members x hidden
-units, which is what export_transfer.py writes.
+units, which is what export_transfer.py writes.  --augmented adds the
+training windows of augmented passes (train/augment_pooled.py: level, EQ,
+band-limiting and noise drawn per clip, the project's augmentation) to the
+clean ones.
 """
 
 import argparse
@@ -71,6 +74,39 @@ def trunk_features(weights, emb_dir, cache_dir, train_hop, valid_hop):
     return clips, labels, out
 
 
+def add_augmented(paths, trunk, clips, X, owner):
+    """Training windows of augmented passes appended to X/owner; each pass
+    must come from the same weights and features as the trunk."""
+    index = {c.file: i for i, c in enumerate(clips) if c.split == "train"}
+    want_features = trunk["embed"].get("features_index_sha256")
+    described = []
+    for path in paths:
+        meta_path = path[:-len(".npz")] + ".json" if path.endswith(".npz") else path + ".json"
+        try:
+            d = np.load(path)
+            with open(meta_path) as f:
+                meta = json.load(f)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"error: {path}: {e}")
+        if meta.get("weights_sha256") != trunk["weights_sha256"]:
+            raise SystemExit(f"error: {path}: made with other weights than {trunk['weights']}")
+        if meta.get("features_index_sha256") != want_features:
+            raise SystemExit(f"error: {path}: made from other features than {trunk['emb']}")
+        unknown = sorted(set(d["clip"].tolist()) - set(index))
+        if unknown:
+            raise SystemExit(f"error: {path}: {len(unknown)} clip(s) not in the training split, "
+                             f"e.g. {unknown[0]}")
+        if d["X"].shape[1] != X.shape[1]:
+            raise SystemExit(f"error: {path}: {d['X'].shape[1]} features per window, expected {X.shape[1]}")
+        X = np.concatenate([X, d["X"]])
+        owner = np.concatenate([owner, np.array([index[c] for c in d["clip"].tolist()])])
+        described.append({"file": os.path.abspath(path), "sha256": sha256_file(path),
+                          "seed": meta.get("seed"), "augment": meta.get("augment"),
+                          "windows": int(d["X"].shape[0])})
+        print(f"augmented pass {path}: {d['X'].shape[0]} windows", flush=True)
+    return X, owner, described
+
+
 def balanced_weights(labels_idx, sources, n_labels):
     """Sampling weights: every genre equally, within a genre every source equally."""
     w = np.zeros(len(labels_idx))
@@ -107,6 +143,9 @@ def main():
     p.add_argument("--mixup", type=float, default=0.4, help="Beta(a, a) mixup; 0 = off")
     p.add_argument("--train-hop", type=int, default=31, help="frames between training windows")
     p.add_argument("--valid-hop", type=int, default=312, help="frames between evaluation windows")
+    p.add_argument("--augmented", action="append", default=[], metavar="PASS.npz",
+                   help="pooled training windows of an augmented pass (train/augment_pooled.py) "
+                        "added to the clean ones; one trunk only")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
@@ -133,6 +172,12 @@ def main():
                        "emb_index_sha256": sha256_file(os.path.join(emb, "index.csv"))})
     X = {s: np.concatenate([f[0] for f in feats[s]], axis=1) for s in feats}
     owner = {s: feats[s][0][1] for s in feats}
+    augmented = []
+    if args.augmented:
+        if len(trunks) != 1:
+            raise SystemExit("error: --augmented works with one --trunk")
+        X["train"], owner["train"], augmented = add_augmented(args.augmented, trunks[0], clips,
+                                                              X["train"], owner["train"])
     skipped = sum(len(t["embed"].get("skipped", [])) for t in trunks[:1])
     print(f"features: {len(clips)} clips ({skipped} of the manifest skipped as not decodable, "
           f"see embed.json), windows: train {X['train'].shape}, valid {X['valid'].shape} "
@@ -181,7 +226,7 @@ def main():
     m = metrics_of(probs, owner["valid"], clips, labels)
     print(f"ensemble of {args.members}: {summary(m)}")
     from train import git_commit  # noqa: E402
-    torch.save({"kind": "head", "trunks": trunks, "labels": labels, "mu": mu, "sd": sd,
+    torch.save({"kind": "head", "trunks": trunks, "augmented": augmented, "labels": labels, "mu": mu, "sd": sd,
                 "members": members, "metrics": m, "args": vars(args), "command": " ".join(sys.argv),
                 "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
                 "seconds": time.time() - t0, "window": WINDOW},
