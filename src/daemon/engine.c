@@ -19,12 +19,14 @@
 #define CHUNK_FRAMES GENRE_PIPELINE_MAX_CHUNK
 /* How the feature thread waits for audio.  The capture callback must not
  * make system calls that could block, and a condition variable would need
- * a mutex, so it cannot signal anything; an eventfd write would be
- * tolerable but buys nothing here.  Instead the feature thread polls the
- * ring every 10 ms while it is empty: that is 100 cheap wake-ups a second
- * (not a busy loop), and 10 ms of added latency is negligible next to the
- * one-second inference interval and the 10-second window. */
-#define POLL_NS 10000000L
+ * a mutex, so it cannot signal anything.  Instead the feature thread
+ * drains the ring every FEATURE_PERIOD_NS, and the inference thread, when
+ * a result is due, asks it to drain at once and waits for that (at most
+ * DRAIN_WAIT_NS): the window then holds every frame captured up to the
+ * result, as fresh as with constant polling, for 10 wake-ups a second
+ * instead of 100.  The ring (4 s) holds 40 periods. */
+#define FEATURE_PERIOD_NS 100000000L
+#define DRAIN_WAIT_NS 50000000L
 /* The input level is kept as sums of squares over 100 ms blocks covering
  * the window, so it describes the same audio the network sees. */
 #define LEVEL_BLOCK_SECONDS 0.1
@@ -132,6 +134,10 @@ struct genred_engine {
      * for parameters and statistics). */
     pthread_mutex_t lock;
     pthread_cond_t wake;        /* inference thread's timed wait */
+    pthread_cond_t feature_wake;    /* feature thread's timed wait: a drain request or stop */
+    pthread_cond_t drained_cond;    /* a drain request was served */
+    uint64_t drain_requests, drains_done;
+    int feature_running_shared;     /* feature_running, for the inference thread */
     int stop_inference;
     int inference_done;         /* the inference thread has left its loop */
     net_parts pending;          /* model != NULL: waiting for the inference thread */
@@ -317,19 +323,12 @@ static int on_frame(void *user, const float *frame)
     return 0;
 }
 
-static void *feature_main(void *arg)
+/* Everything the ring holds, through the pipeline into the window. */
+static void drain(genred_engine *e, genred_ring *ring, size_t channels)
 {
-    genred_engine *e = arg;
-    genred_ring *ring = genred_source_ring(e->source);
-    const size_t channels = (size_t)genred_source_channels(e->source);
     const size_t chunk_floats = CHUNK_FRAMES * channels;
-    const struct timespec poll = {0, POLL_NS};
-    while (!atomic_load_explicit(&e->stop_feature, memory_order_relaxed)) {
-        size_t n = genred_ring_read(ring, e->chunk, chunk_floats);
-        if (n == 0) {
-            nanosleep(&poll, NULL);
-            continue;
-        }
+    size_t n;
+    while ((n = genred_ring_read(ring, e->chunk, chunk_floats)) > 0) {
         /* Losses found since the last read happened before these samples
          * (give or take what the ring held): the window joins audio from
          * before and after them, and says so while they are inside it. */
@@ -358,7 +357,35 @@ static void *feature_main(void *arg)
         pthread_mutex_unlock(&e->lock);
         if (genre_pipeline_push(e->pipeline, e->chunk, frames, on_frame, e) < 0)
             genred_warning(e->log, "feature pipeline failed on %zu frames; continuing", frames);
+        if (atomic_load_explicit(&e->stop_feature, memory_order_relaxed))
+            return;
     }
+}
+
+static void *feature_main(void *arg)
+{
+    genred_engine *e = arg;
+    genred_ring *ring = genred_source_ring(e->source);
+    const size_t channels = (size_t)genred_source_channels(e->source);
+    pthread_mutex_lock(&e->lock);
+    while (!atomic_load_explicit(&e->stop_feature, memory_order_relaxed)) {
+        uint64_t serving = e->drain_requests;
+        pthread_mutex_unlock(&e->lock);
+        drain(e, ring, channels);
+        pthread_mutex_lock(&e->lock);
+        e->drains_done = serving;
+        pthread_cond_broadcast(&e->drained_cond);
+        if (e->drain_requests != serving)
+            continue;   /* asked again meanwhile */
+        struct timespec ts = to_timespec(genred_mono_now() + FEATURE_PERIOD_NS * 1e-9);
+        while (e->drain_requests == serving &&
+               !atomic_load_explicit(&e->stop_feature, memory_order_relaxed)) {
+            int rc = pthread_cond_timedwait(&e->feature_wake, &e->lock, &ts);
+            if (rc == ETIMEDOUT)
+                break;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
     return NULL;
 }
 
@@ -434,13 +461,28 @@ static void *inference_main(void *arg)
             pthread_mutex_lock(&e->lock);
             continue;   /* re-check stop and pending */
         }
+        if (!e->active.model) {     /* nothing to run until a model is handed over */
+            pthread_cond_wait(&e->wake, &e->lock);
+            continue;
+        }
         double due = last + e->params.interval;
-        if (!e->active.model || genred_mono_now() < due) {
+        if (genred_mono_now() < due) {
             struct timespec ts = to_timespec(due);
             int rc = pthread_cond_timedwait(&e->wake, &e->lock, &ts);
             if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
                 break;
             continue;   /* woken: re-check stop, pending and the due time */
+        }
+        /* The window up to now: the feature thread drains the ring first. */
+        if (e->feature_running_shared) {
+            uint64_t ask = ++e->drain_requests;
+            pthread_cond_signal(&e->feature_wake);
+            struct timespec limit = to_timespec(genred_mono_now() + DRAIN_WAIT_NS * 1e-9);
+            while (e->drains_done < ask && e->feature_running_shared && !e->stop_inference &&
+                   pthread_cond_timedwait(&e->drained_cond, &e->lock, &limit) != ETIMEDOUT)
+                ;
+            if (e->stop_inference || e->pending.model)
+                continue;
         }
         const genre_model *model = e->active.model;
         const genre_frontend_spec *fe = &model->frontend;
@@ -613,6 +655,8 @@ genred_engine *genred_engine_new(const genred_engine_params *params, genred_log 
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     int rc = pthread_cond_init(&e->wake, &ca);
+    rc |= pthread_cond_init(&e->feature_wake, &ca);
+    rc |= pthread_cond_init(&e->drained_cond, &ca);
     pthread_condattr_destroy(&ca);
     if (rc != 0 || pthread_mutex_init(&e->lock, NULL) != 0 ||
         pthread_mutex_init(&e->slot_lock, NULL) != 0) {
@@ -646,6 +690,11 @@ static void stop_feature_thread(genred_engine *e)
     if (!e->feature_running)
         return;
     atomic_store_explicit(&e->stop_feature, 1, memory_order_relaxed);
+    pthread_mutex_lock(&e->lock);
+    e->feature_running_shared = 0;
+    pthread_cond_signal(&e->feature_wake);
+    pthread_cond_broadcast(&e->drained_cond);   /* nobody waits for a drain now */
+    pthread_mutex_unlock(&e->lock);
     pthread_join(e->feature_thread, NULL);
     e->feature_running = 0;
 }
@@ -661,6 +710,9 @@ static int start_feature_thread(genred_engine *e, char *err, size_t errlen)
         return -1;
     }
     e->feature_running = 1;
+    pthread_mutex_lock(&e->lock);
+    e->feature_running_shared = 1;
+    pthread_mutex_unlock(&e->lock);
     return 0;
 }
 
@@ -951,5 +1003,7 @@ void genred_engine_del(genred_engine *e)
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->slot_lock);
     pthread_cond_destroy(&e->wake);
+    pthread_cond_destroy(&e->feature_wake);
+    pthread_cond_destroy(&e->drained_cond);
     free(e);
 }
