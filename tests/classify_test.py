@@ -72,8 +72,9 @@ def expected_windows(seconds, hop_frames):
 
 
 def check_clip(obj, seconds, hop_frames, tag):
-    check(set(obj) >= {"file", "genre", "confidence", "probabilities", "duration", "padded",
-                       "windows"}, f"{tag}: members {sorted(obj)}")
+    check(set(obj) >= {"file", "outcome", "genre", "confidence", "probabilities", "duration",
+                       "level_dbfs", "padded", "windows"}, f"{tag}: members {sorted(obj)}")
+    check(obj["outcome"] == "genre", f"{tag}: outcome {obj['outcome']}")
     probs = obj["probabilities"]
     check(list(probs) == LABELS, f"{tag}: probability keys {list(probs)}")
     check(abs(sum(probs.values()) - 1) <= 1e-4, f"{tag}: probabilities sum to {sum(probs.values())}")
@@ -100,10 +101,12 @@ def check_clip(obj, seconds, hop_frames, tag):
     for i, w in enumerate(windows):
         wp = w["probabilities"]
         check(abs(sum(wp.values()) - 1) <= 1e-4, f"{tag}: window {i} sums to {sum(wp.values())}")
-        check(w["genre"] == max(wp, key=wp.get), f"{tag}: window {i} genre")
-    if windows:
-        mean = {k: np.mean([w["probabilities"][k] for w in windows]) for k in LABELS}
-        check(all(abs(mean[k] - probs[k]) <= 2e-6 for k in LABELS), f"{tag}: clip != window mean")
+        check(w["genre"] == (None if w["silent"] else max(wp, key=wp.get)), f"{tag}: window {i} genre")
+    loud = [w for w in windows if not w["silent"]]
+    if loud:
+        mean = {k: np.mean([w["probabilities"][k] for w in loud]) for k in LABELS}
+        check(all(abs(mean[k] - probs[k]) <= 2e-6 for k in LABELS),
+              f"{tag}: clip != mean of the windows with sound")
 
 
 # 1. JSON, hop 0.8 s = exactly 50 frames; bad files interleaved.
@@ -122,7 +125,8 @@ for name, path, line in zip(order, args, lines):
         continue
     check(obj.get("file") == path, f"{name}: file member {obj.get('file')}")
     if name in (bad, missing):
-        check("error" in obj and "genre" not in obj, f"{name}: expected an error object: {line[:120]}")
+        check("error" in obj and "genre" not in obj and obj.get("outcome") == "error",
+              f"{name}: expected an error object: {line[:120]}")
         check(path in r.stderr, f"{name}: no error line on stderr naming it")
     else:
         check_clip(obj, seconds_of[name], 50, name)
@@ -196,15 +200,42 @@ for tag, value in (("nan", np.nan), ("inf", np.inf)):
     nonfinite[single] = 1.5
 files = list(nonfinite) + [paths["tone.wav"]]
 r = run(["--json", "--model", model] + files)
-check(r.returncode == 1, f"non-finite audio: exit {r.returncode}, expected 1")
+check(r.returncode == 3, f"non-finite audio: exit {r.returncode}, expected 3 (a file without genre)")
 lines = [json.loads(x) for x in r.stdout.splitlines()]
 check(len(lines) == len(files), f"non-finite audio: {len(lines)} lines for {len(files)} files")
 for obj, path in zip(lines, files):
     if path in nonfinite:
-        check("genre" not in obj and "non-finite sample" in obj.get("error", "")
-              and f"at {nonfinite[path]:.3f} s" in obj["error"], f"{path}: {obj}")
+        check(obj.get("outcome") == "invalid-audio" and obj.get("genre") is None
+              and "non-finite sample" in obj.get("reason", "")
+              and f"at {nonfinite[path]:.3f} s" in obj["reason"], f"{path}: {obj}")
     else:
         check(obj.get("genre") in LABELS, f"finite file after the bad ones: {obj}")
+
+# 7. Outcomes without a genre: digital silence, a file far shorter than a
+# window, and music with silence around it (silent windows left out).
+silence = os.path.join(tmpdir, "silence.wav")
+soundfile.write(silence, np.zeros(int(6.0 * RATE), np.float32), RATE)
+tiny = os.path.join(tmpdir, "tiny.wav")
+soundfile.write(tiny, tone[:int(0.1 * RATE)], RATE)
+gapped = os.path.join(tmpdir, "gapped.wav")
+soundfile.write(gapped, np.concatenate([np.zeros(int(3.0 * RATE), np.float32), tone,
+                                        np.zeros(int(3.0 * RATE), np.float32)]), RATE)
+r = run(["--json", "--model", model, "--hop", "0.8", silence, tiny, gapped])
+check(r.returncode == 3, f"silence and too-short: exit {r.returncode}, expected 3")
+objs = [json.loads(x) for x in r.stdout.splitlines()]
+check([o.get("outcome") for o in objs] == ["silence", "too-short", "genre"],
+      f"outcomes {[o.get('outcome') for o in objs]}")
+if len(objs) == 3:
+    check(objs[0]["genre"] is None and objs[0]["level_dbfs"] == -120.0 and "below -60.0 dBFS"
+          in objs[0]["reason"] and all(w["silent"] for w in objs[0]["windows"]), f"silence: {objs[0]}")
+    check(objs[1]["genre"] is None and "0.100 s" in objs[1]["reason"], f"too-short: {objs[1]}")
+    silent = [w["silent"] for w in objs[2]["windows"]]
+    check(any(silent) and not all(silent), f"gapped: windows silent {silent}")
+    check_clip(objs[2], 9.0, 50, "gapped")
+r = run(["--model", model, "--silence-dbfs", "-3", paths["tone.wav"]])
+check(r.returncode == 3 and "(silence)" in r.stdout, f"--silence-dbfs -3: {r.returncode} {r.stdout!r}")
+r = run(["--model", model, "--silence-dbfs", "5", paths["tone.wav"]])
+check(r.returncode == 2, f"--silence-dbfs 5: exit {r.returncode}")
 overflow = os.path.join(tmpdir, "overflow.gmdl")
 big = np.full((4, 1, 3, 3), 3e38, np.float32)
 gmf.write_model(overflow, dict(sample_rate=RATE, n_fft=N_FFT, hop=HOP, window="hann", n_mels=N_MELS,

@@ -10,6 +10,8 @@
  * NUL bytes and empty unknown sections (the handler never sees those). */
 #include "genred/config.h"
 
+#include "genre/level.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -36,7 +38,7 @@ void genred_config_defaults(genred_config *cfg)
     cfg->audio.loop = 0;
     cfg->inference.interval = 1.0;
     cfg->inference.smoothing = 3;
-    cfg->inference.silence_dbfs = -60.0;
+    cfg->inference.silence_dbfs = GENRE_SILENCE_DBFS;
     cfg->inference.threads = 1;
     snprintf(cfg->socket.path, sizeof cfg->socket.path, "/run/genred/genred.sock");
     cfg->socket.mode = 0660;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "genre/level.h"
 #include "genre/pipeline.h"
 #include "genre/stream.h"
 #include "genre/window.h"
@@ -30,8 +31,6 @@
 /* The input level is kept as sums of squares over 100 ms blocks covering
  * the window, so it describes the same audio the network sees. */
 #define LEVEL_BLOCK_SECONDS 0.1
-/* Level of digital silence: -inf dB, reported as this floor. */
-#define LEVEL_FLOOR_DBFS -120.0
 #define SMOOTHING_MAX 60
 
 const char *genred_state_name(enum genred_state s)
@@ -296,8 +295,7 @@ static int level_has_nonfinite(const level_meter *m)
     return 0;
 }
 
-/* RMS over all blocks in dB relative to full scale (a full-scale square
- * wave reads 0 dBFS, a full-scale sine -3). */
+/* RMS over all blocks (genre/level.h). */
 static double level_dbfs(const level_meter *m)
 {
     double s = 0;
@@ -306,10 +304,7 @@ static double level_dbfs(const level_meter *m)
         s += m->sumsq[i];
         c += m->count[i];
     }
-    if (c == 0 || s <= 0)
-        return LEVEL_FLOOR_DBFS;
-    double db = 10.0 * log10(s / (double)c);
-    return db < LEVEL_FLOOR_DBFS ? LEVEL_FLOOR_DBFS : db;
+    return genre_level_dbfs(s, c);
 }
 
 /* ---- feature thread ------------------------------------------------------- */
@@ -649,7 +644,7 @@ genred_engine *genred_engine_new(const genred_engine_params *params, genred_log 
     e->on_result = on_result;
     e->user = user;
     e->params = *params;
-    e->level_dbfs = LEVEL_FLOOR_DBFS;
+    e->level_dbfs = GENRE_LEVEL_FLOOR_DBFS;
     atomic_init(&e->stop_feature, 0);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -833,7 +828,7 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
         genre_window_reset(e->window);
         e->window_gen++;
         level_reset(&e->level);
-        e->level_dbfs = LEVEL_FLOOR_DBFS;
+        e->level_dbfs = GENRE_LEVEL_FLOOR_DBFS;
         e->input_nonfinite = 0;
         e->window_loss_events = 0;
         e->window_lost_s = 0;

@@ -6,11 +6,18 @@
  * Each file is cut into windows of the model's window_frames with the given
  * hop; the clip's probabilities are the mean of its windows'.  A clip
  * shorter than one window is classified once, zero-padded like the daemon's
- * window before it fills (reported as padded).  An unreadable file gets an
- * error line and the others are still classified; the exit status is then 1. */
+ * window before it fills (reported as padded).  Where the input allows no
+ * genre the file's outcome says why instead: too-short (under three tenths
+ * of a window), silence (every window below the silence level, the
+ * daemon's rule, genre/level.h; silent windows of a file that has music
+ * are left out of its mean) or invalid-audio (NaN or infinite samples).
+ * An unreadable file gets an error line and the others are still
+ * classified.  Exit status: 1 if a file failed, else 3 if a file got no
+ * genre, else 0. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
 #include "genre/json.h"
+#include "genre/level.h"
 #include "genre/model.h"
 #include "genre/pipeline.h"
 #include "genre/stream.h"
@@ -33,10 +40,22 @@
 
 #define ERRLEN 512
 #define MAX_JOBS 64
+/* A file shorter than this fraction of the model's window gets no genre
+ * (too-short): for the shipped models' 10-s windows 3 s, musicnn's own
+ * training patch length.  Longer files up to a window are zero-padded. */
+#define MIN_WINDOW_FRACTION 0.3
+/* The level is measured in blocks of this many seconds; a window's level is
+ * that of the blocks it covers. */
+#define LEVEL_BLOCK_SECONDS 0.1
+/* Exit statuses. */
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+#define EXIT_NO_GENRE 3
 
 typedef struct options {
     const char *model_path;
     double hop_seconds;
+    double silence_dbfs;
     bool json;
     int jobs;
 } options;
@@ -44,6 +63,7 @@ typedef struct options {
 /* What one file produced: text for stdout and/or an error for stderr. */
 typedef struct file_result {
     bool done, failed;
+    bool no_genre;              /* an outcome without a genre (silence, too-short, invalid-audio) */
     char *output;               /* table row or JSON object (one line, no '\n'), or NULL */
     char error[ERRLEN];
 } file_result;
@@ -73,6 +93,13 @@ typedef struct classifier {
     float *window_probs;        /* n_windows x n_labels */
     bool padded;                /* the file was shorter than one window */
     bool out_of_memory;
+    /* Per file: the level in LEVEL_BLOCK_SECONDS blocks (all channels). */
+    double *block_sumsq;
+    size_t n_blocks, cap_blocks;
+    uint64_t block_samples, block_fill;
+    double rate;
+    bool nonfinite;             /* a NaN or infinite sample (decoding stopped there) */
+    double nonfinite_at;        /* its time, seconds */
     genre_stream *stream;       /* kept from file to file while the format stays */
 } classifier;
 
@@ -87,15 +114,22 @@ static void usage(FILE *out)
             "      --hop SECONDS  hop between analysis windows (default 5; rounded to\n"
             "                     whole front-end frames, halves down)\n"
             "  -j, --json         one JSON object per line and file\n"
+            "      --silence-dbfs DB  windows below this level are silence (default %g,\n"
+            "                     as the daemon's silence_dbfs)\n"
             "      --jobs N       classify N files in parallel (default 1); consider\n"
             "                     OPENBLAS_NUM_THREADS=1 with N > 1\n"
             "  -h, --help         this help\n"
             "  -V, --version      print the version\n"
             "\n"
-            "The clip's probabilities are the mean over its windows (the model's window\n"
-            "length, e.g. 10 s). A clip shorter than one window is zero-padded (\"padded\").\n"
-            "Exit status: 0 all files classified, 1 some file failed, 2 usage or model error.\n",
-            GENRE_MODEL_INSTALLED, GENRE_MODEL_SOURCE);
+            "The clip's probabilities are the mean over its windows with sound (the\n"
+            "model's window length, e.g. 10 s). A clip shorter than one window is\n"
+            "zero-padded (\"padded\"). No genre, but an outcome saying why: too-short\n"
+            "(under %.0f%% of a window), silence (every window below the silence\n"
+            "level), invalid-audio (NaN or infinite samples).\n"
+            "Exit status: 0 every file got a genre, 1 some file failed (unreadable,\n"
+            "undecodable, model error), 2 usage or model file error, 3 no failure but\n"
+            "some file got no genre.\n",
+            GENRE_MODEL_INSTALLED, GENRE_MODEL_SOURCE, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
 }
 
 /* ---- classification of one file ---- */
@@ -123,6 +157,54 @@ static void classifier_free(classifier *c, classify_run *run)
     pthread_mutex_unlock(&run->fftw_lock);
     free(c->spans);
     free(c->window_probs);
+    free(c->block_sumsq);
+}
+
+/* Adds samples to the level blocks; false when out of memory. */
+static bool add_level(classifier *c, const float *x, size_t n)
+{
+    while (n > 0) {
+        if (c->block_fill == 0) {
+            if (c->n_blocks == c->cap_blocks) {
+                size_t cap = c->cap_blocks ? 2 * c->cap_blocks : 1024;
+                double *b = realloc(c->block_sumsq, cap * sizeof *b);
+                if (!b)
+                    return false;
+                c->block_sumsq = b;
+                c->cap_blocks = cap;
+            }
+            c->block_sumsq[c->n_blocks++] = 0;
+        }
+        size_t take = (size_t)(c->block_samples - c->block_fill);
+        if (take > n)
+            take = n;
+        double acc = 0;
+        for (size_t i = 0; i < take; i++)
+            acc += (double)x[i] * x[i];
+        c->block_sumsq[c->n_blocks - 1] += acc;
+        c->block_fill = (c->block_fill + take) % c->block_samples;
+        x += take;
+        n -= take;
+    }
+    return true;
+}
+
+/* Level of the audio in [start, end) seconds: the blocks it overlaps. */
+static double level_between(const classifier *c, double start, double end)
+{
+    size_t first = (size_t)(start / LEVEL_BLOCK_SECONDS);
+    size_t last = (size_t)ceil(end / LEVEL_BLOCK_SECONDS);
+    if (last > c->n_blocks)
+        last = c->n_blocks;
+    double sum = 0;
+    uint64_t count = 0;
+    for (size_t b = first; b < last; b++) {
+        sum += c->block_sumsq[b];
+        count += c->block_samples;
+    }
+    if (last == c->n_blocks && last > first && c->block_fill)   /* the last block is partial */
+        count -= c->block_samples - c->block_fill;
+    return genre_level_dbfs(sum, count);
 }
 
 /* Window sink: records each window the stream classifier delivers. */
@@ -181,10 +263,33 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
     c->n_windows = 0;
     c->padded = false;
     c->out_of_memory = false;
+    c->nonfinite = false;
+    c->n_blocks = 0;
+    c->block_fill = 0;
+    c->rate = rate;
+    double block_frames = round(rate * LEVEL_BLOCK_SECONDS);
+    c->block_samples = (uint64_t)(block_frames < 1 ? 1 : block_frames) * (uint64_t)(channels > 0 ? channels : 1);
     while (rc == 0) {
         ssize_t got = genre_audiofile_read(af, buf, GENRE_PIPELINE_MAX_CHUNK, why, sizeof why);
         if (got < 0) {
             genre_set_error(err, errlen, "%s", why);
+            rc = -1;
+            break;
+        }
+        /* NaN or infinite samples would pass every comparison downstream
+         * and still come out as a genre: the file's outcome is
+         * invalid-audio instead, and decoding stops there. */
+        for (size_t i = 0; got > 0 && i < (size_t)got * (size_t)channels; i++) {
+            if (!isfinite(buf[i])) {
+                c->nonfinite = true;
+                c->nonfinite_at = (double)(total + i / (size_t)channels) / rate;
+                break;
+            }
+        }
+        if (c->nonfinite)
+            break;
+        if (got > 0 && !add_level(c, buf, (size_t)got * (size_t)channels)) {
+            genre_set_error(err, errlen, "out of memory");
             rc = -1;
             break;
         }
@@ -197,15 +302,6 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
         }
         if (got == 0)
             break;
-        /* NaN or infinite samples would pass every comparison downstream
-         * and still come out as a genre: the file is refused instead. */
-        for (size_t i = 0; rc == 0 && i < (size_t)got * (size_t)channels; i++) {
-            if (!isfinite(buf[i])) {
-                genre_set_error(err, errlen, "non-finite sample (NaN or infinity) at %.3f s",
-                                (double)(total + i / (size_t)channels) / rate);
-                rc = -1;
-            }
-        }
         total += (uint64_t)got;
     }
     free(buf);
@@ -233,23 +329,39 @@ static void json_probabilities(genre_json *j, const genre_model *m, const float 
     genre_json_end_object(j);
 }
 
+/* What a file came to. */
+typedef struct outcome {
+    const char *name;           /* "genre", "silence", "too-short", "invalid-audio" */
+    char reason[ERRLEN];        /* why there is no genre ("" with one) */
+    double level_dbfs;          /* the whole file's */
+    const bool *silent;         /* per window */
+} outcome;
+
 static char *format_json(const classifier *c, const char *path, const float *clip, double duration,
-                         bool padded)
+                         bool padded, const outcome *o)
 {
     const genre_model *m = c->model;
     genre_json j;
     genre_json_init(&j);
-    size_t best = argmax(clip, c->n_labels);
     genre_json_begin_object(&j);
     genre_json_key(&j, "file"); genre_json_string(&j, path);
-    genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[best]);
-    genre_json_key(&j, "confidence"); genre_json_number(&j, clip[best]);
-    genre_json_key(&j, "probabilities"); json_probabilities(&j, m, clip);
+    genre_json_key(&j, "outcome"); genre_json_string(&j, o->name);
+    if (clip) {
+        size_t best = argmax(clip, c->n_labels);
+        genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[best]);
+        genre_json_key(&j, "confidence"); genre_json_number(&j, clip[best]);
+        genre_json_key(&j, "probabilities"); json_probabilities(&j, m, clip);
+    } else {
+        genre_json_key(&j, "genre"); genre_json_null(&j);
+        genre_json_key(&j, "confidence"); genre_json_null(&j);
+        genre_json_key(&j, "reason"); genre_json_string(&j, o->reason);
+    }
     genre_json_key(&j, "duration"); genre_json_fixed(&j, duration, 3);
+    genre_json_key(&j, "level_dbfs"); genre_json_fixed(&j, o->level_dbfs, 1);
     genre_json_key(&j, "padded"); genre_json_bool(&j, padded);
     genre_json_key(&j, "windows");
     genre_json_begin_array(&j);
-    for (size_t w = 0; w < c->n_windows; w++) {
+    for (size_t w = 0; o->silent && w < c->n_windows; w++) {
         const float *p = c->window_probs + w * c->n_labels;
         size_t wb = argmax(p, c->n_labels);
         /* A window spans its first frame's start to its last frame's end
@@ -259,8 +371,20 @@ static char *format_json(const classifier *c, const char *path, const float *cli
         genre_json_begin_object(&j);
         genre_json_key(&j, "start"); genre_json_fixed(&j, start, 3);
         genre_json_key(&j, "end"); genre_json_fixed(&j, end, 3);
-        genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[wb]);
-        genre_json_key(&j, "confidence"); genre_json_number(&j, p[wb]);
+        genre_json_key(&j, "level_dbfs"); genre_json_fixed(&j, level_between(c, start, end), 1);
+        genre_json_key(&j, "silent"); genre_json_bool(&j, o->silent[w]);
+        /* A silent window has probabilities (the network ran) but, as in
+         * the daemon, no genre. */
+        genre_json_key(&j, "genre");
+        if (o->silent[w])
+            genre_json_null(&j);
+        else
+            genre_json_string(&j, m->labels[wb]);
+        genre_json_key(&j, "confidence");
+        if (o->silent[w])
+            genre_json_null(&j);
+        else
+            genre_json_number(&j, p[wb]);
         genre_json_key(&j, "probabilities"); json_probabilities(&j, m, p);
         genre_json_end_object(&j);
     }
@@ -273,9 +397,18 @@ static char *format_json(const classifier *c, const char *path, const float *cli
 }
 
 static char *format_row(const classifier *c, const char *path, int name_width, const float *clip,
-                        double duration, bool padded)
+                        double duration, bool padded, const outcome *o)
 {
     const genre_model *m = c->model;
+    if (!clip) {
+        size_t size = strlen(path) + (size_t)name_width + strlen(o->reason) + 64;
+        char *row = malloc(size);
+        char what[32];
+        snprintf(what, sizeof what, "(%s)", o->name);
+        if (row)
+            snprintf(row, size, "%-*s  %-15s %7s  %s", name_width, path, what, "-", o->reason);
+        return row;
+    }
     size_t order[3] = {0, 0, 0}, shown = c->n_labels < 3 ? c->n_labels : 3;
     /* Top three by repeated selection: there are only a handful of labels. */
     for (size_t k = 0; k < shown; k++) {
@@ -303,7 +436,7 @@ static char *format_row(const classifier *c, const char *path, int name_width, c
     size_t size = strlen(path) + (size_t)name_width + strlen(top) + strlen(note) + 512;
     char *row = malloc(size);
     if (row)
-        snprintf(row, size, "%-*s  %-14s %6.1f%%  %s%s", name_width, path,
+        snprintf(row, size, "%-*s  %-15s %6.1f%%  %s%s", name_width, path,
                  m->labels[order[0]], 100.0 * clip[order[0]], top, note);
     return row;
 }
@@ -311,15 +444,14 @@ static char *format_row(const classifier *c, const char *path, int name_width, c
 static void classify_one(classifier *c, classify_run *run, size_t index, file_result *r)
 {
     const char *path = run->files[index];
+    const genre_frontend_spec *fe = &c->model->frontend;
     double duration = 0;
     char err[ERRLEN] = "";
     int decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
-    if (decoded && c->n_windows == 0)
-        genre_set_error(err, sizeof err, "too short: %.3f s gives no analysis frame (%u samples at %u Hz)",
-                        duration, c->model->frontend.n_fft, c->model->frontend.sample_rate);
     bool padded = c->padded;
-    /* A model whose activations overflow gives NaN: that is no genre. */
-    for (size_t w = 0; decoded && !err[0] && w < c->n_windows; w++) {
+    /* A model whose activations overflow gives NaN: that is no genre, and
+     * a fault of the model, not of the file. */
+    for (size_t w = 0; decoded && !c->nonfinite && w < c->n_windows; w++) {
         for (size_t k = 0; k < c->n_labels; k++) {
             if (!isfinite(c->window_probs[w * c->n_labels + k])) {
                 genre_set_error(err, sizeof err,
@@ -338,6 +470,7 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
             genre_json_init(&j);
             genre_json_begin_object(&j);
             genre_json_key(&j, "file"); genre_json_string(&j, path);
+            genre_json_key(&j, "outcome"); genre_json_string(&j, "error");
             genre_json_key(&j, "error"); genre_json_string(&j, err);
             genre_json_end_object(&j);
             r->output = j.failed ? NULL : j.buf;
@@ -346,26 +479,59 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
         }
         return;
     }
+    outcome o = {.name = "genre", .level_dbfs = level_between(c, 0, duration)};
+    bool *silent = calloc(c->n_windows ? c->n_windows : 1, sizeof *silent);
     float *clip = calloc(c->n_labels, sizeof *clip);
-    if (!clip) {
+    if (!clip || !silent) {
         r->failed = true;
         snprintf(r->error, sizeof r->error, "out of memory");
+        free(clip);
+        free(silent);
         return;
     }
-    /* Mean in double: hours of audio make thousands of windows. */
-    for (size_t i = 0; i < c->n_labels; i++) {
-        double sum = 0;
-        for (size_t w = 0; w < c->n_windows; w++)
-            sum += c->window_probs[w * c->n_labels + i];
-        clip[i] = (float)(sum / (double)c->n_windows);
+    o.silent = silent;
+    double window_s = ((double)(fe->window_frames - 1) * fe->hop + fe->n_fft) / fe->sample_rate;
+    size_t loud = 0;
+    for (size_t w = 0; w < c->n_windows; w++) {
+        double end = padded ? duration : c->spans[2 * w + 1];
+        silent[w] = level_between(c, c->spans[2 * w], end) < run->opt->silence_dbfs;
+        loud += !silent[w];
     }
-    r->output = run->opt->json ? format_json(c, path, clip, duration, padded)
-                               : format_row(c, path, run->name_width, clip, duration, padded);
+    if (c->nonfinite) {
+        o.name = "invalid-audio";
+        snprintf(o.reason, sizeof o.reason, "non-finite sample (NaN or infinity) at %.3f s",
+                 c->nonfinite_at);
+    } else if (duration < MIN_WINDOW_FRACTION * window_s || c->n_windows == 0) {
+        o.name = "too-short";
+        snprintf(o.reason, sizeof o.reason, "%.3f s; the model needs at least %.1f s (its window "
+                 "is %.1f s)", duration, MIN_WINDOW_FRACTION * window_s, window_s);
+    } else if (loud == 0) {
+        o.name = "silence";
+        snprintf(o.reason, sizeof o.reason, "level %.1f dBFS, below %.1f dBFS in every window",
+                 o.level_dbfs, run->opt->silence_dbfs);
+    }
+    bool has_genre = strcmp(o.name, "genre") == 0;
+    if (has_genre) {
+        /* Mean in double over the windows with sound: hours of audio make
+         * thousands of windows, and silence between tracks has no genre. */
+        for (size_t i = 0; i < c->n_labels; i++) {
+            double sum = 0;
+            for (size_t w = 0; w < c->n_windows; w++)
+                if (!silent[w])
+                    sum += c->window_probs[w * c->n_labels + i];
+            clip[i] = (float)(sum / (double)loud);
+        }
+    }
+    r->no_genre = !has_genre;
+    r->output = run->opt->json ? format_json(c, path, has_genre ? clip : NULL, duration, padded, &o)
+                               : format_row(c, path, run->name_width, has_genre ? clip : NULL,
+                                            duration, padded, &o);
     if (!r->output) {
         r->failed = true;
         snprintf(r->error, sizeof r->error, "out of memory");
     }
     free(clip);
+    free(silent);
 }
 
 /* ---- workers and ordered output ---- */
@@ -410,9 +576,11 @@ static int parse_options(int argc, char **argv, options *opt)
         {"model", required_argument, NULL, 'm'}, {"hop", required_argument, NULL, 'H'},
         {"json", no_argument, NULL, 'j'},        {"jobs", required_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
+        {"silence-dbfs", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (options){.model_path = NULL, .hop_seconds = 5.0, .json = false, .jobs = 1};
+    *opt = (options){.model_path = NULL, .hop_seconds = 5.0, .silence_dbfs = GENRE_SILENCE_DBFS,
+                     .json = false, .jobs = 1};
     int ch;
     while ((ch = getopt_long(argc, argv, "m:jhV", longs, NULL)) != -1) {
         char *end;
@@ -425,6 +593,15 @@ static int parse_options(int argc, char **argv, options *opt)
             if (end == optarg || *end || !(opt->hop_seconds > 0) || opt->hop_seconds > 3600) {
                 fprintf(stderr, "genre-classify: --hop wants seconds in (0, 3600], not \"%s\"\n",
                         optarg);
+                return 2;
+            }
+            break;
+        case 'S':
+            opt->silence_dbfs = strtod(optarg, &end);
+            if (end == optarg || *end || !(opt->silence_dbfs >= GENRE_LEVEL_FLOOR_DBFS) ||
+                opt->silence_dbfs > 0) {
+                fprintf(stderr, "genre-classify: --silence-dbfs wants %g..0 dBFS, not \"%s\"\n",
+                        GENRE_LEVEL_FLOOR_DBFS, optarg);
                 return 2;
             }
             break;
@@ -516,7 +693,7 @@ int main(int argc, char **argv)
 
     bool progress = run.n_files > 1 && isatty(STDERR_FILENO);
     if (!opt.json)
-        printf("%-*s  %-14s %7s  %s\n", run.name_width, "FILE", "GENRE", "CONF", "TOP-3");
+        printf("%-*s  %-15s %7s  %s\n", run.name_width, "FILE", "GENRE", "CONF", "TOP-3");
     status = 0;
     for (size_t i = 0; i < run.n_files; i++) {
         pthread_mutex_lock(&run.lock);
@@ -533,7 +710,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "genre-classify: %s\n", r->error);
             else
                 fprintf(stderr, "genre-classify: %s: %s\n", f, r->error);
-            status = 1;
+            status = EXIT_FAILED;
+        } else if (r->no_genre && status == 0) {
+            status = EXIT_NO_GENRE;
         }
         if (r->output) {
             fputs(r->output, stdout);
