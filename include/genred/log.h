@@ -20,9 +20,11 @@ typedef struct genred_log {
     _Atomic int level;          /* messages above this level are dropped */
     int syslog_prefix;          /* emit "<N>" priority prefixes */
     int fd;                     /* normally 2 */
+    const char *program;        /* line prefix without syslog prefixes; "genred" */
 } genred_log;
 
-/* Level INFO, syslog prefixes when JOURNAL_STREAM names our stderr. */
+/* Level INFO, program "genred", syslog prefixes when JOURNAL_STREAM names
+ * our stderr.  Another program sets log->program after this. */
 void genred_log_init(genred_log *log, int fd);
 void genred_log_set_level(genred_log *log, enum genred_log_level level);
 int genred_log_enabled(const genred_log *log, enum genred_log_level level);

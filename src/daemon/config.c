@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "genre/file.h"
+#include "genred/ini_value.h"
 #include "genred/log.h"
 
 /* sockaddr_un.sun_path is 108 bytes including the terminating NUL. */
@@ -48,76 +49,6 @@ void genred_config_defaults(genred_config *cfg)
     cfg->socket.max_queued = 262144;
     cfg->socket.idle_timeout = 60;
     cfg->log_level = GENRED_LOG_INFO;
-}
-
-/* ---- value parsers: 0 or -1 with the reason in why ----------------------- */
-
-static int parse_double(const char *v, double lo, double hi, double *out, char *why, size_t n)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(d)) {
-        snprintf(why, n, "'%s' is not a number", v);
-        return -1;
-    }
-    if (d < lo || d > hi) {
-        snprintf(why, n, "%s is out of range (%g..%g)", v, lo, hi);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
-static int parse_long(const char *v, long lo, long hi, long *out, char *why, size_t n)
-{
-    char *end;
-    errno = 0;
-    long l = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || errno == ERANGE) {
-        snprintf(why, n, "'%s' is not a whole number", v);
-        return -1;
-    }
-    if (l < lo || l > hi) {
-        snprintf(why, n, "%s is out of range (%ld..%ld)", v, lo, hi);
-        return -1;
-    }
-    *out = l;
-    return 0;
-}
-
-static int parse_bool(const char *v, int *out, char *why, size_t n)
-{
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcmp(v, yes[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcmp(v, no[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    snprintf(why, n, "'%s' is not yes/no/true/false/on/off/1/0", v);
-    return -1;
-}
-
-static int parse_string(const char *v, char *dst, size_t cap, int allow_empty, char *why,
-                        size_t n)
-{
-    size_t len = strlen(v);
-    if (len == 0 && !allow_empty) {
-        snprintf(why, n, "an empty value is not allowed");
-        return -1;
-    }
-    if (len >= cap) {
-        snprintf(why, n, "value too long (%zu bytes, at most %zu)", len, cap - 1);
-        return -1;
-    }
-    memcpy(dst, v, len + 1);
-    return 0;
 }
 
 /* ---- the key table ---------------------------------------------------------- */
@@ -181,9 +112,9 @@ static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why
         }
         return 0;
     case K_AUDIO_DEVICE:
-        return parse_string(v, cfg->audio.device, sizeof cfg->audio.device, 0, why, n);
+        return genred_ini_string(v, cfg->audio.device, sizeof cfg->audio.device, 0, why, n);
     case K_AUDIO_RATE:
-        if (parse_double(v, 0, 384000, &d, why, n))
+        if (genred_ini_double(v, 0, 384000, &d, why, n))
             return -1;
         if (d != 0 && d < 8000) {
             snprintf(why, n, "%s Hz is too low (0 for the native rate, or 8000..384000)", v);
@@ -192,40 +123,40 @@ static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why
         cfg->audio.rate = d;
         return 0;
     case K_AUDIO_CHANNELS:
-        if (parse_long(v, 0, 32, &l, why, n))
+        if (genred_ini_long(v, 0, 32, &l, why, n))
             return -1;
         cfg->audio.channels = (int)l;
         return 0;
     case K_AUDIO_LATENCY:
-        if (parse_double(v, 0.001, 2.0, &d, why, n))
+        if (genred_ini_double(v, 0.001, 2.0, &d, why, n))
             return -1;
         cfg->audio.latency = d;
         return 0;
     case K_AUDIO_FILE:
         /* Empty: no file (the default). */
-        return parse_string(v, cfg->audio.file, sizeof cfg->audio.file, 1, why, n);
+        return genred_ini_string(v, cfg->audio.file, sizeof cfg->audio.file, 1, why, n);
     case K_AUDIO_LOOP:
-        return parse_bool(v, &cfg->audio.loop, why, n);
+        return genred_ini_bool(v, &cfg->audio.loop, why, n);
     case K_MODEL_PATH:
         /* Empty: the built-in default model. */
-        return parse_string(v, cfg->model_path, sizeof cfg->model_path, 1, why, n);
+        return genred_ini_string(v, cfg->model_path, sizeof cfg->model_path, 1, why, n);
     case K_INF_INTERVAL:
-        if (parse_double(v, 0.05, 60, &d, why, n))
+        if (genred_ini_double(v, 0.05, 60, &d, why, n))
             return -1;
         cfg->inference.interval = d;
         return 0;
     case K_INF_SMOOTHING:
-        if (parse_long(v, 1, 60, &l, why, n))
+        if (genred_ini_long(v, 1, 60, &l, why, n))
             return -1;
         cfg->inference.smoothing = (int)l;
         return 0;
     case K_INF_SILENCE:
-        if (parse_double(v, -200, 0, &d, why, n))
+        if (genred_ini_double(v, -200, 0, &d, why, n))
             return -1;
         cfg->inference.silence_dbfs = d;
         return 0;
     case K_INF_THREADS:
-        if (parse_long(v, 1, 64, &l, why, n))
+        if (genred_ini_long(v, 1, 64, &l, why, n))
             return -1;
         cfg->inference.threads = (int)l;
         return 0;
@@ -235,7 +166,7 @@ static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why
                      SOCKET_PATH_MAX);
             return -1;
         }
-        return parse_string(v, cfg->socket.path, sizeof cfg->socket.path, 0, why, n);
+        return genred_ini_string(v, cfg->socket.path, sizeof cfg->socket.path, 0, why, n);
     case K_SOCK_MODE: {
         char *end;
         errno = 0;
@@ -248,24 +179,24 @@ static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why
         return 0;
     }
     case K_SOCK_GROUP:
-        return parse_string(v, cfg->socket.group, sizeof cfg->socket.group, 1, why, n);
+        return genred_ini_string(v, cfg->socket.group, sizeof cfg->socket.group, 1, why, n);
     case K_SOCK_MAX_CLIENTS:
-        if (parse_long(v, 1, 100000, &l, why, n))
+        if (genred_ini_long(v, 1, 100000, &l, why, n))
             return -1;
         cfg->socket.max_clients = (size_t)l;
         return 0;
     case K_SOCK_MAX_LINE:
-        if (parse_long(v, 16, 65536, &l, why, n))
+        if (genred_ini_long(v, 16, 65536, &l, why, n))
             return -1;
         cfg->socket.max_line = (size_t)l;
         return 0;
     case K_SOCK_MAX_QUEUED:
-        if (parse_long(v, 4096, 1L << 30, &l, why, n))
+        if (genred_ini_long(v, 4096, 1L << 30, &l, why, n))
             return -1;
         cfg->socket.max_queued = (size_t)l;
         return 0;
     case K_SOCK_IDLE_TIMEOUT:
-        if (parse_double(v, 0.1, 86400, &d, why, n))
+        if (genred_ini_double(v, 0.1, 86400, &d, why, n))
             return -1;
         cfg->socket.idle_timeout = d;
         return 0;

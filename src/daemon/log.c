@@ -38,6 +38,7 @@ void genred_log_init(genred_log *log, int fd)
 {
     atomic_init(&log->level, GENRED_LOG_INFO);
     log->fd = fd;
+    log->program = "genred";
     log->syslog_prefix = stderr_is_journal(fd);
 }
 
@@ -60,7 +61,7 @@ void genred_log_msg(genred_log *log, enum genred_log_level level, const char *fm
     if (log->syslog_prefix)
         n = snprintf(line, sizeof line, "<%d>", syslog_priorities[level]);
     else
-        n = snprintf(line, sizeof line, "genred: %s: ", level_names[level]);
+        n = snprintf(line, sizeof line, "%s: %s: ", log->program, level_names[level]);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
