@@ -13,6 +13,10 @@
 #define PROTOCOL_VERSION 1
 #define READ_CHUNK 65536
 #define REASON_MAX 320
+/* A connection that lasted this long starts the backoff afresh, and its
+ * end is news again; a genred that fails right after every connection
+ * keeps backing off and is logged once. */
+#define STABLE_AFTER 10.0
 
 struct follower {
     struct ev_loop *loop;
@@ -24,6 +28,8 @@ struct follower {
     ev_timer retry;
     double backoff;             /* next retry delay */
     int up;                     /* a status/result arrived on this connection */
+    double up_since;            /* ev_now when it did */
+    int announced;              /* "following" was logged since the last stable connection */
     char *buf;                  /* unread bytes: at most one partial line */
     size_t len, cap;
     char reason[REASON_MAX];    /* the last problem logged, so a repeat is not */
@@ -39,7 +45,8 @@ static void problem(follower *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    int repeated = strcmp(reason, f->reason) == 0;
+    int stable = f->up && ev_now(f->loop) - f->up_since >= STABLE_AFTER;
+    int repeated = !stable && strcmp(reason, f->reason) == 0;
     genred_log_msg(f->log, repeated ? GENRED_LOG_DEBUG : GENRED_LOG_WARNING, "%s: %s", f->label,
                    reason);
     snprintf(f->reason, sizeof f->reason, "%s", reason);
@@ -64,6 +71,10 @@ static void drop(follower *f)
     f->len = 0;
     int was_up = f->up;
     f->up = 0;
+    if (was_up && ev_now(f->loop) - f->up_since >= STABLE_AFTER) {
+        f->backoff = FOLLOWER_RETRY_FIRST;
+        f->announced = 0;
+    }
     if (was_up && f->events.down)
         f->events.down(f->events.user);
     schedule_retry(f);
@@ -94,9 +105,10 @@ static void handle_line(follower *f, char *line, size_t len)
     } else if (strcmp(type, "status") == 0 || strcmp(type, "result") == 0) {
         if (!f->up) {
             f->up = 1;
-            f->backoff = FOLLOWER_RETRY_FIRST;
-            f->reason[0] = '\0';
-            genred_info(f->log, "%s: following genred at %s", f->label, f->path);
+            f->up_since = ev_now(f->loop);
+            genred_log_msg(f->log, f->announced ? GENRED_LOG_DEBUG : GENRED_LOG_INFO,
+                           "%s: following genred at %s", f->label, f->path);
+            f->announced = 1;
         }
         if (f->events.result)
             f->events.result(f->events.user, v);
