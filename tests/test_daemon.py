@@ -780,6 +780,35 @@ class PulseTests(TempDirTest):
         d.stop(self)
 
 
+    def test_desktop_capture(self):
+        """The desktop set-up (conf/genred-desktop.conf and the user unit's
+        PULSE_SOURCE=@DEFAULT_MONITOR@): genred records the monitor of the
+        default output, so what is played is what it hears; a 0600 socket."""
+        model = test_model(self.dir)
+        self.pulse.start()
+        # A microphone as the default source, as on a desktop: without
+        # PULSE_SOURCE genred would record it (silence here), not the music.
+        for cmd in (["load-module", "module-null-source", "source_name=mic"],
+                    ["set-default-source", "mic"]):
+            subprocess.run(["pactl"] + cmd, env=self.pulse.env, check=True, capture_output=True)
+        with open(os.path.join(SOURCE_ROOT, "conf", "genred-desktop.conf")) as f:
+            config = f.read()
+        config += "[model]\npath = %s\n[inference]\ninterval = 0.25\n" % model
+        env = {"HOME": self.pulse.home, "XDG_RUNTIME_DIR": self.pulse.runtime,
+               "PULSE_SOURCE": "@DEFAULT_MONITOR@"}
+        d = self.start(config, env=env)
+        self.assertEqual(stat.S_IMODE(os.stat(d.sock).st_mode), 0o600)
+        self.assertEqual(d.stats()["device"], "pulse")
+        # Nothing playing: the monitor is digital silence.
+        self.assertTrue(wait_for(lambda: d.stats()["frames"] > 8000, 5), d.output())
+        quiet = d.status()
+        self.assertLess(quiet["level_dbfs"], -90, quiet)
+        # Music into the default output: genred hears it.
+        self.play(excerpt_wav(os.path.join(self.dir, "clip.wav"), 15.0))
+        loud = wait_for(lambda: (lambda s: s if s["level_dbfs"] > -40 else None)(d.status()), 8)
+        self.assertIsNotNone(loud, d.output())
+        d.stop(self)
+
     def test_capture_gap(self):
         """A stopped process loses the audio of its stop beyond what the
         sound server keeps for it (PulseAudio: 4 MB, 11.9 s of 44.1-kHz
