@@ -40,6 +40,7 @@ from test_daemon import Daemon, base_config, test_model, wait_for, write_wav  # 
 BRIDGE = os.environ.get("GENRED_MQTT", "")
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 KEEPALIVE = 5
+SANITIZED = bool(os.environ.get("GENRED_SANITIZED"))
 
 
 def free_port():
@@ -451,7 +452,11 @@ class GenredFaultTests(MqttTest):
         self.assertTrue(wait_for(lambda: fake.connections >= 4, 40), bridge.output())
         self.assertEqual(len(bridge.lines("longer than")), 1, bridge.output())
         grown = self.rss_kib(bridge.proc.pid) - rss
-        self.assertLess(grown, 1024, "RSS grew by %d KiB over two oversized lines" % grown)
+        if SANITIZED:
+            print("sanitizer build: RSS not checked (ASan's quarantine holds freed memory)",
+                  file=sys.stderr)
+        else:
+            self.assertLess(grown, 1024, "RSS grew by %d KiB over two oversized lines" % grown)
         self.assertIsNone(bridge.proc.poll())
         gaps = np.diff(fake.times)
         self.assertGreater(gaps[-1], gaps[0] + 0.5, "no backoff: %s" % gaps)
