@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -525,6 +526,57 @@ class FileSourceTests(TempDirTest):
                 self.assertIn("?]0;owned??[2J??31m.gmdl", text)
                 self.assertIn("?[31mred.wav", text)
         d.stop(self)
+
+    def test_watch_reconnect_and_change_script(self):
+        """`genrectl watch --reconnect` follows genred across a restart
+        (reporting the outage once), and examples/on-genre-change.sh runs
+        its command on a change (issue 12)."""
+        model = test_model(self.dir)
+        wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 12.0)
+        config = base_config(model, "source = file\nfile = %s\nloop = yes" % wav, interval=0.25)
+        d = self.start(config)
+        out = os.path.join(self.dir, "changes.txt")
+        env = dict(os.environ, GENRECTL=GENRECTL, GENRED_SOCKET=d.sock)
+        script = subprocess.Popen(
+            [os.path.join(SOURCE_ROOT, "examples", "on-genre-change.sh"), "sh", "-c",
+             'echo "$@" >> "$0"', out], env=env, start_new_session=True)
+        watcher = subprocess.Popen([GENRECTL, "--socket", d.sock, "--json", "watch",
+                                    "--reconnect"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(watcher.stdout), daemon=True)
+        reader.start()
+        try:
+            # warming -> ok (the first full window) is a change: the script ran.
+            changed = wait_for(lambda: os.path.exists(out) and open(out).read(), 25)
+            self.assertTrue(changed, d.output())
+            genre, previous, state, confidence = changed.split("\n")[0].split(" ")
+            self.assertEqual((previous, state), ("-", "ok"), changed)
+            self.assertGreater(float(confidence), 0)
+            d.stop(self)
+            time.sleep(2.5)
+            self.assertIsNone(watcher.poll(), "watch --reconnect ended with genred")
+            before = len(lines)
+            d2 = self.start(config)
+            again = wait_for(lambda: [json.loads(x) for x in lines[before:]
+                                      if '"type":"result"' in x], 15)
+            self.assertTrue(again, "no results after genred came back")
+            self.assertLess(again[0]["seq"], 20, "results of the new genred")
+            watcher.send_signal(signal.SIGTERM)
+            self.assertEqual(watcher.wait(timeout=5), 0)
+            err = watcher.stderr.read()
+            self.assertEqual(err.count("cannot connect"), 1, err)
+            self.assertIn("reconnecting", err)
+            d2.stop(self)
+        finally:
+            for p in (watcher, script):
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGTERM) if p is script else p.kill()
+                    p.wait()
+        # --reconnect is for watch only; a usage error.
+        r = subprocess.run([GENRECTL, "--reconnect", "status"], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--reconnect", r.stderr)
 
     def test_socket_mode_zero(self):
         """[socket] mode = 0000 gives a socket of mode 0000 (only root may

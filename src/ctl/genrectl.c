@@ -24,6 +24,9 @@
 #define PROTOCOL_VERSION 1
 /* Longest reply line accepted; the daemon's objects are a few KiB. */
 #define MAX_REPLY_LINE (1024 * 1024)
+/* genrectl watch --reconnect: retry delays. */
+#define RECONNECT_FIRST_S 0.5
+#define RECONNECT_MAX_S 10.0
 #define TOP_PROBABILITIES 5
 #define BAR_WIDTH 30
 
@@ -39,6 +42,7 @@ typedef struct options {
     const char *socket_path;
     int json;
     double timeout_s;           /* 0: wait forever */
+    int reconnect;              /* watch: reconnect when genred goes away, for ever */
     const char *command;
 } options;
 
@@ -47,6 +51,7 @@ typedef struct connection {
     char *buf;
     size_t len, cap;
     size_t line_end;            /* bytes of the last returned line incl. '\n', to drop next time */
+    int watching;               /* the daemon acknowledged `watch` on this connection */
     sigset_t wait_mask;         /* signal mask while waiting for the daemon */
 } connection;
 
@@ -65,6 +70,8 @@ static void usage(FILE *out)
             "  -s, --socket PATH   daemon socket (default $GENRED_SOCKET or " DEFAULT_SOCKET ")\n"
             "  -j, --json          print the daemon's JSON objects unchanged, one per line\n"
             "  -t, --timeout S     give up after S seconds without a reply (default 5; 0 = never)\n"
+            "  -r, --reconnect     watch: when genred goes away or is not there yet, keep\n"
+            "                      reconnecting (0.5 s growing to 10 s) and go on watching\n"
             "  -h, --help          show this help\n"
             "  -V, --version       show genrectl's version\n");
 }
@@ -522,6 +529,7 @@ static int run_session(connection *c, const options *o)
             break;
         json_free(v);   /* an object this genrectl does not know: ignored */
     }
+    c->watching = watching;
     if (!watching) {
         if (o->json)
             printf("%s\n", line);
@@ -555,12 +563,27 @@ static int run_session(connection *c, const options *o)
     }
 }
 
+/* Sleep s seconds with SIGINT/SIGTERM let through; non-zero when one came. */
+static int wait_interruptible(double s, const sigset_t *wait_mask)
+{
+    double end = now_s() + s;
+    while (!interrupted) {
+        double left = end - now_s();
+        if (left <= 0)
+            return 0;
+        struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
+        ppoll(NULL, 0, &ts, wait_mask);
+    }
+    return 1;
+}
+
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option long_options[] = {
         {"socket", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
+        {"reconnect", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -569,9 +592,10 @@ static int parse_options(int argc, char **argv, options *o)
     o->socket_path = env && *env ? env : DEFAULT_SOCKET;
     o->json = 0;
     o->timeout_s = DEFAULT_TIMEOUT_S;
+    o->reconnect = 0;
     o->command = NULL;
     int opt;
-    while ((opt = getopt_long(argc, argv, "s:jt:hV", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:jt:rhV", long_options, NULL)) != -1) {
         char *end;
         switch (opt) {
         case 's':
@@ -589,6 +613,9 @@ static int parse_options(int argc, char **argv, options *o)
                         optarg);
                 return EXIT_USAGE;
             }
+            break;
+        case 'r':
+            o->reconnect = 1;
             break;
         case 'h':
             usage(stdout);
@@ -612,6 +639,10 @@ static int parse_options(int argc, char **argv, options *o)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (o->reconnect && strcmp(o->command, "watch") != 0) {
+        fprintf(stderr, "genrectl: --reconnect is for watch only\n");
+        return EXIT_USAGE;
+    }
     return EXIT_OK;
 }
 
@@ -629,22 +660,46 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    char err[256];
-    connection c;
-    memset(&c, 0, sizeof c);
-    c.fd = connect_daemon(o.socket_path, o.timeout_s, err, sizeof err);
-    if (c.fd < 0) {
-        fprintf(stderr, "genrectl: cannot connect to %s: %s (is genred running?)\n", o.socket_path,
-                err);
-        return EXIT_NO_CONNECTION;
-    }
-    sigset_t stop_signals;
+    sigset_t stop_signals, wait_mask;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stop_signals, &c.wait_mask);
-    rc = run_session(&c, &o);
-    close(c.fd);
-    free(c.buf);
-    return rc;
+    sigprocmask(SIG_BLOCK, &stop_signals, &wait_mask);
+    /* With --reconnect, a lost or refused connection is retried after
+     * 0.5 s, 1 s, 2 s ... up to 10 s (back to 0.5 s once a watch was
+     * acknowledged); each new reason is reported once on stderr, so a
+     * script's log does not fill while genred is down. */
+    double backoff = RECONNECT_FIRST_S;
+    char last_reason[300] = "";
+    for (;;) {
+        char err[256];
+        connection c;
+        memset(&c, 0, sizeof c);
+        c.wait_mask = wait_mask;
+        c.fd = connect_daemon(o.socket_path, o.timeout_s, err, sizeof err);
+        if (c.fd < 0) {
+            char reason[300];
+            snprintf(reason, sizeof reason, "cannot connect to %s: %s", o.socket_path, err);
+            if (!o.reconnect || strcmp(reason, last_reason) != 0)
+                fprintf(stderr, "genrectl: %s (is genred running?)%s\n", reason,
+                        o.reconnect ? "; retrying" : "");
+            if (!o.reconnect)
+                return EXIT_NO_CONNECTION;
+            snprintf(last_reason, sizeof last_reason, "%s", reason);
+        } else {
+            rc = run_session(&c, &o);
+            close(c.fd);
+            free(c.buf);
+            if (!o.reconnect || interrupted || rc == EXIT_OK)
+                return rc;
+            if (c.watching) {
+                backoff = RECONNECT_FIRST_S;
+                last_reason[0] = '\0';
+            }
+            fprintf(stderr, "genrectl: reconnecting to %s\n", o.socket_path);
+        }
+        if (wait_interruptible(backoff, &wait_mask))
+            return EXIT_OK;
+        backoff = backoff * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : backoff * 2;
+    }
 }
