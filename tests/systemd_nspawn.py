@@ -19,7 +19,11 @@ manager over its /run/systemd/private):
     outsider is refused without starting anything, the audio user's
     connection starts genred, which adopts the socket; stopping the service
     leaves the socket to systemd and the next client starts it again;
-  * the journal shows no action refused by the unit's sandbox (EPERM,
+  * genred-mqtt.service (a dynamic user in group audio) follows genred's
+    socket and publishes to the container's Mosquitto: both availability
+    topics online and a state arrive; `systemctl stop` publishes offline
+    and exits 0;
+  * the journal shows no action refused by the units' sandboxes (EPERM,
     EACCES, read-only file system, failed exec step, watchdog timeout).
 
 Audio comes from the file source (the installed demo.wav, looped); the model
@@ -52,7 +56,8 @@ SUITE = "bookworm"
 MIRROR = os.environ.get("GENRED_NSPAWN_MIRROR", "http://deb.debian.org/debian")
 # minbase + systemd, and the runtime libraries genred links (Debian 12 names).
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "libportaudio2", "libfftw3-single3", "libev4",
-            "libopenblas0-pthread", "libsamplerate0", "libinih1", "libsndfile1"]
+            "libopenblas0-pthread", "libsamplerate0", "libinih1", "libsndfile1",
+            "libmosquitto1", "mosquitto", "mosquitto-clients"]
 CACHE = os.environ.get("GENRED_NSPAWN_CACHE", "/var/tmp/genred-nspawn")
 T0 = time.monotonic()
 failures = []
@@ -151,9 +156,20 @@ interval = %s
 """
 
 
+MQTT_CONFIG = """[mqtt]
+host = 127.0.0.1
+client_id = nspawn
+keepalive = 5
+[listener nspawn-room]
+name = Container room
+"""
+
+
 def prepare(tree):
     with open(os.path.join(tree, "etc/genred/genred.conf"), "w") as f:
         f.write(CONFIG % "0.5")
+    with open(os.path.join(tree, "etc/genred/genred-mqtt.conf"), "w") as f:
+        f.write(MQTT_CONFIG)
     dropin = os.path.join(tree, "etc/systemd/system/genred.service.d")
     os.makedirs(dropin, exist_ok=True)
     with open(os.path.join(dropin, "test-watchdog.conf"), "w") as f:
@@ -372,6 +388,44 @@ def test_socket_activation(c):
     check(r.returncode == 0, "both units stop", r.stderr)
 
 
+def test_mqtt_bridge(c):
+    r = c.sh(["systemctl", "start", "mosquitto.service", "genred.service"])
+    check(r.returncode == 0, "mosquitto and genred start", r.stderr)
+    r = c.sh(["systemctl", "start", "genred-mqtt.service"])
+    check(r.returncode == 0, "genred-mqtt.service starts", r.stderr)
+
+    def sub(topic, count=1, wait=20):
+        r = c.sh(["mosquitto_sub", "-h", "127.0.0.1", "-C", str(count), "-W", str(wait), "-v",
+                  "-t", topic], timeout=wait + 10)
+        return r.stdout
+    online = wait_for(lambda: "online" in sub("genred/nspawn-room/availability", wait=3), 20)
+    check(online, "the listener is online (the dynamic user reached genred's socket)",
+          c.sh(["journalctl", "-b", "-u", "genred-mqtt.service", "-o", "cat",
+                "--no-pager"]).stdout[-1500:])
+    check("online" in sub("genred/bridge/nspawn/availability"), "the bridge is online")
+    state = sub("genred/nspawn-room/state").partition(" ")[2]
+    try:
+        state = json.loads(state)
+    except ValueError:
+        state = None
+    check(state and state.get("device") == "nspawn-room" and "state" in state,
+          "a state arrives", state)
+    disc = sub("homeassistant/sensor/genred_nspawn-room/genre/config").partition(" ")[2]
+    check('"name":"Container room"' in disc, "Home Assistant discovery arrives", disc[:300])
+    s = c.show("genred-mqtt.service", "ActiveState", "SubState", "NRestarts")
+    check(s.get("SubState") == "running" and s.get("NRestarts") == "0",
+          "genred-mqtt runs without restarts", s)
+    r = c.sh(["systemctl", "stop", "genred-mqtt.service"])
+    s = c.show("genred-mqtt.service", "ExecMainStatus")
+    check(r.returncode == 0 and s.get("ExecMainStatus") == "0", "genred-mqtt stops with 0",
+          (r.stderr, s))
+    check("offline" in sub("genred/nspawn-room/availability"),
+          "a clean stop publishes the listener offline")
+    check("offline" in sub("genred/bridge/nspawn/availability"),
+          "a clean stop publishes the bridge offline")
+    c.sh(["systemctl", "stop", "genred.service", "mosquitto.service"])
+
+
 SANDBOX_WORDS = ["Operation not permitted", "Permission denied", "Read-only file system",
                  "Failed at step", "status=31/SYS", "Watchdog timeout", "code=killed",
                  "code=dumped", "Bad system call", "Failed to set up"]
@@ -380,7 +434,8 @@ SANDBOX_WORDS = ["Operation not permitted", "Permission denied", "Read-only file
 def test_journal(c):
     j = c.sh(["journalctl", "-b", "-o", "short-monotonic", "--no-pager",
               "_SYSTEMD_UNIT=genred.service", "+", "UNIT=genred.service", "+",
-              "UNIT=genred.socket"]).stdout
+              "UNIT=genred.socket", "+", "_SYSTEMD_UNIT=genred-mqtt.service", "+",
+              "UNIT=genred-mqtt.service"]).stdout
     bad = [line for line in j.splitlines() if any(w in line for w in SANDBOX_WORDS)]
     check(j.strip() != "" and not bad, "journal: nothing blocked by the sandbox (%d lines)"
           % len(j.splitlines()), "\n".join(bad))
@@ -439,6 +494,7 @@ def main():
         check("(audio)" in r.stdout, "sysusers made user genred, member of audio", r.stdout)
         test_service_alone(c)
         test_socket_activation(c)
+        test_mqtt_bridge(c)
         j = test_journal(c)
         with open(os.path.join(workdir, "journal.txt"), "w") as f:
             f.write(c.sh(["journalctl", "-b", "-o", "short-monotonic", "--no-pager"]).stdout)
