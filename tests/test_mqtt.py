@@ -11,6 +11,9 @@ loopback (suite `mqtt`; doc/mqtt.md).
   CredentialTests a broker with a password file: wrong credentials give a
                   clear error and exit status 3, right ones connect; the
                   password never appears in the log
+  TlsTests        a TLS broker requiring client certificates: the right CA
+                  and certificate connect, a wrong CA is refused with
+                  OpenSSL's reason and retried, a missing CA file exits 2
   GenredFaultTests a genred socket that does not exist yet, that sends a
                   line that is not JSON, or a line too long: each logged
                   once, retried with backoff, the bridge keeps working
@@ -53,7 +56,7 @@ class Broker:
     """mosquitto on 127.0.0.1:port, without persistence (a restart loses
     every retained message, so what arrives after it was republished)."""
 
-    def __init__(self, directory, port, passwords=None):
+    def __init__(self, directory, port, passwords=None, tls=None):
         self.dir, self.port = directory, port
         self.conf = os.path.join(directory, "mosquitto-%d.conf" % port)
         # As root, mosquitto would switch to its own user, which cannot read
@@ -68,6 +71,9 @@ class Broker:
             lines += ["allow_anonymous false", "password_file " + pwfile]
         else:
             lines.append("allow_anonymous true")
+        if tls:
+            lines += ["cafile " + tls["ca"], "certfile " + tls["cert"], "keyfile " + tls["key"],
+                      "require_certificate true"]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.proc = None
@@ -366,6 +372,60 @@ class CredentialTests(MqttTest):
         self.assertIn("password_file", broken.output())
 
 
+def make_pki(directory):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate
+    signed by it, and a second CA that signed nothing (openssl CLI)."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=directory, check=True, capture_output=True)
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key", "-out",
+            ca + ".pem", "-days", "2", "-subj", "/CN=genred test " + ca)
+    with open(os.path.join(directory, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    for name, extra in (("server", ["-extfile", "san.ext"]), ("client", [])):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
+            name + ".csr", "-subj", "/CN=" + ("127.0.0.1" if name == "server" else "bridge"))
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2", *extra)
+    return {k: os.path.join(directory, v) for k, v in
+            (("ca", "ca.pem"), ("other", "other-ca.pem"), ("cert", "server.pem"),
+             ("key", "server.key"), ("client_cert", "client.pem"),
+             ("client_key", "client.key"))}
+
+
+class TlsTests(MqttTest):
+    def test_tls_with_client_certificate(self):
+        pki = make_pki(self.dir)
+        port = free_port()
+        self.broker(port, tls=pki)
+        daemon = self.genred("den", input_wavs(self.dir)["den"])
+        good = self.bridge("good", port, [("den", daemon.sock)],
+                           "ca_file = %s\ncert_file = %s\nkey_file = %s\n" %
+                           (pki["ca"], pki["client_cert"], pki["client_key"]))
+        self.assertTrue(wait_for(lambda: "connected to broker" in good.output(), 15),
+                        good.output())
+        # A broker certificate from another CA: refused by the bridge, with
+        # OpenSSL's reason, logged once, retried (the bridge keeps running).
+        wrong = self.bridge("wrong", port, [("den", daemon.sock)],
+                            "ca_file = %s\ncert_file = %s\nkey_file = %s\n" %
+                            (pki["other"], pki["client_cert"], pki["client_key"]))
+        time.sleep(4)
+        self.assertIsNone(wrong.proc.poll(), wrong.output())
+        log = wrong.output()
+        self.assertIn("certificate verify failed", log)
+        self.assertNotIn("connected to broker", log)
+        self.assertLessEqual(len(wrong.lines("certificate verify failed")), 2, log)
+        # No client certificate where the broker requires one: not connected.
+        anon = self.bridge("anon", port, [("den", daemon.sock)], "ca_file = %s\n" % pki["ca"])
+        time.sleep(3)
+        self.assertNotIn("connected to broker", anon.output())
+        # An unreadable CA file is a configuration error: exit 2, named.
+        missing = self.bridge("missing", port, [("den", daemon.sock)],
+                              "ca_file = %s/nope.pem\n" % self.dir)
+        self.assertEqual(missing.proc.wait(timeout=10), 2, missing.output())
+        self.assertIn("nope.pem", missing.output())
+
+
 class FakeGenred:
     """A UNIX socket server that greets like genred and then misbehaves:
     each connection gets hello, one good status, then `then` (bytes)."""
@@ -470,7 +530,7 @@ if __name__ == "__main__":
         if not shutil.which(tool):
             sys.exit("%s is missing: install Debian's mosquitto and mosquitto-clients "
                      "(./dev deps)" % tool)
-    groups = sys.argv[1:] or ["FleetTests", "CredentialTests", "GenredFaultTests"]
+    groups = sys.argv[1:] or ["FleetTests", "CredentialTests", "TlsTests", "GenredFaultTests"]
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for g in groups:

@@ -43,6 +43,7 @@ struct broker {
     int io_events;              /* what io watches, 0 when stopped */
     ev_timer misc, retry;
     char reason[REASON_MAX];    /* last problem logged, so a repeat is not */
+    char detail[REASON_MAX];    /* libmosquitto's last error message (TLS details) */
     char ha_status_topic[BRIDGE_NAME_MAX + 16];
 };
 
@@ -60,9 +61,26 @@ static void problem(broker *b, const char *fmt, ...)
     snprintf(b->reason, sizeof b->reason, "%s", reason);
 }
 
-static const char *mosq_reason(int rc)
+/* What failed, in out[REASON_MAX], with libmosquitto's own last error
+ * message where it logged one (for TLS: OpenSSL's reason, such as
+ * "certificate verify failed"). */
+static const char *mosq_reason(broker *b, int rc, char *out)
 {
-    return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+    const char *what = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+    if (b->detail[0])
+        snprintf(out, REASON_MAX, "%.100s (%.200s)", what, b->detail);
+    else
+        snprintf(out, REASON_MAX, "%s", what);
+    b->detail[0] = '\0';
+    return out;
+}
+
+static void on_log(struct mosquitto *mosq, void *user, int level, const char *message)
+{
+    (void)mosq;
+    broker *b = user;
+    if (level & MOSQ_LOG_ERR)
+        snprintf(b->detail, sizeof b->detail, "%s", message);
 }
 
 static void watch_socket(broker *b)
@@ -159,6 +177,7 @@ static void on_message(struct mosquitto *mosq, void *user, const struct mosquitt
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
+    char why[REASON_MAX];
     (void)loop;
     broker *b = w->data;
     int rc = MOSQ_ERR_SUCCESS;
@@ -167,13 +186,14 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
     if (rc == MOSQ_ERR_SUCCESS && b->state != LINK_IDLE && (revents & EV_WRITE))
         rc = mosquitto_loop_write(b->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS)
-        lost(b, mosq_reason(rc));
+        lost(b, mosq_reason(b, rc, why));
     else if (b->state != LINK_IDLE)
         watch_socket(b);
 }
 
 static void on_misc(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    char why[REASON_MAX];
     (void)loop, (void)revents;
     broker *b = w->data;
     if (b->state == LINK_IDLE)
@@ -184,19 +204,20 @@ static void on_misc(struct ev_loop *loop, ev_timer *w, int revents)
     if (rc == MOSQ_ERR_SUCCESS && b->state == LINK_CONNECTED)
         rc = mosquitto_loop_read(b->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS && b->state != LINK_IDLE)
-        lost(b, mosq_reason(rc));
+        lost(b, mosq_reason(b, rc, why));
     else if (b->state != LINK_IDLE)
         watch_socket(b);
 }
 
 static void connect_now(broker *b)
 {
+    char why[REASON_MAX];
     const bridge_config *c = b->cfg;
     int rc = b->tried ? mosquitto_reconnect_async(b->mosq)
                       : mosquitto_connect_async(b->mosq, c->host, c->port, c->keepalive);
     b->tried = 1;
     if (rc != MOSQ_ERR_SUCCESS) {
-        problem(b, "cannot connect: %s; retrying", mosq_reason(rc));
+        problem(b, "cannot connect: %s; retrying", mosq_reason(b, rc, why));
         schedule_retry(b);
         return;
     }
@@ -244,6 +265,7 @@ broker *broker_new(struct ev_loop *loop, const bridge_config *cfg, const char *p
     mosquitto_disconnect_callback_set(b->mosq, on_disconnect);
     mosquitto_message_callback_set(b->mosq, on_message);
     mosquitto_publish_callback_set(b->mosq, on_publish);
+    mosquitto_log_callback_set(b->mosq, on_log);
     int rc = mosquitto_will_set(b->mosq, will_topic, (int)strlen(will_payload), will_payload,
                                 cfg->qos, true);
     if (rc == MOSQ_ERR_SUCCESS && cfg->username[0])
@@ -259,7 +281,7 @@ broker *broker_new(struct ev_loop *loop, const bridge_config *cfg, const char *p
         if (rc != MOSQ_ERR_SUCCESS) {
             genre_set_error(err, errlen, "TLS set-up (ca_file %s%s%s): %s", cfg->ca_file,
                             cfg->cert_file[0] ? ", cert_file " : "", cfg->cert_file,
-                            rc == MOSQ_ERR_INVAL ? "a file cannot be read" : mosq_reason(rc));
+                            rc == MOSQ_ERR_INVAL ? "a file cannot be read" : mosquitto_strerror(rc));
             broker_del(b);
             return NULL;
         }
@@ -280,12 +302,13 @@ int broker_connected(const broker *b)
 
 int broker_publish(broker *b, const char *topic, const char *payload, int retain)
 {
+    char why[REASON_MAX];
     if (b->state != LINK_CONNECTED)
         return -1;
     int rc = mosquitto_publish(b->mosq, NULL, topic, (int)strlen(payload), payload, b->cfg->qos,
                                retain != 0);
     if (rc != MOSQ_ERR_SUCCESS) {
-        lost(b, mosq_reason(rc));
+        lost(b, mosq_reason(b, rc, why));
         return -1;
     }
     if (b->cfg->qos > 0)
