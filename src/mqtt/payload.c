@@ -28,6 +28,48 @@ void bridge_own_topic(const bridge_config *c, char *out, size_t cap)
     snprintf(out, cap, "%s/bridge/%s/availability", c->topic_prefix, c->client_id);
 }
 
+/* v written again: numbers keep genred's digits (the parser checked
+ * them), strings and names go through genre_json, so the payload is valid
+ * UTF-8 JSON whatever bytes arrived. */
+static void write_value(genre_json *j, const json_value *v)
+{
+    switch (v->type) {
+    case JSON_NULL:
+        genre_json_null(j);
+        return;
+    case JSON_BOOL:
+        genre_json_bool(j, v->boolean);
+        return;
+    case JSON_NUMBER: {
+        char *raw = strndup(v->raw, v->raw_len);
+        if (!raw) {
+            j->failed = 1;
+            return;
+        }
+        genre_json_raw(j, raw);
+        free(raw);
+        return;
+    }
+    case JSON_STRING:
+        genre_json_string(j, v->string);
+        return;
+    case JSON_ARRAY:
+        genre_json_begin_array(j);
+        for (size_t i = 0; i < v->count; i++)
+            write_value(j, &v->items[i]);
+        genre_json_end_array(j);
+        return;
+    case JSON_OBJECT:
+        genre_json_begin_object(j);
+        for (size_t i = 0; i < v->count; i++) {
+            genre_json_key(j, v->keys[i]);
+            write_value(j, &v->items[i]);
+        }
+        genre_json_end_object(j);
+        return;
+    }
+}
+
 int bridge_state_payload(genre_json *j, const json_value *result, const char *device_id)
 {
     if (!json_get_string(result, "state"))
@@ -40,15 +82,7 @@ int bridge_state_payload(genre_json *j, const json_value *result, const char *de
         if (strcmp(key, "type") == 0 || strcmp(key, "device") == 0)
             continue;
         genre_json_key(j, key);
-        /* genred's text as it came: already valid JSON (json_parse said so),
-         * so numbers keep their digits and new members pass unchanged. */
-        char *raw = strndup(result->items[i].raw, result->items[i].raw_len);
-        if (!raw) {
-            j->failed = 1;
-            break;
-        }
-        genre_json_raw(j, raw);
-        free(raw);
+        write_value(j, &result->items[i]);
     }
     genre_json_key(j, "device");
     genre_json_string(j, device_id);

@@ -37,8 +37,9 @@ void bridge_topic(const bridge_config *c, const bridge_listener_config *l, enum 
 void bridge_own_topic(const bridge_config *c, char *out, size_t cap);
 
 /* The state payload for a genred `status` or `result` object: every member
- * but "type" as genred sent it, then "device".  0, or -1 when the object
- * is not a result (no "state" string) or out of memory. */
+ * but "type" as genred sent it (numbers digit for digit; strings as valid
+ * UTF-8 whatever arrived), then "device".  0, or -1 when the object is not
+ * a result (no "state" string) or out of memory. */
 int bridge_state_payload(genre_json *j, const json_value *result, const char *device_id);
 
 /* What decides whether a result is news: its state and genre (genre ""
