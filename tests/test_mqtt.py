@@ -11,6 +11,7 @@ loopback (suite `mqtt`; doc/mqtt.md).
   CredentialTests a broker with a password file: wrong credentials give a
                   clear error and exit status 3, right ones connect; the
                   password never appears in the log
+  ValgrindTests   the bridge under memcheck (suite valgrind)
   TlsTests        a TLS broker requiring client certificates: the right CA
                   and certificate connect, a wrong CA is refused with
                   OpenSSL's reason and retried, a missing CA file exits 2
@@ -143,7 +144,7 @@ class Subscriber:
 
 
 class Bridge:
-    def __init__(self, directory, name, port, listeners, extra=""):
+    def __init__(self, directory, name, port, listeners, extra="", wrap=None):
         self.conf = os.path.join(directory, "%s.conf" % name)
         text = ("[mqtt]\nhost = 127.0.0.1\nport = %d\nclient_id = %s\nkeepalive = %d\n"
                 "heartbeat = 3\n%s" % (port, name, KEEPALIVE, extra))
@@ -153,7 +154,8 @@ class Bridge:
             f.write(text)
         self.logpath = os.path.join(directory, "%s.log" % name)
         self.log = open(self.logpath, "w")
-        self.proc = subprocess.Popen([BRIDGE, "-c", self.conf, "--log-level", "debug"],
+        cmd = [BRIDGE, "-c", self.conf, "--log-level", "debug"]
+        self.proc = subprocess.Popen(wrap(cmd) if wrap else cmd,
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self):
@@ -210,8 +212,8 @@ class MqttTest(unittest.TestCase):
         self.cleanup.append(s.stop)
         return s
 
-    def bridge(self, name, port, listeners, extra=""):
-        b = Bridge(self.dir, name, port, listeners, extra)
+    def bridge(self, name, port, listeners, extra="", wrap=None):
+        b = Bridge(self.dir, name, port, listeners, extra, wrap)
         self.cleanup.append(b.close)
         return b
 
@@ -424,6 +426,42 @@ class TlsTests(MqttTest):
                               "ca_file = %s/nope.pem\n" % self.dir)
         self.assertEqual(missing.proc.wait(timeout=10), 2, missing.output())
         self.assertIn("nope.pem", missing.output())
+
+
+class ValgrindTests(MqttTest):
+    def test_memcheck_clean(self):
+        """The bridge under memcheck through a broker restart, a genred that
+        goes away and a clean stop: no error, no definite leak (exit 99
+        otherwise)."""
+        valgrind = shutil.which("valgrind")
+        self.assertIsNotNone(valgrind, "valgrind is not installed (apt-get install valgrind)")
+        vg_log = os.path.join(self.dir, "valgrind.log")
+        port = free_port()
+        broker = self.broker(port)
+        sub = self.subscriber(port)
+        daemon = self.genred("den", input_wavs(self.dir)["den"])
+        bridge = self.bridge("vg", port, [("den", daemon.sock)], wrap=lambda cmd: [
+            valgrind, "--tool=memcheck", "--leak-check=full", "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99", "--log-file=" + vg_log] + cmd)
+        self.assertIsNotNone(sub.wait("genred/den/state", is_json_with(device="den"), timeout=30),
+                             bridge.output())
+        broker.stop()
+        sub.stop()
+        time.sleep(2)
+        broker.start()
+        sub = self.subscriber(port)
+        self.assertIsNotNone(sub.wait("genred/den/availability", lambda p: p == "online",
+                                      timeout=30), bridge.output())
+        daemon.proc.kill()
+        daemon.proc.wait()
+        self.assertIsNotNone(sub.wait("genred/den/availability", lambda p: p == "offline",
+                                      timeout=10))
+        bridge.proc.send_signal(signal.SIGTERM)
+        rc = bridge.proc.wait(timeout=30)
+        with open(vg_log) as f:
+            report = f.read()
+        self.assertEqual(rc, 0, "exit %d (99: valgrind found errors)\n%s" % (rc, report[-4000:]))
+        self.assertIn("ERROR SUMMARY: 0 errors", report)
 
 
 class FakeGenred:
