@@ -10,13 +10,13 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "genre/error.h"
+#include "log_once.h"
 
 #define RETRY_FIRST 1.0
 #define RETRY_MAX 60.0
@@ -42,24 +42,13 @@ struct broker {
     ev_io io;
     int io_events;              /* what io watches, 0 when stopped */
     ev_timer misc, retry;
-    char reason[REASON_MAX];    /* last problem logged, so a repeat is not */
+    log_once logged;            /* the last problem logged, so a repeat is not */
+    char label[BRIDGE_NAME_MAX + 24];   /* "broker HOST:PORT" */
     char detail[REASON_MAX];    /* libmosquitto's last error message (TLS details) */
     char ha_status_topic[BRIDGE_NAME_MAX + 16];
 };
 
-static void problem(broker *b, const char *fmt, ...) GENRE_PRINTF(2, 3);
-static void problem(broker *b, const char *fmt, ...)
-{
-    char reason[REASON_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    int repeated = strcmp(reason, b->reason) == 0;
-    genred_log_msg(b->log, repeated ? GENRED_LOG_DEBUG : GENRED_LOG_WARNING, "broker %s:%d: %s",
-                   b->cfg->host, b->cfg->port, reason);
-    snprintf(b->reason, sizeof b->reason, "%s", reason);
-}
+#define problem(b, ...) log_once_msg(&(b)->logged, (b)->log, (b)->label, __VA_ARGS__)
 
 /* What failed, in out[REASON_MAX], with libmosquitto's own last error
  * message where it logged one (for TLS: OpenSSL's reason, such as
@@ -142,7 +131,7 @@ static void on_connect(struct mosquitto *mosq, void *user, int rc)
     b->state = LINK_CONNECTED;
     b->ever_connected = 1;
     b->connected_at = ev_now(b->loop);
-    b->reason[0] = '\0';
+    log_once_reset(&b->logged);
     genred_info(b->log, "connected to broker %s:%d as %s", b->cfg->host, b->cfg->port,
                 b->cfg->client_id);
     if (b->cfg->discovery)
@@ -245,6 +234,7 @@ broker *broker_new(struct ev_loop *loop, const bridge_config *cfg, const char *p
     b->log = log;
     b->events = events;
     b->backoff = RETRY_FIRST;
+    snprintf(b->label, sizeof b->label, "broker %s:%d", cfg->host, cfg->port);
     snprintf(b->ha_status_topic, sizeof b->ha_status_topic, "%s/status", cfg->discovery_prefix);
     ev_io_init(&b->io, on_io, -1, EV_READ);
     b->io.data = b;

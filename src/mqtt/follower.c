@@ -2,7 +2,6 @@
 #include "follower.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +9,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "log_once.h"
+
 #define PROTOCOL_VERSION 1
 #define READ_CHUNK 65536
-#define REASON_MAX 320
 /* A connection that lasted this long starts the backoff afresh, and its
  * end is news again; a genred that fails right after every connection
  * keeps backing off and is logged once. */
@@ -32,25 +32,17 @@ struct follower {
     int announced;              /* "following" was logged since the last stable connection */
     char *buf;                  /* unread bytes: at most one partial line */
     size_t len, cap;
-    char reason[REASON_MAX];    /* the last problem logged, so a repeat is not */
+    log_once logged;            /* the last problem logged, so a repeat is not */
 };
 
-/* Log a problem once: the same reason again (every retry of a genred that
- * is not there) goes to debug only. */
-static void problem(follower *f, const char *fmt, ...) GENRE_PRINTF(2, 3);
-static void problem(follower *f, const char *fmt, ...)
-{
-    char reason[REASON_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    int stable = f->up && ev_now(f->loop) - f->up_since >= STABLE_AFTER;
-    int repeated = !stable && strcmp(reason, f->reason) == 0;
-    genred_log_msg(f->log, repeated ? GENRED_LOG_DEBUG : GENRED_LOG_WARNING, "%s: %s", f->label,
-                   reason);
-    snprintf(f->reason, sizeof f->reason, "%s", reason);
-}
+/* A problem, logged once (log_once.h); the end of a stable connection is
+ * news even when it ends as the last one did. */
+#define problem(f, ...)                                                                        \
+    do {                                                                                       \
+        if ((f)->up && ev_now((f)->loop) - (f)->up_since >= STABLE_AFTER)                      \
+            log_once_reset(&(f)->logged);                                                      \
+        log_once_msg(&(f)->logged, (f)->log, (f)->label, __VA_ARGS__);                             \
+    } while (0)
 
 static void schedule_retry(follower *f)
 {
