@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "genre/frontend.h"
+#include "genre/sha256.h"
 
 #define GENRE_MODEL_MAGIC "GENREMDL"
 /* The newest format version this build reads; version 1 files load too. */
@@ -76,6 +77,10 @@ typedef struct genre_model {
     const genre_node *nodes;            /* the last node is the output */
     const char *meta;                   /* provenance, "key=value\n" lines */
     uint32_t crc32;
+    /* The model's identity: SHA-256 of the whole file (what sha256sum
+     * prints), lowercase hex.  Two files with the same weights but other
+     * provenance differ here; a retrained model always does. */
+    char sha256[GENRE_SHA256_HEX_SIZE];
 } genre_model;
 
 genre_model *genre_model_load(const char *path, char *err, size_t errlen);

@@ -3,6 +3,7 @@
  * kept in one aligned, owned copy; weights, norm vectors and the layer list
  * point into it, so a loaded model is a single immutable object. */
 #include "genre/model.h"
+#include "genre/sha256.h"
 
 #include "genre/crc32.h"
 #include "genre/error.h"
@@ -1049,6 +1050,7 @@ static genre_model *parse_image(unsigned char *img, size_t size, char *err, size
     m->pub.nodes = m->nodes;
     m->pub.meta = meta_copy;
     m->pub.crc32 = rd32(img + size - CRC_SIZE);
+    genre_sha256_hex(img, size, m->pub.sha256);
     return &m->pub;
 fail:
     free(tensors);
