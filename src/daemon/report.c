@@ -1,5 +1,7 @@
 #include "genred/report.h"
 
+#include "genre/model_json.h"
+
 #include <math.h>
 #include <stdio.h>
 
@@ -77,6 +79,10 @@ void genred_report_result(genre_json *j, const char *type, const genred_result *
     }
     genre_json_key(j, "model");
     genre_json_string(j, model_name ? model_name : "");
+    if (model) {
+        genre_json_key(j, "model_id");
+        genre_model_json_identity(j, model, model_name);
+    }
     genre_json_end_object(j);
 }
 
