@@ -19,6 +19,7 @@
 #include "genre/json.h"
 #include "genre/level.h"
 #include "genre/model.h"
+#include "genre/model_json.h"
 #include "genre/pipeline.h"
 #include "genre/stream.h"
 
@@ -39,6 +40,8 @@
 #endif
 
 #define ERRLEN 512
+/* The version of the --json lines (doc/output.md, "Versions"). */
+#define OUTPUT_SCHEMA 1
 #define MAX_JOBS 64
 /* A file shorter than this fraction of the model's window gets no genre
  * (too-short): for the shipped models' 10-s windows 3 s, musicnn's own
@@ -72,6 +75,7 @@ typedef struct file_result {
 typedef struct classify_run {
     const options *opt;
     const genre_model *model;
+    const char *model_id_json;  /* the model's identity, the same in every line */
     char *const *files;
     size_t n_files;
     int name_width;             /* table column width for file names */
@@ -85,6 +89,7 @@ typedef struct classify_run {
 /* One worker's reusable state plus the current file's accumulators. */
 typedef struct classifier {
     const genre_model *model;
+    const char *model_id_json;  /* classify_run's */
     size_t hop_frames;          /* window hop in front-end frames */
     size_t n_labels;
     /* Per file: window times and their probabilities. */
@@ -344,6 +349,7 @@ static char *format_json(const classifier *c, const char *path, const float *cli
     genre_json j;
     genre_json_init(&j);
     genre_json_begin_object(&j);
+    genre_json_key(&j, "schema"); genre_json_int(&j, OUTPUT_SCHEMA);
     genre_json_key(&j, "file"); genre_json_string(&j, path);
     genre_json_key(&j, "outcome"); genre_json_string(&j, o->name);
     if (clip) {
@@ -389,6 +395,7 @@ static char *format_json(const classifier *c, const char *path, const float *cli
         genre_json_end_object(&j);
     }
     genre_json_end_array(&j);
+    genre_json_key(&j, "model_id"); genre_json_raw(&j, c->model_id_json);
     genre_json_end_object(&j);
     char *text = j.failed ? NULL : j.buf;
     if (!text)
@@ -469,9 +476,11 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
             genre_json j;
             genre_json_init(&j);
             genre_json_begin_object(&j);
+            genre_json_key(&j, "schema"); genre_json_int(&j, OUTPUT_SCHEMA);
             genre_json_key(&j, "file"); genre_json_string(&j, path);
             genre_json_key(&j, "outcome"); genre_json_string(&j, "error");
             genre_json_key(&j, "error"); genre_json_string(&j, err);
+            genre_json_key(&j, "model_id"); genre_json_raw(&j, run->model_id_json);
             genre_json_end_object(&j);
             r->output = j.failed ? NULL : j.buf;
             if (!r->output)
@@ -542,6 +551,7 @@ static void *worker(void *arg)
     classifier c;
     char err[ERRLEN];
     bool ready = classifier_init(&c, run->model, run->opt->hop_seconds, err, sizeof err) == 0;
+    c.model_id_json = run->model_id_json;
     for (;;) {
         pthread_mutex_lock(&run->lock);
         size_t i = run->next++;
@@ -665,11 +675,23 @@ int main(int argc, char **argv)
      * not one error per audio file.) */
     genre_stream_del(probe);
 
-    classify_run run = {.opt = &opt, .model = model, .files = argv + optind,
-                        .n_files = (size_t)(argc - optind)};
+    /* The model's identity: the same object genred reports (doc/output.md). */
+    genre_json identity;
+    genre_json_init(&identity);
+    const char *slash = strrchr(opt.model_path, '/');
+    genre_model_json_identity(&identity, model, slash ? slash + 1 : opt.model_path);
+    if (identity.failed) {
+        fprintf(stderr, "genre-classify: out of memory\n");
+        genre_json_free(&identity);
+        genre_model_del(model);
+        return 2;
+    }
+    classify_run run = {.opt = &opt, .model = model, .model_id_json = identity.buf,
+                        .files = argv + optind, .n_files = (size_t)(argc - optind)};
     run.results = calloc(run.n_files, sizeof *run.results);
     if (!run.results) {
         fprintf(stderr, "genre-classify: out of memory\n");
+        genre_json_free(&identity);
         genre_model_del(model);
         return 2;
     }
@@ -729,6 +751,7 @@ int main(int argc, char **argv)
     pthread_mutex_destroy(&run.fftw_lock);
     pthread_mutex_destroy(&run.lock);
     free(run.results);
+    genre_json_free(&identity);
     genre_model_del(model);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "genre-classify: error writing output\n");

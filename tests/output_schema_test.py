@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""Real output against doc/output.schema.json (test `output-schema`).
+
+genre-classify --json on music (the bundled demo), digital silence, a
+0.1-s file, a float WAV of NaN samples and a file that does not exist:
+every line validates as $defs/classify_file, each outcome is the expected
+one, and model_id names the model with the sha256 of its file and its
+labels.  Then genred on the demo: its status objects while warming and
+after, and the results a watcher receives, validate as
+$defs/daemon_result with the same model_id.
+
+  output_schema_test.py SCHEMA GENRE_CLASSIFY GENRED MODEL DEMO_WAV WORKDIR
+"""
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import jsonschema
+import numpy as np
+import soundfile
+
+failures = []
+
+
+def check(ok, what, detail=""):
+    print("%s %s" % ("ok  " if ok else "FAIL", what))
+    if not ok:
+        failures.append(what)
+        if detail:
+            print("     %s" % str(detail)[:2000])
+
+
+def validator(schema, name):
+    sub = dict(schema)
+    sub["$ref"] = "#/$defs/" + name
+    return jsonschema.Draft202012Validator(sub)
+
+
+def errors_of(v, obj):
+    return ["%s: %s" % ("/".join(map(str, e.absolute_path)), e.message)
+            for e in v.iter_errors(obj)]
+
+
+def expected_identity(model):
+    with open(model, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    return sha
+
+
+def main():
+    schema_path, classify, genred, model, demo, work = sys.argv[1:7]
+    with open(schema_path) as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    per_file = validator(schema, "classify_file")
+    daemon_result = validator(schema, "daemon_result")
+    sha = expected_identity(model)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+
+    rate = 16000
+    silence = os.path.join(work, "silence.wav")
+    soundfile.write(silence, np.zeros(rate * 12, dtype=np.float32), rate, subtype="PCM_16")
+    short = os.path.join(work, "short.wav")
+    soundfile.write(short, 0.3 * np.sin(np.arange(rate // 10) * 0.1), rate, subtype="PCM_16")
+    nan = os.path.join(work, "nan.wav")
+    soundfile.write(nan, np.full(rate * 4, np.nan, dtype=np.float32), rate, subtype="FLOAT")
+    missing = os.path.join(work, "missing.flac")
+    expected = {demo: "genre", silence: "silence", short: "too-short", nan: "invalid-audio",
+                missing: "error"}
+
+    r = subprocess.run([classify, "--json", "--model", model] + list(expected),
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 1, "genre-classify exits 1 (a file failed)", r.returncode)
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    check(len(lines) == len(expected), "one line per file", r.stdout)
+    labels = None
+    for obj in lines:
+        errs = errors_of(per_file, obj)
+        check(not errs, "%s: valid classify_file" % os.path.basename(obj.get("file", "?")), errs)
+        check(obj.get("outcome") == expected.get(obj.get("file")),
+              "%s: outcome %s" % (os.path.basename(obj.get("file", "?")), obj.get("outcome")),
+              obj)
+        mid = obj.get("model_id", {})
+        check(mid.get("sha256") == sha and mid.get("name") == os.path.basename(model),
+              "%s: model_id is the model's file (sha256 %s...)"
+              % (os.path.basename(obj.get("file", "?")), sha[:12]), mid)
+        labels = labels or mid.get("labels")
+        if obj.get("probabilities"):
+            check(list(obj["probabilities"]) == mid.get("labels"),
+                  "probabilities have the model's labels, in order")
+
+    # genred on the demo: warming, then results.
+    sock = os.path.join(work, "genred.sock")
+    conf = os.path.join(work, "genred.conf")
+    with open(conf, "w") as f:
+        f.write("[audio]\nsource = file\nfile = %s\nloop = yes\n[model]\npath = %s\n"
+                "[inference]\ninterval = 0.5\n[socket]\ngroup =\n" % (demo, model))
+    log = open(os.path.join(work, "genred.log"), "w")
+    d = subprocess.Popen([genred, "-c", conf, "--socket", sock], stdout=log,
+                         stderr=subprocess.STDOUT)
+    objects = []
+    try:
+        end = time.monotonic() + 15
+        while not os.path.exists(sock) and time.monotonic() < end:
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1.0)
+            s.connect(sock)
+            s.sendall(b"status\nwatch\n")
+            buf = b""
+            end = time.monotonic() + 14
+            while time.monotonic() < end:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    objects.append(json.loads(line))
+    finally:
+        d.terminate()
+        d.wait(timeout=10)
+        log.close()
+    results = [o for o in objects if o.get("type") in ("status", "result")]
+    states = {o["state"] for o in results}
+    check("warming" in states and "ok" in states,
+          "genred's objects cover warming and ok (%s)" % sorted(states), states)
+    bad = [(o.get("seq"), errors_of(daemon_result, o)) for o in results
+           if errors_of(daemon_result, o)]
+    check(results and not bad, "%d genred status/result objects valid daemon_result"
+          % len(results), bad[:3])
+    ids = {json.dumps(o.get("model_id"), sort_keys=True) for o in results}
+    check(len(ids) == 1 and json.loads(ids.pop()) == {"name": os.path.basename(model),
+                                                     "sha256": sha, "labels": labels},
+          "genred's model_id equals genre-classify's")
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
