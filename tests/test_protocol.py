@@ -659,7 +659,7 @@ class SocketFileTests(unittest.TestCase):
                 if allowed:
                     self.assertEqual(p.returncode, 0, p.stderr)
                 else:
-                    self.assertEqual(p.returncode, 2)
+                    self.assertEqual(p.returncode, 3)
                     self.assertIn("Permission denied", p.stderr)
 
     def test_regular_file_not_replaced(self):
@@ -800,7 +800,7 @@ class GenrectlTests(unittest.TestCase):
 
     def test_missing_socket(self):
         p = genrectl("--socket", "/nonexistent/genred.sock", "status")
-        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.returncode, 3)
         self.assertEqual(p.stdout, "")
         self.assertEqual(p.stderr, "genrectl: cannot connect to /nonexistent/genred.sock: "
                                    "No such file or directory (is genred running?)\n")
@@ -808,7 +808,7 @@ class GenrectlTests(unittest.TestCase):
     def test_default_socket_path(self):
         p = genrectl("--timeout", "1", "status")
         # Either a daemon answers there, or the error names the default path.
-        self.assertTrue(p.returncode != 2 or "/run/genred/genred.sock" in p.stderr, p.stderr)
+        self.assertTrue(p.returncode != 3 or "/run/genred/genred.sock" in p.stderr, p.stderr)
 
     def test_daemon_error_exits_1(self):
         with Harness("--status-fails") as h:
@@ -842,7 +842,7 @@ class GenrectlTests(unittest.TestCase):
         for args in ([], ["unwatch"], ["bogus"], ["--timeout", "x", "status"],
                      ["--timeout", "-1", "status"], ["status", "extra"]):
             p = genrectl(*args)
-            self.assertEqual(p.returncode, 64, args)
+            self.assertEqual(p.returncode, 2, args)
             self.assertIn("genrectl", p.stderr)
 
     def _watch(self, h, *extra):
