@@ -12,8 +12,8 @@
  * daemon's rule, genre/level.h; silent windows of a file that has music
  * are left out of its mean) or invalid-audio (NaN or infinite samples).
  * An unreadable file gets an error line and the others are still
- * classified.  Exit status: 1 if a file failed, else 3 if a file got no
- * genre, else 0. */
+ * classified.  Exit status: 1 if a file or the model failed, else 3 if a
+ * file got no genre, else 0; 2 for a usage error. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
 #include "genre/json.h"
@@ -47,7 +47,8 @@
 /* The level is measured in blocks of this many seconds; a window's level is
  * that of the blocks it covers. */
 #define LEVEL_BLOCK_SECONDS 0.1
-/* Exit statuses. */
+/* Exit statuses: 0, 1 and 2 as for every genred program (success, failure,
+ * usage error); 3 is genre-classify's own. */
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 #define EXIT_NO_GENRE 3
@@ -127,8 +128,8 @@ static void usage(FILE *out)
             "(under %.0f%% of a window), silence (every window below the silence\n"
             "level), invalid-audio (NaN or infinite samples).\n"
             "Exit status: 0 every file got a genre, 1 some file failed (unreadable,\n"
-            "undecodable, model error), 2 usage or model file error, 3 no failure but\n"
-            "some file got no genre.\n",
+            "undecodable) or the model could not be used, 2 usage error, 3 no failure\n"
+            "but some file got no genre.\n",
             GENRE_MODEL_INSTALLED, GENRE_MODEL_SOURCE, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
 }
 
@@ -593,7 +594,7 @@ static int parse_options(int argc, char **argv, options *opt)
             if (end == optarg || *end || !(opt->hop_seconds > 0) || opt->hop_seconds > 3600) {
                 fprintf(stderr, "genre-classify: --hop wants seconds in (0, 3600], not \"%s\"\n",
                         optarg);
-                return 2;
+                return EXIT_USAGE;
             }
             break;
         case 'S':
@@ -602,7 +603,7 @@ static int parse_options(int argc, char **argv, options *opt)
                 opt->silence_dbfs > 0) {
                 fprintf(stderr, "genre-classify: --silence-dbfs wants %g..0 dBFS, not \"%s\"\n",
                         GENRE_LEVEL_FLOOR_DBFS, optarg);
-                return 2;
+                return EXIT_USAGE;
             }
             break;
         case 'j':
@@ -613,7 +614,7 @@ static int parse_options(int argc, char **argv, options *opt)
             if (end == optarg || *end || n < 1 || n > MAX_JOBS) {
                 fprintf(stderr, "genre-classify: --jobs wants 1..%d, not \"%s\"\n", MAX_JOBS,
                         optarg);
-                return 2;
+                return EXIT_USAGE;
             }
             opt->jobs = (int)n;
             break;
@@ -626,12 +627,12 @@ static int parse_options(int argc, char **argv, options *opt)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "genre-classify: no audio files given (try --help)\n");
-        return 2;
+        return EXIT_USAGE;
     }
     return -1;
 }
@@ -649,7 +650,7 @@ int main(int argc, char **argv)
     genre_model *model = genre_model_load(opt.model_path, err, sizeof err);
     if (!model) {
         fprintf(stderr, "genre-classify: cannot load model: %s\n", err);
-        return 2;
+        return EXIT_FAILED;
     }
     /* Refuse a model the network or its front-end cannot run before
      * touching any audio. */
@@ -658,7 +659,7 @@ int main(int argc, char **argv)
     if (!probe) {
         fprintf(stderr, "genre-classify: %s: %s\n", opt.model_path, err);
         genre_model_del(model);
-        return 2;
+        return EXIT_FAILED;
     }
     /* (A model whose front-end settings the front-end refuses is refused
      * by the loader already, with the front-end's own check: a model error,
@@ -671,7 +672,7 @@ int main(int argc, char **argv)
     if (!run.results) {
         fprintf(stderr, "genre-classify: out of memory\n");
         genre_model_del(model);
-        return 2;
+        return EXIT_FAILED;
     }
     for (size_t i = 0; i < run.n_files; i++) {
         int len = (int)strlen(run.files[i]);
@@ -732,7 +733,7 @@ int main(int argc, char **argv)
     genre_model_del(model);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "genre-classify: error writing output\n");
-        status = 1;
+        status = EXIT_FAILED;
     }
     return status;
 }
