@@ -34,9 +34,6 @@
 #ifndef GENRE_MODEL_INSTALLED
 #define GENRE_MODEL_INSTALLED "/usr/local/share/genred/models/genre.gmdl"
 #endif
-#ifndef GENRE_MODEL_SOURCE
-#define GENRE_MODEL_SOURCE "models/genre.gmdl"
-#endif
 
 #define ERRLEN 512
 #define MAX_JOBS 64
@@ -110,8 +107,7 @@ static void usage(FILE *out)
             "usage: genre-classify [OPTIONS] FILE...\n"
             "Classify the music genre of audio files (WAV, FLAC, Ogg, MP3, AU, ...).\n"
             "\n"
-            "  -m, --model PATH   model file (default: %s if it exists,\n"
-            "                     else %s)\n"
+            "  -m, --model PATH   model file (default: %s)\n"
             "      --hop SECONDS  hop between analysis windows (default 5; rounded to\n"
             "                     whole front-end frames, halves down)\n"
             "  -j, --json         one JSON object per line and file\n"
@@ -130,7 +126,7 @@ static void usage(FILE *out)
             "Exit status: 0 every file got a genre, 1 some file failed (unreadable,\n"
             "undecodable) or the model could not be used, 2 usage error, 3 no failure\n"
             "but some file got no genre.\n",
-            GENRE_MODEL_INSTALLED, GENRE_MODEL_SOURCE, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
+            GENRE_MODEL_INSTALLED, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
 }
 
 /* ---- classification of one file ---- */
@@ -566,11 +562,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static bool file_exists(const char *path)
-{
-    return access(path, R_OK) == 0;
-}
-
 static int parse_options(int argc, char **argv, options *opt)
 {
     static const struct option longs[] = {
@@ -643,9 +634,10 @@ int main(int argc, char **argv)
     int status = parse_options(argc, argv, &opt);
     if (status >= 0)
         return status;
+    /* The installed model only: no fallback to the source tree the binary
+     * was built in (tests and ./dev give --model). */
     if (!opt.model_path)
-        opt.model_path = file_exists(GENRE_MODEL_INSTALLED) ? GENRE_MODEL_INSTALLED
-                                                            : GENRE_MODEL_SOURCE;
+        opt.model_path = GENRE_MODEL_INSTALLED;
     char err[ERRLEN];
     genre_model *model = genre_model_load(opt.model_path, err, sizeof err);
     if (!model) {
