@@ -2,9 +2,11 @@
 """Manual pages and --help cannot drift apart (suite `cli`): for each
 program, every option its --help names (long and short) appears in its
 manual page, and every option the page's OPTIONS section describes is in
---help.  The page must also say what each exit status 0, 1 and 2 means.
+--help.  The page must also say what each exit status 0, 1 and 2 means,
+and its title line carry meson's project version (filled in by
+man/meson.build).
 
-usage: man_options_test.py PROGRAM=MANPAGE...
+usage: man_options_test.py VERSION PROGRAM=MANPAGE...
 """
 import os
 import re
@@ -39,14 +41,20 @@ def section(text, name):
 
 
 def main():
-    pairs = [a.split("=", 1) for a in sys.argv[1:]]
-    if not pairs or any(len(p) != 2 for p in pairs):
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    version = sys.argv[1]
+    pairs = [a.split("=", 1) for a in sys.argv[2:]]
+    if any(len(p) != 2 for p in pairs):
         sys.exit(__doc__)
     for exe, page in pairs:
         name = os.path.basename(exe)
         p = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30)
         check(p.returncode == 0 and p.stdout, f"{name} --help")
         text = roff_text(page)
+        title = text.split("\n", 1)[0]
+        check(title.startswith(".TH ") and f'"genred {version}"' in title,
+              f"{os.path.basename(page)} title names genred {version}: {title!r}")
         options_section = section(text, "OPTIONS")
         check(options_section != "", f"{os.path.basename(page)} has an OPTIONS section")
         # Words of the page, so that --hop does not pass by being part of --hop-x.
