@@ -25,6 +25,8 @@ import grp
 
 HARNESS = os.environ.get("GENRED_HARNESS", "")
 GENRECTL = os.environ.get("GENRECTL", "")
+# meson's project version, the one the programs report.
+VERSION = os.environ.get("GENRED_VERSION", "")
 
 SERVER_STATS = ["clients", "watchers", "connections_total", "clients_dropped",
                 "clients_refused", "clients_timed_out", "requests_total", "protocol_errors"]
@@ -204,7 +206,7 @@ class CommandTests(unittest.TestCase):
         with Harness() as h:
             c = Client(h.path)
             self.assertEqual(c.hello, {"type": "hello", "server": "genred",
-                                       "version": "0.1.0", "protocol": 1})
+                                       "version": VERSION, "protocol": 1})
 
     def test_status_object(self):
         with Harness("--interval-ms", "20") as h:
@@ -228,7 +230,7 @@ class CommandTests(unittest.TestCase):
     def test_version(self):
         with Harness() as h:
             self.assertEqual(Client(h.path).request("version"),
-                             {"type": "version", "server": "genred", "version": "0.1.0",
+                             {"type": "version", "server": "genred", "version": VERSION,
                               "protocol": 1})
 
     def test_help(self):
@@ -785,7 +787,7 @@ class GenrectlTests(unittest.TestCase):
     def test_version_and_help(self):
         with Harness() as h:
             p = genrectl("-s", h.path, "version")
-            self.assertEqual(p.stdout, "genred 0.1.0 (protocol 1)\ngenrectl 0.1.0\n")
+            self.assertEqual(p.stdout, "genred %s (protocol 1)\ngenrectl %s\n" % (VERSION, VERSION))
             p = genrectl("-s", h.path, "help")
             self.assertEqual(p.stdout, "commands: " + " ".join(COMMANDS) + "\n")
             p = genrectl("-s", h.path, "--json", "version")
@@ -880,6 +882,7 @@ class GenrectlTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not os.access(HARNESS, os.X_OK) or not os.access(GENRECTL, os.X_OK):
-        sys.exit("set GENRED_HARNESS and GENRECTL to the built executables")
+    if not os.access(HARNESS, os.X_OK) or not os.access(GENRECTL, os.X_OK) or not VERSION:
+        sys.exit("set GENRED_HARNESS and GENRECTL to the built executables, GENRED_VERSION to "
+                 "meson's project version")
     unittest.main(verbosity=2)
