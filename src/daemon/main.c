@@ -41,6 +41,7 @@ static void usage(FILE *out)
             "  -h, --help            print this help and exit\n"
             "\n"
             "Signals: SIGHUP reloads the configuration and the model, SIGTERM/SIGINT stop.\n"
+            "Exit status: 0 stopped by a signal, 1 fatal error, 2 usage error.\n"
             "Query it with genrectl(1).\n");
 }
 
