@@ -158,16 +158,20 @@ check(missing in r.stderr, "table mode: no error for the missing file")
 
 # 5. Options and model errors.
 check(run(["--help"]).returncode == 0 and "usage" in run(["--help"]).stdout, "--help")
-v = run(["--version"])
-check(v.returncode == 0 and v.stdout.startswith("genre-classify "), f"--version: {v.stdout!r}")
+for flag in ("-V", "--version"):
+    v = run([flag])
+    check(v.returncode == 0 and v.stdout.startswith("genre-classify "), f"{flag}: {v.stdout!r}")
+# Usage errors exit 2 (a model or file that cannot be used: 1).
+r = run(["--bogus", paths["tone.wav"]])
+check(r.returncode == 2 and "usage" in r.stderr, f"unknown option: exit {r.returncode}")
 for bad_args in (["--hop", "0", paths["tone.wav"]], ["--hop", "x", paths["tone.wav"]],
                  ["--jobs", "0", paths["tone.wav"]], ["--model", model]):
     r = run(bad_args if "--model" in bad_args else ["--model", model] + bad_args)
     check(r.returncode == 2 and r.stderr, f"{bad_args}: exit {r.returncode}")
 r = run(["--model", bad, paths["tone.wav"]])
-check(r.returncode == 2 and "not a genre model file" in r.stderr, f"bad model: {r.stderr!r}")
+check(r.returncode == 1 and "not a genre model file" in r.stderr, f"bad model: exit {r.returncode}, {r.stderr!r}")
 # Front-end settings the front-end refuses (256 mel bands over a 512-point
-# FFT: bands narrower than a bin) are a model error (exit 2, naming the
+# FFT: bands narrower than a bin) are a model error (exit 1, naming the
 # model; the loader refuses them by the front-end's own check), not an error
 # blamed on each file.
 narrow = os.path.join(tmpdir, "narrow.gmdl")
@@ -181,7 +185,7 @@ gmf.write_model(narrow, dict(sample_rate=RATE, n_fft=N_FFT, hop=HOP, window="han
                  dict(type="dense", weight=f32(5, 8), bias=f32(5)), dict(type="softmax")],
                 {"purpose": "classify test: front-end refuses"})
 r = run(["--model", narrow, paths["tone.wav"], paths["noise.flac"]])
-check(r.returncode == 2 and f"{narrow}: front-end: mel band" in r.stderr
+check(r.returncode == 1 and f"{narrow}: front-end: mel band" in r.stderr
       and r.stderr.count("\n") == 1, f"narrow mel bands: exit {r.returncode}, {r.stderr!r}")
 
 # 6. Non-finite audio or model output is no genre (issue 14, defects 1 and 2):

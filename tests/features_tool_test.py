@@ -2,7 +2,7 @@
 """genre-features end to end (suite `frontend`): a manifest with quoted
 fields (commas, quotes), relative and absolute paths, extra columns, a
 missing file, a corrupt file and a short row.  Asserts the exit status (1:
-some files failed), errors.csv names exactly the bad rows, index.csv keeps
+some files failed; 2: usage errors), errors.csv names exactly the bad rows, index.csv keeps
 every manifest column (same values) plus npy/frames/seconds, each .npy is a
 valid float32 [frames, n_mels] array equal bit-for-bit to the frames
 dump_frontend gets through the same pipeline, spec.json states the spec,
@@ -158,8 +158,21 @@ def main():
         check(run.returncode == 2 and "either" in run.stderr, f"--model with spec flags refused: {run.stderr.strip()}")
         run = subprocess.run([tool, "--model", manifest, good, os.path.join(work, "bad")],
                              capture_output=True, text=True)
-        check(run.returncode == 2 and "manifest.csv" in run.stderr, f"non-model file refused: {run.stderr.strip()}")
+        check(run.returncode == 1 and "manifest.csv" in run.stderr, f"non-model file refused: {run.stderr.strip()}")
 
+    # Exit status 2 is a usage error (the command line), 1 a failure (a
+    # model, manifest or output folder that cannot be used).
+    for flag in ("-V", "--version"):
+        run = subprocess.run([tool, flag], capture_output=True, text=True)
+        check(run.returncode == 0 and run.stdout.startswith("genre-features ")
+              and run.stdout.split()[1][0].isdigit(), f"{flag}: {run.returncode} {run.stdout!r}")
+    for flag in ("-h", "--help"):
+        run = subprocess.run([tool, flag], capture_output=True, text=True)
+        check(run.returncode == 0 and run.stdout.startswith("usage: genre-features"), f"{flag}: {run.returncode}")
+    for args, what in [([], "no arguments"), ([good], "no OUTDIR"), (["--bogus", good, "x"], "unknown option"),
+                       (["--node", "x", good, os.path.join(work, "bad")], "--node without --model")]:
+        run = subprocess.run([tool] + args, capture_output=True, text=True)
+        check(run.returncode == 2 and "genre-features" in run.stderr, f"{what}: usage error, exit {run.returncode}")
     # refused: bad flags, no file column, missing manifest
     for args, what in [(["--mels", "300"], "too many mels"), (["--fmax", "9000"], "fmax above Nyquist"),
                        (["--hop", "x"], "non-numeric hop"), (["--jobs", "0"], "0 jobs"),
@@ -170,15 +183,15 @@ def main():
     with open(nofile, "w") as f:
         f.write("path,label\na.wav,rock\n")
     run = subprocess.run([tool, nofile, os.path.join(work, "bad")], capture_output=True, text=True)
-    check(run.returncode == 2 and "file" in run.stderr, f"no file column refused: {run.stderr.strip()}")
+    check(run.returncode == 1 and "file" in run.stderr, f"no file column refused: {run.stderr.strip()}")
     run = subprocess.run([tool, os.path.join(work, "nope.csv"), os.path.join(work, "bad")],
                          capture_output=True, text=True)
-    check(run.returncode == 2 and "nope.csv" in run.stderr, f"missing manifest refused: {run.stderr.strip()}")
+    check(run.returncode == 1 and "nope.csv" in run.stderr, f"missing manifest refused: {run.stderr.strip()}")
     unterminated = os.path.join(work, "data", "unterminated.csv")
     with open(unterminated, "w") as f:
         f.write('file,label\n"audio/b.wav,rock\n')
     run = subprocess.run([tool, unterminated, os.path.join(work, "bad")], capture_output=True, text=True)
-    check(run.returncode == 2 and "unterminated" in run.stderr, f"broken CSV refused: {run.stderr.strip()}")
+    check(run.returncode == 1 and "unterminated" in run.stderr, f"broken CSV refused: {run.stderr.strip()}")
 
     print(f"{failures} failure(s)")
     return 1 if failures else 0

@@ -218,17 +218,19 @@ def main():
     # (b) real clips from the shared data (Ogg Opus, decoded at 24 or 48 kHz)
     manifest = os.path.join(data_dir, "manifest.csv")
     if not os.path.exists(manifest):
-        chk.check(False, f"shared data missing: {manifest} (expected at <source_root>/../shared/data/genres)")
-    else:
-        with open(manifest, newline="") as f:
-            rows = list(csv.DictReader(f))
-        picked = {}
-        for r in rows:  # first clip of each source
-            picked.setdefault(r["source"], r)
-        for source, r in sorted(picked.items()):
-            compare(chk, dump, f"real-{source}-{r['label']}", os.path.join(data_dir, r["file"]), spec(), workdir)
-            compare(chk, dump, f"real-{source}-{r['label']}-area", os.path.join(data_dir, r["file"]),
-                    musicnn_spec(), workdir, energy_floor=1e-4)
+        # Part (a) ran; without the shared data the test is incomplete, so
+        # it is reported skipped (77) rather than passed.
+        print(f"{chk.failures} failure(s); SKIP: shared data missing: {manifest} (meson option shared_dir)")
+        return 1 if chk.failures else 77
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    picked = {}
+    for r in rows:  # first clip of each source
+        picked.setdefault(r["source"], r)
+    for source, r in sorted(picked.items()):
+        compare(chk, dump, f"real-{source}-{r['label']}", os.path.join(data_dir, r["file"]), spec(), workdir)
+        compare(chk, dump, f"real-{source}-{r['label']}-area", os.path.join(data_dir, r["file"]),
+                musicnn_spec(), workdir, energy_floor=1e-4)
 
     print(f"{chk.failures} failure(s)")
     return 1 if chk.failures else 0

@@ -133,6 +133,11 @@ def build_and_install(source, workdir, destdir):
                  "-Dbuildtype=debugoptimized"])
         if r.returncode != 0:
             sys.exit("meson setup failed:\n" + r.stdout[-3000:] + r.stderr[-3000:])
+    # A cached build dir set up before meson.build changed (a new program)
+    # would list stale targets: regenerate it first.
+    r = run(["ninja", "-C", build, "build.ninja"])
+    if r.returncode != 0:
+        sys.exit("meson regeneration failed:\n" + r.stdout[-3000:])
     targets = json.loads(run(["meson", "introspect", build, "--targets"]).stdout)
     wanted = [os.path.relpath(f, build) for t in targets if t.get("installed")
               for f in t["filename"]]

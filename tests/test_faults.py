@@ -34,7 +34,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_daemon import (GENRED, GENRECTL, TempDirTest, base_config,  # noqa: E402
+from test_daemon import (GENRED, GENRECTL, TempDirTest, base_config, exit_status,  # noqa: E402
                          excerpt_wav, test_model, wait_for)
 
 
@@ -470,5 +470,4 @@ if __name__ == "__main__":
     loader = unittest.TestLoader()
     for g in groups:
         suite.addTests(loader.loadTestsFromTestCase(globals()[g]))
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    sys.exit(0 if result.wasSuccessful() else 1)
+    sys.exit(exit_status(unittest.TextTestRunner(verbosity=2).run(suite)))

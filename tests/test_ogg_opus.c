@@ -240,15 +240,16 @@ static void test_written(const char *dir)
         }
 }
 
-/* Real clips of the collection: the first `limit` Opus files of the manifest. */
-static void test_collection(const char *data, int limit)
+/* Real clips of the collection: the first `limit` Opus files of the
+ * manifest.  -1 when there is no manifest (the shared data is absent). */
+static int test_collection(const char *data, int limit)
 {
     char manifest[1200];
     snprintf(manifest, sizeof manifest, "%s/manifest.csv", data);
     FILE *f = fopen(manifest, "r");
     if (!f) {
-        printf("no %s: real clips not compared\n", manifest);
-        return;
+        printf("SKIP: no %s: real clips not compared (meson option shared_dir)\n", manifest);
+        return -1;
     }
     char line[2048];
     int n = 0;
@@ -268,6 +269,7 @@ static void test_collection(const char *data, int limit)
     }
     fclose(f);
     printf("%d real clips compared\n", n);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -281,7 +283,9 @@ int main(int argc, char **argv)
     }
     test_written(dir);
     rmdir(dir);
-    if (argc > 1)
-        test_collection(argv[1], 40);
-    return check_exit_status("test_ogg_opus");
+    int collection = argc > 1 ? test_collection(argv[1], 40) : 0;
+    int status = check_exit_status("test_ogg_opus");
+    /* The written files passed but the real clips could not be compared:
+     * skipped (77), not passed. */
+    return status == 0 && collection < 0 ? 77 : status;
 }

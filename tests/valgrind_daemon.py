@@ -23,7 +23,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_daemon import (GENRED, TempDirTest, base_config, excerpt_wav,  # noqa: E402
+from test_daemon import (GENRED, TempDirTest, base_config, excerpt_wav, exit_status,  # noqa: E402
                          random_model, test_model, wait_for)
 
 INTERVAL = 0.5
@@ -101,6 +101,5 @@ class ValgrindTests(TempDirTest):
 if __name__ == "__main__":
     if not GENRED or not os.access(GENRED, os.X_OK):
         sys.exit("set GENRED to the built genred")
-    result = unittest.TextTestRunner(verbosity=2).run(
-        unittest.TestLoader().loadTestsFromTestCase(ValgrindTests))
-    sys.exit(0 if result.wasSuccessful() else 1)
+    sys.exit(exit_status(unittest.TextTestRunner(verbosity=2).run(
+        unittest.TestLoader().loadTestsFromTestCase(ValgrindTests))))

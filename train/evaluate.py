@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from genre_data import row_split  # noqa: E402
 from genre_metrics import source_spread, window_metrics  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,11 +53,11 @@ def read_manifest(path, split):
     rows = []
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        for col in ("file", "label", "split"):
+        for col in ("file", "label"):
             if col not in (reader.fieldnames or []):
                 raise SystemExit(f"error: {path} has no '{col}' column")
         for row in reader:
-            if row["split"] != split:
+            if row_split(row) != split:
                 continue
             audio = row["file"] if os.path.isabs(row["file"]) else os.path.join(base, row["file"])
             rows.append({"path": audio, "file": row["file"], "label": row["label"],

@@ -1,10 +1,14 @@
 """Loading a features index (written by the C tool genre-features) and making
 training crops and evaluation windows from it.
 
-index.csv: the manifest columns (file, label, split, source, clip, artist)
-plus npy (path of a float32 [frames, n_mels] raw log-mel array, relative to
-the index folder unless absolute), frames and seconds.  spec.json: the
-front-end parameters the features were made with.
+index.csv: the manifest columns (file, label, and optionally split, source,
+clip, artist) plus npy (path of a float32 [frames, n_mels] raw log-mel array,
+relative to the index folder unless absolute), frames and seconds.
+spec.json: the front-end parameters the features were made with.
+
+A manifest without a split column (or a row with an empty split) gets the
+deterministic split of hash_split(); without source every clip's source is
+"unknown".
 """
 
 import csv
@@ -14,7 +18,10 @@ import os
 
 import numpy as np
 
-REQUIRED_COLUMNS = ("file", "label", "split", "source", "npy")
+REQUIRED_COLUMNS = ("file", "label", "npy")
+# Where a manifest names no split: this fraction of the clips is "valid",
+# the rest "train".
+DEFAULT_VALID_FRACTION = 0.2
 
 
 def sha256_file(path):
@@ -25,13 +32,26 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+def hash_split(key, valid=DEFAULT_VALID_FRACTION, test=0.0):
+    """"train", "valid" or "test" for key (a file path, or an artist for an
+    artist-level split), from the sha256 of key: the same on every run and
+    machine, and a clip keeps its split when others are added or removed."""
+    u = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") / 2.0 ** 64
+    return "valid" if u < valid else "test" if u < valid + test else "train"
+
+
+def row_split(row):
+    """A manifest row's split: its own, else hash_split of its file."""
+    return (row.get("split") or "").strip() or hash_split(row["file"])
+
+
 class Clip:
     __slots__ = ("file", "label", "split", "source", "logmel", "label_index")
 
     def __init__(self, row, logmel):
         self.file = row["file"]
         self.label = row["label"]
-        self.split = row["split"]
+        self.split = row_split(row)
         self.source = row.get("source", "") or "unknown"
         self.logmel = logmel  # float32 [frames, n_mels], raw ln(E + log_offset)
         self.label_index = -1
@@ -64,7 +84,7 @@ class FeatureSet:
             if missing:
                 raise SystemExit(f"error: {index_path} lacks column(s) {', '.join(missing)}")
             for line, row in enumerate(reader, start=2):
-                if row["split"] not in splits:
+                if row_split(row) not in splits:
                     continue
                 npy = row["npy"]
                 if not os.path.isabs(npy):

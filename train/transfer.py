@@ -30,7 +30,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import musicnn  # noqa: E402
-from genre_data import sha256_file, window_starts  # noqa: E402
+from genre_data import row_split, sha256_file, window_starts  # noqa: E402
 from genre_metrics import source_spread, window_metrics  # noqa: E402
 
 MID_CONTEXT = 9     # 3 convs of kernel 7: frames beyond a window that reach it
@@ -47,10 +47,10 @@ def load_embeddings(emb_dir, splits=("train", "valid")):
     clips = []
     with open(index, newline="") as f:
         for row in csv.DictReader(f):
-            if row["split"] not in splits:
+            if row_split(row) not in splits:
                 continue
             c = EmbClip()
-            c.file, c.label, c.split = row["file"], row["label"], row["split"]
+            c.file, c.label, c.split = row["file"], row["label"], row_split(row)
             c.source = row.get("source") or "unknown"
             path = row["npy"] if os.path.isabs(row["npy"]) else os.path.join(emb_dir, row["npy"])
             c.emb = np.load(path)

@@ -30,11 +30,13 @@
 #define TOP_PROBABILITIES 5
 #define BAR_WIDTH 30
 
+/* 0, 1 and 2 mean what they mean for every genred program (success,
+ * failure, usage error); the rest are genrectl's own. */
 enum exit_code {
     EXIT_OK = 0,
     EXIT_DAEMON_ERROR = 1,      /* error object, malformed reply, timeout, connection lost */
-    EXIT_NO_CONNECTION = 2,
-    EXIT_USAGE = 64,
+    EXIT_USAGE = 2,
+    EXIT_NO_CONNECTION = 3,     /* scripts tell "genred is not running" from a failed request */
     EXIT_INTERRUPTED = 130,     /* SIGINT/SIGTERM before the reply; `watch` exits 0 instead */
 };
 
@@ -73,7 +75,9 @@ static void usage(FILE *out)
             "  -r, --reconnect     watch: when genred goes away or is not there yet, keep\n"
             "                      reconnecting (0.5 s growing to 10 s) and go on watching\n"
             "  -h, --help          show this help\n"
-            "  -V, --version       show genrectl's version\n");
+            "  -V, --version       show genrectl's version\n"
+            "Exit status: 0 success, 1 daemon error or no reply, 2 usage error,\n"
+            "3 cannot connect, 130 interrupted.\n");
 }
 
 /* ---- connection --------------------------------------------------------- */

@@ -38,9 +38,6 @@
 #ifndef GENRED_MODEL_INSTALLED
 #define GENRED_MODEL_INSTALLED "/usr/share/genred/models/genre.gmdl"
 #endif
-#ifndef GENRED_MODEL_SOURCE
-#define GENRED_MODEL_SOURCE "models/genre.gmdl"
-#endif
 
 /* How often the main loop looks at the audio source's health. */
 #define HEALTH_CHECK_SECONDS 0.25
@@ -180,14 +177,12 @@ static int check_fd_limit(const genred_config *cfg, genred_log *log, char *err, 
     return -1;
 }
 
+/* Without a configured model, the installed one.  There is no fallback to
+ * the source tree: an installed binary must not depend on (or silently use)
+ * the checkout it was built from; tests and ./dev name their model. */
 static void resolve_model_path(const genred_config *cfg, char *out, size_t cap)
 {
-    if (cfg->model_path[0])
-        snprintf(out, cap, "%s", cfg->model_path);
-    else if (access(GENRED_MODEL_INSTALLED, R_OK) == 0)
-        snprintf(out, cap, "%s", GENRED_MODEL_INSTALLED);
-    else
-        snprintf(out, cap, "%s", GENRED_MODEL_SOURCE);
+    snprintf(out, cap, "%s", cfg->model_path[0] ? cfg->model_path : GENRED_MODEL_INSTALLED);
 }
 
 static int load_model(const char *path, int threads, genre_model **model, genre_stream **stream,

@@ -37,16 +37,16 @@ static void usage(FILE *out)
             "      --syslog-prefix   prefix log lines with <N> syslog priorities\n"
             "                        (automatic when stderr is the journal)\n"
             "      --list-devices    list audio input devices and exit\n"
-            "      --version         print the version and exit\n"
+            "  -V, --version         print the version and exit\n"
             "  -h, --help            print this help and exit\n"
             "\n"
             "Signals: SIGHUP reloads the configuration and the model, SIGTERM/SIGINT stop.\n"
+            "Exit status: 0 stopped by a signal, 1 fatal error, 2 usage error.\n"
             "Query it with genrectl(1).\n");
 }
 
 enum {
     OPT_SOCKET = 256, OPT_FILE, OPT_LOOP, OPT_MODEL, OPT_LOG_LEVEL, OPT_SYSLOG, OPT_LIST,
-    OPT_VERSION,
 };
 
 /* Started with stdin, stdout or stderr closed, the next descriptors opened
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"syslog-prefix", no_argument, NULL, OPT_SYSLOG},
         {"list-devices", no_argument, NULL, OPT_LIST},
-        {"version", no_argument, NULL, OPT_VERSION},
+        {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     genred_options opt = {.log_level = -1};
     int list_devices = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "c:fh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:fhV", long_options, NULL)) != -1) {
         switch (c) {
         case 'c': opt.config_path = optarg; break;
         case 'f': break;
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
             break;
         case OPT_SYSLOG: log.syslog_prefix = 1; break;
         case OPT_LIST: list_devices = 1; break;
-        case OPT_VERSION: printf("genred %s\n", GENRED_VERSION); return 0;
+        case 'V': printf("genred %s\n", GENRED_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -101,7 +101,8 @@ static void lost(broker *b, const char *why)
 {
     if (b->state == LINK_IDLE)
         return;
-    if (b->state == LINK_CONNECTED && ev_now(b->loop) - b->connected_at >= STABLE_AFTER)
+    int was_connected = b->state == LINK_CONNECTED;
+    if (was_connected && ev_now(b->loop) - b->connected_at >= STABLE_AFTER)
         b->backoff = RETRY_FIRST;
     b->state = LINK_IDLE;
     b->unacked = 0;
@@ -109,7 +110,12 @@ static void lost(broker *b, const char *why)
     b->io_events = 0;
     if (b->shutting_down)
         return;
-    problem(b, "%s; reconnecting", why);
+    /* One wording per kind, whichever call noticed it, so a failure that
+     * repeats on every retry is recognised as the same and logged once. */
+    if (was_connected)
+        problem(b, "connection lost: %s; reconnecting", why);
+    else
+        problem(b, "cannot connect: %s; retrying", why);
     schedule_retry(b);
 }
 
@@ -124,7 +130,7 @@ static void on_connect(struct mosquitto *mosq, void *user, int rc)
                 b->events.refused(b->events.user, what, b->ever_connected);
         }
         char why[REASON_MAX];
-        snprintf(why, sizeof why, "refused the connection: %s", what);
+        snprintf(why, sizeof why, "refused: %s", what);
         lost(b, why);
         return;
     }
@@ -144,7 +150,8 @@ static void on_disconnect(struct mosquitto *mosq, void *user, int rc)
 {
     (void)mosq;
     broker *b = user;
-    lost(b, rc == 0 ? "disconnected" : mosquitto_strerror(rc));
+    char why[REASON_MAX];
+    lost(b, rc == 0 ? "disconnected" : mosq_reason(b, rc, why));
 }
 
 static void on_publish(struct mosquitto *mosq, void *user, int mid)

@@ -24,8 +24,10 @@
 /* How long a stop may wait for the offline messages to go out. */
 #define SHUTDOWN_FLUSH_S 2.0
 
+/* 0, 1 and 2 mean what they mean for every genred program. */
 enum exit_status {
     EXIT_OK = 0,
+    EXIT_FAILED = 1,            /* configuration, password, TLS files */
     EXIT_USAGE = 2,
     /* BRIDGE_EXIT_REFUSED (3): the broker refused the credentials. */
 };
@@ -47,8 +49,8 @@ static void usage(FILE *out)
             "  -V, --version         print the version and exit\n"
             "  -h, --help            print this help and exit\n"
             "\n"
-            "Exit status: 0 stopped by SIGTERM/SIGINT, 1 failure, 2 usage or configuration\n"
-            "error, 3 the broker refused the credentials.\n");
+            "Exit status: 0 stopped by SIGTERM/SIGINT, 1 failure at start (configuration,\n"
+            "password or TLS files), 2 usage error, 3 the broker refused the credentials.\n");
 }
 
 enum { OPT_CHECK = 256, OPT_LOG_LEVEL, OPT_SYSLOG };
@@ -123,14 +125,14 @@ int main(int argc, char **argv)
         rc = bridge_config_parse_text(&cfg, "", 0, "built-in defaults", err, sizeof err);
     if (rc != 0) {
         genred_error(&log, "%s", err);
-        return EXIT_USAGE;
+        return EXIT_FAILED;
     }
     genred_log_set_level(&log, log_level >= 0 ? log_level : cfg.log_level);
     char password[1024] = "";
     if (cfg.password_file[0] &&
         bridge_config_read_password(&cfg, password, sizeof password, err, sizeof err) != 0) {
         genred_error(&log, "%s", err);
-        return EXIT_USAGE;
+        return EXIT_FAILED;
     }
     if (check) {
         print_check(&cfg);
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
     if (!b) {
         genred_error(&log, "%s", err);
         mosquitto_lib_cleanup();
-        return EXIT_USAGE;
+        return EXIT_FAILED;
     }
     ev_signal sigterm, sigint;
     ev_signal_init(&sigterm, on_stop, SIGTERM);

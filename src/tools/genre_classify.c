@@ -12,8 +12,8 @@
  * daemon's rule, genre/level.h; silent windows of a file that has music
  * are left out of its mean) or invalid-audio (NaN or infinite samples).
  * An unreadable file gets an error line and the others are still
- * classified.  Exit status: 1 if a file failed, else 3 if a file got no
- * genre, else 0. */
+ * classified.  Exit status: 1 if a file or the model failed, else 3 if a
+ * file got no genre, else 0; 2 for a usage error. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
 #include "genre/json.h"
@@ -35,9 +35,6 @@
 #ifndef GENRE_MODEL_INSTALLED
 #define GENRE_MODEL_INSTALLED "/usr/local/share/genred/models/genre.gmdl"
 #endif
-#ifndef GENRE_MODEL_SOURCE
-#define GENRE_MODEL_SOURCE "models/genre.gmdl"
-#endif
 
 #define ERRLEN 512
 /* The version of the --json lines (doc/output.md, "Versions"). */
@@ -50,7 +47,8 @@
 /* The level is measured in blocks of this many seconds; a window's level is
  * that of the blocks it covers. */
 #define LEVEL_BLOCK_SECONDS 0.1
-/* Exit statuses. */
+/* Exit statuses: 0, 1 and 2 as for every genred program (success, failure,
+ * usage error); 3 is genre-classify's own. */
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 #define EXIT_NO_GENRE 3
@@ -114,8 +112,7 @@ static void usage(FILE *out)
             "usage: genre-classify [OPTIONS] FILE...\n"
             "Classify the music genre of audio files (WAV, FLAC, Ogg, MP3, AU, ...).\n"
             "\n"
-            "  -m, --model PATH   model file (default: %s if it exists,\n"
-            "                     else %s)\n"
+            "  -m, --model PATH   model file (default: %s)\n"
             "      --hop SECONDS  hop between analysis windows (default 5; rounded to\n"
             "                     whole front-end frames, halves down)\n"
             "  -j, --json         one JSON object per line and file\n"
@@ -132,9 +129,9 @@ static void usage(FILE *out)
             "(under %.0f%% of a window), silence (every window below the silence\n"
             "level), invalid-audio (NaN or infinite samples).\n"
             "Exit status: 0 every file got a genre, 1 some file failed (unreadable,\n"
-            "undecodable, model error), 2 usage or model file error, 3 no failure but\n"
-            "some file got no genre.\n",
-            GENRE_MODEL_INSTALLED, GENRE_MODEL_SOURCE, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
+            "undecodable) or the model could not be used, 2 usage error, 3 no failure\n"
+            "but some file got no genre.\n",
+            GENRE_MODEL_INSTALLED, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
 }
 
 /* ---- classification of one file ---- */
@@ -575,11 +572,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static bool file_exists(const char *path)
-{
-    return access(path, R_OK) == 0;
-}
-
 static int parse_options(int argc, char **argv, options *opt)
 {
     static const struct option longs[] = {
@@ -603,7 +595,7 @@ static int parse_options(int argc, char **argv, options *opt)
             if (end == optarg || *end || !(opt->hop_seconds > 0) || opt->hop_seconds > 3600) {
                 fprintf(stderr, "genre-classify: --hop wants seconds in (0, 3600], not \"%s\"\n",
                         optarg);
-                return 2;
+                return EXIT_USAGE;
             }
             break;
         case 'S':
@@ -612,7 +604,7 @@ static int parse_options(int argc, char **argv, options *opt)
                 opt->silence_dbfs > 0) {
                 fprintf(stderr, "genre-classify: --silence-dbfs wants %g..0 dBFS, not \"%s\"\n",
                         GENRE_LEVEL_FLOOR_DBFS, optarg);
-                return 2;
+                return EXIT_USAGE;
             }
             break;
         case 'j':
@@ -623,7 +615,7 @@ static int parse_options(int argc, char **argv, options *opt)
             if (end == optarg || *end || n < 1 || n > MAX_JOBS) {
                 fprintf(stderr, "genre-classify: --jobs wants 1..%d, not \"%s\"\n", MAX_JOBS,
                         optarg);
-                return 2;
+                return EXIT_USAGE;
             }
             opt->jobs = (int)n;
             break;
@@ -636,12 +628,12 @@ static int parse_options(int argc, char **argv, options *opt)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "genre-classify: no audio files given (try --help)\n");
-        return 2;
+        return EXIT_USAGE;
     }
     return -1;
 }
@@ -652,14 +644,15 @@ int main(int argc, char **argv)
     int status = parse_options(argc, argv, &opt);
     if (status >= 0)
         return status;
+    /* The installed model only: no fallback to the source tree the binary
+     * was built in (tests and ./dev give --model). */
     if (!opt.model_path)
-        opt.model_path = file_exists(GENRE_MODEL_INSTALLED) ? GENRE_MODEL_INSTALLED
-                                                            : GENRE_MODEL_SOURCE;
+        opt.model_path = GENRE_MODEL_INSTALLED;
     char err[ERRLEN];
     genre_model *model = genre_model_load(opt.model_path, err, sizeof err);
     if (!model) {
         fprintf(stderr, "genre-classify: cannot load model: %s\n", err);
-        return 2;
+        return EXIT_FAILED;
     }
     /* Refuse a model the network or its front-end cannot run before
      * touching any audio. */
@@ -668,7 +661,7 @@ int main(int argc, char **argv)
     if (!probe) {
         fprintf(stderr, "genre-classify: %s: %s\n", opt.model_path, err);
         genre_model_del(model);
-        return 2;
+        return EXIT_FAILED;
     }
     /* (A model whose front-end settings the front-end refuses is refused
      * by the loader already, with the front-end's own check: a model error,
@@ -693,7 +686,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "genre-classify: out of memory\n");
         genre_json_free(&identity);
         genre_model_del(model);
-        return 2;
+        return EXIT_FAILED;
     }
     for (size_t i = 0; i < run.n_files; i++) {
         int len = (int)strlen(run.files[i]);
@@ -755,7 +748,7 @@ int main(int argc, char **argv)
     genre_model_del(model);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "genre-classify: error writing output\n");
-        status = 1;
+        status = EXIT_FAILED;
     }
     return status;
 }

@@ -37,6 +37,11 @@
 
 #define MAX_JOBS 64
 #define ERRLEN 512
+/* Exit statuses, as in every genred program: 0 every file done, 1 a
+ * failure (some file, or the model, manifest or output folder), 2 a
+ * usage error (the command line itself). */
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
 
 typedef struct item_result {
     int ok;
@@ -456,7 +461,11 @@ static void usage(FILE *out)
           "                    the model's normalisation is not applied)\n"
           "  --node NAME       with --model: write that graph node's output per frame\n"
           "                    instead (embeddings, computed as the daemon does)\n"
-          "  --jobs N          parallel workers (default 1)\n",
+          "  -j, --jobs N      parallel workers (default 1)\n"
+          "  -h, --help        this help\n"
+          "  -V, --version     print the version\n"
+          "Exit status: 0 every file done, 1 some file failed or the model, manifest\n"
+          "or output folder could not be used, 2 usage error.\n",
           out);
 }
 
@@ -507,12 +516,13 @@ int main(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},
         {"node", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int fmax_given = 0, spec_flags = 0, opt;
     const char *model_path = NULL, *node = NULL;
     genre_model *model = NULL;
-    while ((opt = getopt_long(argc, argv, "j:h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "j:hV", options, NULL)) != -1) {
         int bad = 0;
         switch (opt) {
         case 'j': bad = parse_u32(optarg, "--jobs", &jobs); break;
@@ -547,38 +557,39 @@ int main(int argc, char **argv)
         case 'm': model_path = optarg; break;
         case 'n': node = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'V': printf("genre-features %s\n", GENRED_VERSION); return 0;
+        default: usage(stderr); return EXIT_USAGE;
         }
         if (bad)
-            return 2;
+            return EXIT_USAGE;
         if (opt >= OPT_RATE)
             spec_flags = 1;
     }
     if (argc - optind != 2) {
         usage(stderr);
-        return 2;
+        return EXIT_USAGE;
     }
     if (jobs < 1 || jobs > MAX_JOBS) {
         fprintf(stderr, "genre-features: --jobs must be 1..%d\n", MAX_JOBS);
-        return 2;
+        return EXIT_USAGE;
     }
     char err[ERRLEN];
     char spec_source[ERRLEN] = "command-line flags / defaults";
     if (model_path) {
         if (spec_flags) {
             fprintf(stderr, "genre-features: give either --model or spec flags, not both\n");
-            return 2;
+            return EXIT_USAGE;
         }
         model = genre_model_load(model_path, err, sizeof err);
         if (!model) {
             fprintf(stderr, "genre-features: %s\n", err);
-            return 2;
+            return EXIT_FAILED;
         }
         spec = model->frontend;
         snprintf(spec_source, sizeof spec_source, "model %s", model_path);
     } else if (node) {
         fprintf(stderr, "genre-features: --node needs --model\n");
-        return 2;
+        return EXIT_USAGE;
     }
     size_t width = spec.n_mels;
     if (node) {
@@ -589,7 +600,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "genre-features: %s: %s\n", model_path, err);
             genre_stream_del(probe);
             genre_model_del(model);
-            return 2;
+            return EXIT_FAILED;
         }
         genre_stream_del(probe);
     } else {
@@ -612,7 +623,7 @@ int main(int argc, char **argv)
     if (!probe) {
         fprintf(stderr, "genre-features: %s\n", err);
         genre_model_del(model);
-        return 2;
+        return EXIT_USAGE;
     }
     genre_frontend_del(probe);
 
@@ -620,18 +631,19 @@ int main(int argc, char **argv)
     if (!manifest) {
         fprintf(stderr, "genre-features: %s\n", err);
         genre_model_del(model);
-        return 2;
+        return EXIT_FAILED;
     }
     long file_col = csv_column(manifest, "file");
     if (file_col < 0) {
         fprintf(stderr, "genre-features: %s: no `file` column in the header row\n", manifest_path);
         csv_free(manifest);
         genre_model_del(model);
-        return 2;
+        return EXIT_FAILED;
     }
-    for (const char *col = "label"; col; col = strcmp(col, "label") == 0 ? "split" : NULL)
-        if (csv_column(manifest, col) < 0)
-            fprintf(stderr, "genre-features: warning: %s has no `%s` column\n", manifest_path, col);
+    /* Training needs labels; a split is optional (train/genre_data.py makes
+     * one where there is none). */
+    if (csv_column(manifest, "label") < 0)
+        fprintf(stderr, "genre-features: warning: %s has no `label` column\n", manifest_path);
 
     features_run run = {
         .manifest = manifest,
@@ -653,10 +665,10 @@ int main(int argc, char **argv)
     int status = 0;
     if (!run.manifest_dir || !run.results || !featdir) {
         fprintf(stderr, "genre-features: out of memory\n");
-        status = 2;
+        status = EXIT_FAILED;
     } else if (make_dir(outdir) != 0 || make_dir(featdir) != 0) {
         fprintf(stderr, "genre-features: cannot create %s: %s\n", featdir, strerror(errno));
-        status = 2;
+        status = EXIT_FAILED;
     }
     if (status == 0) {
         pthread_mutex_init(&run.lock, NULL);
@@ -678,11 +690,11 @@ int main(int argc, char **argv)
         if (write_index(&run, err, sizeof err) != 0 || write_errors(&run, err, sizeof err) != 0 ||
             write_spec_json(outdir, &spec, spec_source, &run, err, sizeof err) != 0) {
             fprintf(stderr, "genre-features: %s\n", err);
-            status = 2;
+            status = EXIT_FAILED;
         } else {
             fprintf(stderr, "genre-features: %zu of %zu files done, %zu failed -> %s\n",
                     run.n_items - run.failed, run.n_items, run.failed, outdir);
-            status = run.failed ? 1 : 0;
+            status = run.failed ? EXIT_FAILED : 0;
         }
     }
     free(featdir);
