@@ -17,6 +17,7 @@
  * error blamed the audio). */
 #include "genre/crc32.h"
 #include "genre/frontend.h"
+#include "inspect.h"
 #include "genre/graph.h"
 #include "genre/model.h"
 #include "genre/net.h"

@@ -9,6 +9,7 @@
  *   dump_frontend [--htk] [--area] [--mels N] [--n-fft N] [--hop N] [--fmin HZ]
  *                 [--fmax HZ] [--log-offset X] INPUT PREFIX */
 #include "genre/audiofile.h"
+#include "inspect.h"
 #include "genre/downmix.h"
 #include "genre/frontend.h"
 #include "genre/npy.h"

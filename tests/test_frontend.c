@@ -5,6 +5,7 @@
 #include "check.h"
 #include "collectors.h"
 #include "genre/downmix.h"
+#include "inspect.h"
 #include "genre/frontend.h"
 #include "genre/window.h"
 

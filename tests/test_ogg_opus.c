@@ -9,6 +9,7 @@
  *   test_ogg_opus [DATA_DIR]    (DATA_DIR/manifest.csv, first `file` column) */
 #include "check.h"
 #include "genre/audiofile.h"
+#include "inspect.h"
 
 #include <math.h>
 #include <sndfile.h>

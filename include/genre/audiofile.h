@@ -29,8 +29,6 @@ int64_t genre_audiofile_frames(const genre_audiofile *f);
  * (reason in err). */
 ssize_t genre_audiofile_read(genre_audiofile *f, float *out, size_t max_frames,
                              char *err, size_t errlen);
-/* Which decoder reads the file: "ogg-opus" (the direct one) or "libsndfile". */
-const char *genre_audiofile_decoder(const genre_audiofile *f);
 /* Seek back to the first frame (for looping file sources). 0 or -1. */
 int genre_audiofile_rewind(genre_audiofile *f);
 void genre_audiofile_close(genre_audiofile *f);

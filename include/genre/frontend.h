@@ -57,9 +57,6 @@ int genre_frontend_check_spec(const genre_frontend_spec *spec, char *err, size_t
 int genre_frontend_push(genre_frontend *fe, const float *samples, size_t n,
                         genre_frame_sink sink, void *user);
 void genre_frontend_reset(genre_frontend *fe);
-/* The mel filterbank, n_mels rows of n_fft/2+1 weights (for tests). */
-const float *genre_frontend_mel_matrix(const genre_frontend *fe);
-const genre_frontend_spec *genre_frontend_get_spec(const genre_frontend *fe);
 void genre_frontend_del(genre_frontend *fe);
 
 #endif

@@ -35,11 +35,6 @@
 
 typedef struct genre_graph genre_graph;
 
-/* Receives frame t of a tapped node (genre_graph_tap): `frame` holds the
- * node's [f][c] output, valid during the call.  Non-zero stops the graph
- * (the call computing it returns -1). */
-typedef int (*genre_node_sink)(void *user, uint64_t t, const float *frame);
-
 /* model must be a version-2 model (n_nodes > 0).  threads 1..64 counts the
  * caller.  NULL with a reason. */
 genre_graph *genre_graph_new(const genre_model *model, size_t threads, char *err, size_t errlen);

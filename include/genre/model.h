@@ -58,6 +58,11 @@ typedef struct genre_node {
     size_t weight_len, bias_len;        /* in floats */
 } genre_node;
 
+/* Receives frame t of a tapped node (genre_graph_tap, genre_stream_tap):
+ * `frame` holds the node's [f][c] output, valid during the call.  Non-zero
+ * stops the computation (the call computing it returns -1). */
+typedef int (*genre_node_sink)(void *user, uint64_t t, const float *frame);
+
 typedef struct genre_layer {
     uint32_t type;                      /* enum genre_layer_type */
     uint32_t p[GENRE_LAYER_PARAMS];     /* type-specific, see above */

@@ -33,7 +33,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "genre/graph.h"
 #include "genre/model.h"
 
 typedef struct genre_stream_window {

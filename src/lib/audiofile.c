@@ -4,6 +4,7 @@
  * float so the rest of the chain sees one sample format whatever the
  * container holds. */
 #include "genre/audiofile.h"
+#include "inspect.h"
 #include "genre/error.h"
 #include "genre/file.h"
 #include "ogg_opus.h"

@@ -2,6 +2,7 @@
  * follow is doc/frontend.md; tests/frontend_ref.py implements the same
  * document independently in NumPy. */
 #include "genre/frontend.h"
+#include "inspect.h"
 #include "genre/error.h"
 
 #include <fftw3.h>
