@@ -20,7 +20,9 @@ typedef struct genred_notify {
 } genred_notify;
 
 void genred_notify_init(genred_notify *n);
-void genred_notify_ready(genred_notify *n);
+/* READY=1 with a STATUS= line in the same message, so that systemctl
+ * shows the status as soon as the start or reload has finished. */
+void genred_notify_ready(genred_notify *n, const char *fmt, ...) GENRE_PRINTF(2, 3);
 void genred_notify_reloading(genred_notify *n);
 void genred_notify_stopping(genred_notify *n);
 void genred_notify_watchdog(genred_notify *n);

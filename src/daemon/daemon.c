@@ -651,8 +651,7 @@ static void reload(genred *d)
     d->last_reload_error[0] = '\0';
     rebuild_status(d);
     genred_info(d->log, "configuration %lu in force", d->config_generation);
-    genred_notify_ready(&d->notify);
-    genred_notify_status(&d->notify, "reloaded (configuration %lu)", d->config_generation);
+    genred_notify_ready(&d->notify, "reloaded (configuration %lu)", d->config_generation);
     return;
 fail:
     if (source)
@@ -663,8 +662,7 @@ fail:
         genre_model_del(model);
     snprintf(d->last_reload_error, sizeof d->last_reload_error, "%s", err);
     genred_error(d->log, "reload failed, still running the previous configuration: %s", err);
-    genred_notify_ready(&d->notify);
-    genred_notify_status(&d->notify, "reload failed: %s", err);
+    genred_notify_ready(&d->notify, "reload failed: %s", err);
 }
 
 /* ---- signals and timers ---------------------------------------------------------- */
@@ -843,9 +841,8 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
         d->watchdog_timer.data = d;
         ev_timer_start(d->loop, &d->watchdog_timer);
     }
-    genred_notify_ready(&d->notify);
-    genred_notify_status(&d->notify, "%s",
-                         genred_engine_source(d->engine) ? "capturing" : "waiting for audio input");
+    genred_notify_ready(&d->notify, "%s",
+                        genred_engine_source(d->engine) ? "capturing" : "waiting for audio input");
     return d;
 fail:
     genred_del(d);

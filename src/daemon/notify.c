@@ -82,21 +82,36 @@ static void send_state(genred_notify *n, const char *state)
 #endif
 }
 
-void genred_notify_ready(genred_notify *n) { send_state(n, "READY=1"); }
 void genred_notify_reloading(genred_notify *n) { send_state(n, "RELOADING=1"); }
 void genred_notify_stopping(genred_notify *n) { send_state(n, "STOPPING=1"); }
 void genred_notify_watchdog(genred_notify *n) { send_state(n, "WATCHDOG=1"); }
 
-void genred_notify_status(genred_notify *n, const char *fmt, ...)
+/* prefix (a literal ending in "STATUS=") and the formatted status, as one message. */
+static void send_status(genred_notify *n, const char *prefix, const char *fmt, va_list ap)
 {
     if (!n->enabled)
         return;
-    char line[512] = "STATUS=";
+    char line[512];
+    size_t len = strlen(prefix);
+    memcpy(line, prefix, len + 1);
+    vsnprintf(line + len, sizeof line - len, fmt, ap);
+    send_state(n, line);
+}
+
+void genred_notify_ready(genred_notify *n, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + 7, sizeof line - 7, fmt, ap);
+    send_status(n, "READY=1\nSTATUS=", fmt, ap);
     va_end(ap);
-    send_state(n, line);
+}
+
+void genred_notify_status(genred_notify *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    send_status(n, "STATUS=", fmt, ap);
+    va_end(ap);
 }
 
 void genred_notify_close(genred_notify *n)
