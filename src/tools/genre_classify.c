@@ -23,6 +23,8 @@
 #include "genre/pipeline.h"
 #include "genre/stream.h"
 
+#include "segments.h"
+
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -58,6 +60,7 @@ typedef struct options {
     double hop_seconds;
     double silence_dbfs;
     bool json;
+    bool segments;              /* --segments */
     int jobs;
 } options;
 
@@ -116,6 +119,8 @@ static void usage(FILE *out)
             "      --hop SECONDS  hop between analysis windows (default 5; rounded to\n"
             "                     whole front-end frames, halves down)\n"
             "  -j, --json         one JSON object per line and file\n"
+            "      --segments     also list the file's segments: consecutive windows\n"
+            "                     with the same genre merged into time ranges\n"
             "      --silence-dbfs DB  windows below this level are silence (default %g,\n"
             "                     as the daemon's silence_dbfs)\n"
             "      --jobs N       classify N files in parallel (default 1); consider\n"
@@ -337,6 +342,8 @@ typedef struct outcome {
     char reason[ERRLEN];        /* why there is no genre ("" with one) */
     double level_dbfs;          /* the whole file's */
     const bool *silent;         /* per window */
+    const segment *segments;    /* with --segments (else NULL) */
+    size_t n_segments;
 } outcome;
 
 static char *format_json(const classifier *c, const char *path, const float *clip, double duration,
@@ -392,6 +399,31 @@ static char *format_json(const classifier *c, const char *path, const float *cli
         genre_json_end_object(&j);
     }
     genre_json_end_array(&j);
+    if (o->segments) {
+        genre_json_key(&j, "segments");
+        genre_json_begin_array(&j);
+        for (size_t i = 0; i < o->n_segments; i++) {
+            const segment *s = &o->segments[i];
+            bool silence = s->label == SEGMENT_SILENCE;
+            genre_json_begin_object(&j);
+            genre_json_key(&j, "start"); genre_json_fixed(&j, s->start, 3);
+            genre_json_key(&j, "end"); genre_json_fixed(&j, s->end, 3);
+            genre_json_key(&j, "silent"); genre_json_bool(&j, silence);
+            genre_json_key(&j, "genre");
+            if (silence)
+                genre_json_null(&j);
+            else
+                genre_json_string(&j, m->labels[s->label]);
+            genre_json_key(&j, "confidence");
+            if (silence)
+                genre_json_null(&j);
+            else
+                genre_json_number(&j, s->confidence);
+            genre_json_key(&j, "windows"); genre_json_int(&j, (long long)s->n_windows);
+            genre_json_end_object(&j);
+        }
+        genre_json_end_array(&j);
+    }
     genre_json_key(&j, "model_id"); genre_json_raw(&j, c->model_id_json);
     genre_json_end_object(&j);
     char *text = j.failed ? NULL : j.buf;
@@ -445,6 +477,47 @@ static char *format_row(const classifier *c, const char *path, int name_width, c
     return row;
 }
 
+/* Seconds as m:ss (h:mm:ss from an hour), to the nearest second: a
+ * segment's boundaries are only as exact as the hop. */
+static void format_clock(char *out, size_t size, double seconds)
+{
+    long t = lround(seconds);
+    if (t >= 3600)
+        snprintf(out, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(out, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* The table's segment lines under the file's row, each "\n" + indented
+ * "start-end  genre  confidence"; row is reallocated (NULL: out of memory). */
+static char *append_segments(char *row, const genre_model *m, const outcome *o)
+{
+    size_t len = row ? strlen(row) : 0;
+    for (size_t i = 0; row && i < o->n_segments; i++) {
+        const segment *s = &o->segments[i];
+        char from[32], to[32], line[256];
+        format_clock(from, sizeof from, s->start);
+        format_clock(to, sizeof to, s->end);
+        char span[80];
+        snprintf(span, sizeof span, "%s-%s", from, to);
+        if (s->label == SEGMENT_SILENCE)
+            snprintf(line, sizeof line, "\n  %-15s %-15s %7s", span, "(silence)", "-");
+        else
+            snprintf(line, sizeof line, "\n  %-15s %-15s %6.1f%%", span, m->labels[s->label],
+                     100.0 * s->confidence);
+        size_t add = strlen(line);
+        char *grown = realloc(row, len + add + 1);
+        if (!grown) {
+            free(row);
+            return NULL;
+        }
+        row = grown;
+        memcpy(row + len, line, add + 1);
+        len += add;
+    }
+    return row;
+}
+
 static void classify_one(classifier *c, classify_run *run, size_t index, file_result *r)
 {
     const char *path = run->files[index];
@@ -453,6 +526,10 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
     char err[ERRLEN] = "";
     int decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
     bool padded = c->padded;
+    /* A padded window spans the clip, not the zeros after it (the JSON's
+     * window end and the segments both say so). */
+    for (size_t w = 0; padded && w < c->n_windows; w++)
+        c->spans[2 * w + 1] = duration;
     /* A model whose activations overflow gives NaN: that is no genre, and
      * a fault of the model, not of the file. */
     for (size_t w = 0; decoded && !c->nonfinite && w < c->n_windows; w++) {
@@ -529,9 +606,29 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
         }
     }
     r->no_genre = !has_genre;
-    r->output = run->opt->json ? format_json(c, path, has_genre ? clip : NULL, duration, padded, &o)
-                               : format_row(c, path, run->name_width, has_genre ? clip : NULL,
-                                            duration, padded, &o);
+    segment *segments = NULL;
+    if (run->opt->segments) {
+        /* Never more segments than windows; room for one even without. */
+        segments = calloc(c->n_windows ? c->n_windows : 1, sizeof *segments);
+        if (!segments) {
+            r->failed = true;
+            snprintf(r->error, sizeof r->error, "out of memory");
+            free(clip);
+            free(silent);
+            return;
+        }
+        o.segments = segments;
+        o.n_segments = segments_merge(c->spans, c->window_probs, silent, c->n_windows,
+                                      c->n_labels, duration, segments);
+    }
+    if (run->opt->json) {
+        r->output = format_json(c, path, has_genre ? clip : NULL, duration, padded, &o);
+    } else {
+        r->output = format_row(c, path, run->name_width, has_genre ? clip : NULL, duration,
+                               padded, &o);
+        r->output = append_segments(r->output, c->model, &o);
+    }
+    free(segments);
     if (!r->output) {
         r->failed = true;
         snprintf(r->error, sizeof r->error, "out of memory");
@@ -579,6 +676,7 @@ static int parse_options(int argc, char **argv, options *opt)
         {"json", no_argument, NULL, 'j'},        {"jobs", required_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"silence-dbfs", required_argument, NULL, 'S'},
+        {"segments", no_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     *opt = (options){.model_path = NULL, .hop_seconds = 5.0, .silence_dbfs = GENRE_SILENCE_DBFS,
@@ -609,6 +707,9 @@ static int parse_options(int argc, char **argv, options *opt)
             break;
         case 'j':
             opt->json = true;
+            break;
+        case 'G':
+            opt->segments = true;
             break;
         case 'J': {
             long n = strtol(optarg, &end, 10);
