@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-9)
 
@@ -118,6 +119,15 @@ int main(void)
     make_spans(spans, 1, 5, 10);
     n = segments_merge(spans, probs, silent, 1, L, 8.0, seg);
     CHECK(n == 1 && NEAR(seg[0].end, 10.0));
+
+    /* Clock times: rounded to the second, hours from an hour. */
+    char clock[32];
+    segments_clock(clock, sizeof clock, 37.448);
+    CHECK_MSG(strcmp(clock, "0:37") == 0, "37.448 s: %s", clock);
+    segments_clock(clock, sizeof clock, 72.6);
+    CHECK_MSG(strcmp(clock, "1:13") == 0, "72.6 s: %s", clock);
+    segments_clock(clock, sizeof clock, 3725.0);
+    CHECK_MSG(strcmp(clock, "1:02:05") == 0, "3725 s: %s", clock);
 
     return check_exit_status("test_segments");
 }

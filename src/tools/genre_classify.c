@@ -477,17 +477,6 @@ static char *format_row(const classifier *c, const char *path, int name_width, c
     return row;
 }
 
-/* Seconds as m:ss (h:mm:ss from an hour), to the nearest second: a
- * segment's boundaries are only as exact as the hop. */
-static void format_clock(char *out, size_t size, double seconds)
-{
-    long t = lround(seconds);
-    if (t >= 3600)
-        snprintf(out, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(out, size, "%ld:%02ld", t / 60, t % 60);
-}
-
 /* The table's segment lines under the file's row, each "\n" + indented
  * "start-end  genre  confidence"; row is reallocated (NULL: out of memory). */
 static char *append_segments(char *row, const genre_model *m, const outcome *o)
@@ -496,8 +485,8 @@ static char *append_segments(char *row, const genre_model *m, const outcome *o)
     for (size_t i = 0; row && i < o->n_segments; i++) {
         const segment *s = &o->segments[i];
         char from[32], to[32], line[256];
-        format_clock(from, sizeof from, s->start);
-        format_clock(to, sizeof to, s->end);
+        segments_clock(from, sizeof from, s->start);
+        segments_clock(to, sizeof to, s->end);
         char span[80];
         snprintf(span, sizeof span, "%s-%s", from, to);
         if (s->label == SEGMENT_SILENCE)

@@ -1,6 +1,9 @@
 /* Window -> segment merging; the time rule is explained in segments.h. */
 #include "segments.h"
 
+#include <math.h>
+#include <stdio.h>
+
 static int window_label(const float *p, size_t n_labels, bool silent)
 {
     if (silent)
@@ -51,4 +54,13 @@ size_t segments_merge(const double *spans, const float *probs, const bool *silen
     for (size_t i = 0; i < n; i++)
         out[i].confidence /= (double)out[i].n_windows;
     return n;
+}
+
+void segments_clock(char *out, size_t size, double seconds)
+{
+    long t = lround(seconds);
+    if (t >= 3600)
+        snprintf(out, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(out, size, "%ld:%02ld", t / 60, t % 60);
 }

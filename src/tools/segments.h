@@ -12,7 +12,7 @@
  * clip.  Consecutive windows with the same genre form one segment, and so
  * do consecutive silent windows (a silence segment, no genre).
  *
- * Pure: no allocation, no I/O; the caller provides room for n_windows
+ * segments_merge is pure: no allocation, no I/O; the caller provides room for n_windows
  * segments (there are never more). */
 #ifndef GENRE_TOOLS_SEGMENTS_H
 #define GENRE_TOOLS_SEGMENTS_H
@@ -38,5 +38,10 @@ typedef struct segment {
  * returns how many; 0 when there are no windows or labels. */
 size_t segments_merge(const double *spans, const float *probs, const bool *silent,
                       size_t n_windows, size_t n_labels, double duration, segment *out);
+
+/* Seconds as m:ss (h:mm:ss from an hour), to the nearest second: a
+ * segment's boundaries are only as exact as the hop.  For tables and the
+ * plot's time axis. */
+void segments_clock(char *out, size_t size, double seconds);
 
 #endif
