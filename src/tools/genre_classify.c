@@ -23,6 +23,7 @@
 #include "genre/pipeline.h"
 #include "genre/stream.h"
 
+#include "plot.h"
 #include "segments.h"
 
 #include <getopt.h>
@@ -61,6 +62,7 @@ typedef struct options {
     double silence_dbfs;
     bool json;
     bool segments;              /* --segments */
+    const char *plot_path;      /* --plot */
     int jobs;
 } options;
 
@@ -77,6 +79,8 @@ typedef struct classify_run {
     const options *opt;
     const genre_model *model;
     const char *model_id_json;  /* the model's identity, the same in every line */
+    const char *model_name;     /* the model file's base name */
+    plot *plot;                 /* --plot's open file until the one file is drawn */
     char *const *files;
     size_t n_files;
     int name_width;             /* table column width for file names */
@@ -121,6 +125,9 @@ static void usage(FILE *out)
             "  -j, --json         one JSON object per line and file\n"
             "      --segments     also list the file's segments: consecutive windows\n"
             "                     with the same genre merged into time ranges\n"
+            "      --plot FILE    draw the file's timeline (genre probabilities, the\n"
+            "                     segments as a band) to FILE, .svg or .png; one\n"
+            "                     audio file only\n"
             "      --silence-dbfs DB  windows below this level are silence (default %g,\n"
             "                     as the daemon's silence_dbfs)\n"
             "      --jobs N       classify N files in parallel (default 1); consider\n"
@@ -596,7 +603,7 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
     }
     r->no_genre = !has_genre;
     segment *segments = NULL;
-    if (run->opt->segments) {
+    if (run->opt->segments || run->plot) {
         /* Never more segments than windows; room for one even without. */
         segments = calloc(c->n_windows ? c->n_windows : 1, sizeof *segments);
         if (!segments) {
@@ -609,6 +616,25 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
         o.segments = segments;
         o.n_segments = segments_merge(c->spans, c->window_probs, silent, c->n_windows,
                                       c->n_labels, duration, segments);
+    }
+    if (run->plot && c->n_windows > 0) {
+        /* Only one file is plotted: no other worker touches run->plot. */
+        plot_data d = {.file_name = path, .model_name = run->model_name,
+                       .labels = (const char *const *)c->model->labels,
+                       .n_labels = c->n_labels, .spans = c->spans, .probs = c->window_probs,
+                       .n_windows = c->n_windows, .segments = segments,
+                       .n_segments = o.n_segments, .duration = duration};
+        char why[ERRLEN];
+        int drawn = plot_write(run->plot, &d, why, sizeof why);
+        run->plot = NULL;
+        if (drawn != 0) {
+            r->failed = true;
+            snprintf(r->error, sizeof r->error, "%s", why);
+        }
+    }
+    if (!run->opt->segments) {
+        o.segments = NULL;      /* computed for the plot only */
+        o.n_segments = 0;
     }
     if (run->opt->json) {
         r->output = format_json(c, path, has_genre ? clip : NULL, duration, padded, &o);
@@ -666,6 +692,7 @@ static int parse_options(int argc, char **argv, options *opt)
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"silence-dbfs", required_argument, NULL, 'S'},
         {"segments", no_argument, NULL, 'G'},
+        {"plot", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     *opt = (options){.model_path = NULL, .hop_seconds = 5.0, .silence_dbfs = GENRE_SILENCE_DBFS,
@@ -700,6 +727,14 @@ static int parse_options(int argc, char **argv, options *opt)
         case 'G':
             opt->segments = true;
             break;
+        case 'P':
+            if (plot_format_of(optarg) == PLOT_NONE) {
+                fprintf(stderr, "genre-classify: --plot wants a file name ending in .svg or "
+                        ".png, not \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            opt->plot_path = optarg;
+            break;
         case 'J': {
             long n = strtol(optarg, &end, 10);
             if (end == optarg || *end || n < 1 || n > MAX_JOBS) {
@@ -725,6 +760,10 @@ static int parse_options(int argc, char **argv, options *opt)
         fprintf(stderr, "genre-classify: no audio files given (try --help)\n");
         return EXIT_USAGE;
     }
+    if (opt->plot_path && argc - optind != 1) {
+        fprintf(stderr, "genre-classify: --plot draws one file; %d were given\n", argc - optind);
+        return EXIT_USAGE;
+    }
     return -1;
 }
 
@@ -739,9 +778,17 @@ int main(int argc, char **argv)
     if (!opt.model_path)
         opt.model_path = GENRE_MODEL_INSTALLED;
     char err[ERRLEN];
+    /* The plot's file first: a path that cannot be written costs no
+     * model loading and no decoding. */
+    plot *plot = NULL;
+    if (opt.plot_path && !(plot = plot_open(opt.plot_path, err, sizeof err))) {
+        fprintf(stderr, "genre-classify: cannot write the plot: %s\n", err);
+        return EXIT_FAILED;
+    }
     genre_model *model = genre_model_load(opt.model_path, err, sizeof err);
     if (!model) {
         fprintf(stderr, "genre-classify: cannot load model: %s\n", err);
+        plot_discard(plot);
         return EXIT_FAILED;
     }
     /* Refuse a model the network or its front-end cannot run before
@@ -751,6 +798,7 @@ int main(int argc, char **argv)
     if (!probe) {
         fprintf(stderr, "genre-classify: %s: %s\n", opt.model_path, err);
         genre_model_del(model);
+        plot_discard(plot);
         return EXIT_FAILED;
     }
     /* (A model whose front-end settings the front-end refuses is refused
@@ -767,15 +815,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "genre-classify: out of memory\n");
         genre_json_free(&identity);
         genre_model_del(model);
+        plot_discard(plot);
         return 2;
     }
     classify_run run = {.opt = &opt, .model = model, .model_id_json = identity.buf,
+                        .model_name = slash ? slash + 1 : opt.model_path, .plot = plot,
                         .files = argv + optind, .n_files = (size_t)(argc - optind)};
     run.results = calloc(run.n_files, sizeof *run.results);
     if (!run.results) {
         fprintf(stderr, "genre-classify: out of memory\n");
         genre_json_free(&identity);
         genre_model_del(model);
+        plot_discard(plot);
         return EXIT_FAILED;
     }
     for (size_t i = 0; i < run.n_files; i++) {
@@ -830,6 +881,13 @@ int main(int argc, char **argv)
     }
     for (int t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
+    if (run.plot) {
+        /* The file failed or had no window to draw. */
+        fprintf(stderr, "genre-classify: %s: no plot: the file gave no window\n", opt.plot_path);
+        plot_discard(run.plot);
+        if (status == 0 || status == EXIT_NO_GENRE)
+            status = EXIT_FAILED;
+    }
     pthread_cond_destroy(&run.finished);
     pthread_mutex_destroy(&run.fftw_lock);
     pthread_mutex_destroy(&run.lock);
