@@ -25,6 +25,7 @@
 
 #include "plot.h"
 #include "segments.h"
+#include "walk.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -81,7 +82,7 @@ typedef struct classify_run {
     const char *model_id_json;  /* the model's identity, the same in every line */
     const char *model_name;     /* the model file's base name */
     plot *plot;                 /* --plot's open file until the one file is drawn */
-    char *const *files;
+    const walk_item *items;     /* the files, and the directories that failed */
     size_t n_files;
     int name_width;             /* table column width for file names */
     file_result *results;
@@ -516,11 +517,16 @@ static char *append_segments(char *row, const genre_model *m, const outcome *o)
 
 static void classify_one(classifier *c, classify_run *run, size_t index, file_result *r)
 {
-    const char *path = run->files[index];
+    const char *path = run->items[index].path;
     const genre_frontend_spec *fe = &c->model->frontend;
     double duration = 0;
     char err[ERRLEN] = "";
-    int decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
+    c->n_windows = 0;
+    int decoded = 0;
+    if (run->items[index].error)    /* a directory: unreadable or without audio */
+        snprintf(err, sizeof err, "%s", run->items[index].error);
+    else
+        decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
     bool padded = c->padded;
     /* A padded window spans the clip, not the zeros after it (the JSON's
      * window end and the segments both say so). */
@@ -760,19 +766,14 @@ static int parse_options(int argc, char **argv, options *opt)
         fprintf(stderr, "genre-classify: no audio files given (try --help)\n");
         return EXIT_USAGE;
     }
-    if (opt->plot_path && argc - optind != 1) {
-        fprintf(stderr, "genre-classify: --plot draws one file; %d were given\n", argc - optind);
-        return EXIT_USAGE;
-    }
     return -1;
 }
 
-int main(int argc, char **argv)
+/* Classifies the operands (files, and the directories that failed) with
+ * the options; the exit status. */
+static int classify_all(options opt, const walk_list *operands)
 {
-    options opt;
-    int status = parse_options(argc, argv, &opt);
-    if (status >= 0)
-        return status;
+    int status;
     /* The installed model only: no fallback to the source tree the binary
      * was built in (tests and ./dev give --model). */
     if (!opt.model_path)
@@ -820,7 +821,7 @@ int main(int argc, char **argv)
     }
     classify_run run = {.opt = &opt, .model = model, .model_id_json = identity.buf,
                         .model_name = slash ? slash + 1 : opt.model_path, .plot = plot,
-                        .files = argv + optind, .n_files = (size_t)(argc - optind)};
+                        .items = operands->items, .n_files = operands->n};
     run.results = calloc(run.n_files, sizeof *run.results);
     if (!run.results) {
         fprintf(stderr, "genre-classify: out of memory\n");
@@ -830,7 +831,7 @@ int main(int argc, char **argv)
         return EXIT_FAILED;
     }
     for (size_t i = 0; i < run.n_files; i++) {
-        int len = (int)strlen(run.files[i]);
+        int len = (int)strlen(run.items[i].path);
         if (len > run.name_width)
             run.name_width = len > 60 ? 60 : len;
     }
@@ -861,7 +862,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "\r\033[K");
         if (r->failed) {
             /* Library messages about the file usually name it already. */
-            const char *f = run.files[i];
+            const char *f = run.items[i].path;
             if (strncmp(r->error, f, strlen(f)) == 0)
                 fprintf(stderr, "genre-classify: %s\n", r->error);
             else
@@ -877,7 +878,7 @@ int main(int argc, char **argv)
         }
         free(r->output);
         if (progress && i + 1 < run.n_files)
-            fprintf(stderr, "[%zu/%zu] %s", i + 1, run.n_files, run.files[i]);
+            fprintf(stderr, "[%zu/%zu] %s", i + 1, run.n_files, run.items[i].path);
     }
     for (int t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
@@ -898,5 +899,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "genre-classify: error writing output\n");
         status = EXIT_FAILED;
     }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    options opt;
+    int status = parse_options(argc, argv, &opt);
+    if (status >= 0)
+        return status;
+    walk_list operands = {0};
+    for (int i = optind; i < argc; i++) {
+        if (walk_add(&operands, argv[i]) != 0) {
+            fprintf(stderr, "genre-classify: out of memory\n");
+            walk_free(&operands);
+            return EXIT_FAILED;
+        }
+    }
+    /* Counted after the directories are searched: a directory holding
+     * one audio file may be plotted. */
+    if (opt.plot_path && operands.n != 1) {
+        fprintf(stderr, "genre-classify: --plot draws one audio file; %zu were given "
+                "(directories searched)\n", operands.n);
+        walk_free(&operands);
+        return EXIT_USAGE;
+    }
+    status = classify_all(opt, &operands);
+    walk_free(&operands);
     return status;
 }
