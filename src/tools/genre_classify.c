@@ -1,7 +1,8 @@
 /* genre-classify: the genre of whole audio files, through the same library
  * path as the daemon (audio file -> pipeline -> rolling window -> net).
  *
- *   genre-classify [--model M.gmdl] [--hop SECONDS] [--json] [--jobs N] FILE...
+ *   genre-classify [--model M.gmdl] [--hop SECONDS] [--json] [--segments]
+ *                  [--plot OUT.svg|OUT.png] [--jobs N] FILE|DIR...
  *
  * Each file is cut into windows of the model's window_frames with the given
  * hop; the clip's probabilities are the mean of its windows'.  A clip
@@ -12,7 +13,9 @@
  * daemon's rule, genre/level.h; silent windows of a file that has music
  * are left out of its mean) or invalid-audio (NaN or infinite samples).
  * An unreadable file gets an error line and the others are still
- * classified.  Exit status: 1 if a file or the model failed, else 3 if a
+ * classified.  Directories are searched for audio files (walk.h);
+ * --segments merges windows into time ranges (segments.h); --plot draws
+ * one file's timeline (plot.h).  Exit status: 1 if a file or the model failed, else 3 if a
  * file got no genre, else 0; 2 for a usage error. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
@@ -117,7 +120,7 @@ typedef struct classifier {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: genre-classify [OPTIONS] FILE...\n"
+            "usage: genre-classify [OPTIONS] FILE|DIR...\n"
             "Classify the music genre of audio files (WAV, FLAC, Ogg, MP3, AU, ...).\n"
             "\n"
             "  -m, --model PATH   model file (default: %s)\n"
@@ -141,10 +144,14 @@ static void usage(FILE *out)
             "zero-padded (\"padded\"). No genre, but an outcome saying why: too-short\n"
             "(under %.0f%% of a window), silence (every window below the silence\n"
             "level), invalid-audio (NaN or infinite samples).\n"
-            "Exit status: 0 every file got a genre, 1 some file failed (unreadable,\n"
-            "undecodable) or the model could not be used, 2 usage error, 3 no failure\n"
-            "but some file got no genre.\n",
-            GENRE_MODEL_INSTALLED, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
+            "A directory is searched recursively for audio files, sorted, hidden\n"
+            "ones skipped (by extension: %s);\n"
+            "a directory without any is an error.\n"
+            "Exit status: 0 every file got a genre, 1 some file or directory failed\n"
+            "(unreadable, undecodable), the model could not be used or the plot not\n"
+            "written, 2 usage error, 3 no failure but some file got no genre.\n",
+            GENRE_MODEL_INSTALLED, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION,
+            WALK_AUDIO_EXTENSIONS);
 }
 
 /* ---- classification of one file ---- */
