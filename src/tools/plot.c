@@ -6,6 +6,7 @@
 #include <cairo-svg.h>
 #include <cairo.h>
 #include <errno.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +313,11 @@ int plot_write(plot *p, const plot_data *d, char *err, size_t errlen)
     if (status == CAIRO_STATUS_SUCCESS)
         status = cairo_surface_status(surface);
     cairo_surface_destroy(surface);
+    /* A run draws one plot: cairo's font caches and fontconfig's
+     * configuration are not needed after it.  Released, leak checkers
+     * (the ASan build's tests) see only the program's own memory. */
+    cairo_debug_reset_static_data();
+    FcFini();
     int rc = 0;
     if (status != CAIRO_STATUS_SUCCESS || svg.failed) {
         genre_set_error(err, errlen, "%s: cannot draw the plot: %s", p->path,
