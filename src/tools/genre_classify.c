@@ -15,8 +15,9 @@
  * An unreadable file gets an error line and the others are still
  * classified.  Directories are searched for audio files (walk.h);
  * --segments merges windows into time ranges (segments.h); --plot draws
- * one file's timeline (plot.h).  Exit status: 1 if a file or the model failed, else 3 if a
- * file got no genre, else 0; 2 for a usage error. */
+ * one file's timeline (plot.h).  Exit status: 1 if a file, a directory,
+ * the model or the plot failed, else 3 if a file got no genre, else 0; 2
+ * for a usage error. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
 #include "genre/json.h"
