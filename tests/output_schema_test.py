@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Real output against doc/output.schema.json (test `output-schema`).
 
-genre-classify --json on music (the bundled demo), digital silence, a
+genre-classify --json --segments on music (the bundled demo), digital silence, a
 0.1-s file, a float WAV of NaN samples and a file that does not exist:
 every line validates as $defs/classify_file, each outcome is the expected
 one, and model_id names the model with the sha256 of its file and its
@@ -74,7 +74,7 @@ def main():
     expected = {demo: "genre", silence: "silence", short: "too-short", nan: "invalid-audio",
                 missing: "error"}
 
-    r = subprocess.run([classify, "--json", "--model", model] + list(expected),
+    r = subprocess.run([classify, "--json", "--segments", "--model", model] + list(expected),
                        capture_output=True, text=True, timeout=300)
     check(r.returncode == 1, "genre-classify exits 1 (a file failed)", r.returncode)
     lines = [json.loads(line) for line in r.stdout.splitlines()]
@@ -91,6 +91,14 @@ def main():
               "%s: model_id is the model's file (sha256 %s...)"
               % (os.path.basename(obj.get("file", "?")), sha[:12]), mid)
         labels = labels or mid.get("labels")
+        # --segments: every file with windows has segments that tile it.
+        if obj.get("outcome") in ("genre", "silence"):
+            segs = obj.get("segments") or []
+            check(segs and segs[0]["start"] == 0 and abs(segs[-1]["end"] - obj["duration"]) < 1e-3
+                  and all(a["end"] == b["start"] for a, b in zip(segs, segs[1:])),
+                  "%s: segments cover the file" % os.path.basename(obj["file"]), segs)
+            check(obj["outcome"] != "silence" or [s["silent"] for s in segs] == [True],
+                  "%s: silence is one silent segment" % os.path.basename(obj["file"]), segs)
         if obj.get("probabilities"):
             check(list(obj["probabilities"]) == mid.get("labels"),
                   "probabilities have the model's labels, in order")

@@ -1,7 +1,8 @@
 /* genre-classify: the genre of whole audio files, through the same library
  * path as the daemon (audio file -> pipeline -> rolling window -> net).
  *
- *   genre-classify [--model M.gmdl] [--hop SECONDS] [--json] [--jobs N] FILE...
+ *   genre-classify [--model M.gmdl] [--hop SECONDS] [--json] [--segments]
+ *                  [--plot OUT.svg|OUT.png] [--jobs N] FILE|DIR...
  *
  * Each file is cut into windows of the model's window_frames with the given
  * hop; the clip's probabilities are the mean of its windows'.  A clip
@@ -12,8 +13,11 @@
  * daemon's rule, genre/level.h; silent windows of a file that has music
  * are left out of its mean) or invalid-audio (NaN or infinite samples).
  * An unreadable file gets an error line and the others are still
- * classified.  Exit status: 1 if a file or the model failed, else 3 if a
- * file got no genre, else 0; 2 for a usage error. */
+ * classified.  Directories are searched for audio files (walk.h);
+ * --segments merges windows into time ranges (segments.h); --plot draws
+ * one file's timeline (plot.h).  Exit status: 1 if a file, a directory,
+ * the model or the plot failed, else 3 if a file got no genre, else 0; 2
+ * for a usage error. */
 #include "genre/audiofile.h"
 #include "genre/error.h"
 #include "genre/json.h"
@@ -22,6 +26,10 @@
 #include "genre/model_json.h"
 #include "genre/pipeline.h"
 #include "genre/stream.h"
+
+#include "plot.h"
+#include "segments.h"
+#include "walk.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -58,6 +66,8 @@ typedef struct options {
     double hop_seconds;
     double silence_dbfs;
     bool json;
+    bool segments;              /* --segments */
+    const char *plot_path;      /* --plot */
     int jobs;
 } options;
 
@@ -74,7 +84,9 @@ typedef struct classify_run {
     const options *opt;
     const genre_model *model;
     const char *model_id_json;  /* the model's identity, the same in every line */
-    char *const *files;
+    const char *model_name;     /* the model file's base name */
+    plot *plot;                 /* --plot's open file until the one file is drawn */
+    const walk_item *items;     /* the files, and the directories that failed */
     size_t n_files;
     int name_width;             /* table column width for file names */
     file_result *results;
@@ -109,13 +121,18 @@ typedef struct classifier {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: genre-classify [OPTIONS] FILE...\n"
+            "usage: genre-classify [OPTIONS] FILE|DIR...\n"
             "Classify the music genre of audio files (WAV, FLAC, Ogg, MP3, AU, ...).\n"
             "\n"
             "  -m, --model PATH   model file (default: %s)\n"
             "      --hop SECONDS  hop between analysis windows (default 5; rounded to\n"
             "                     whole front-end frames, halves down)\n"
             "  -j, --json         one JSON object per line and file\n"
+            "      --segments     also list the file's segments: consecutive windows\n"
+            "                     with the same genre merged into time ranges\n"
+            "      --plot FILE    draw the file's timeline (genre probabilities, the\n"
+            "                     segments as a band) to FILE, .svg or .png; one\n"
+            "                     audio file only\n"
             "      --silence-dbfs DB  windows below this level are silence (default %g,\n"
             "                     as the daemon's silence_dbfs)\n"
             "      --jobs N       classify N files in parallel (default 1); consider\n"
@@ -128,10 +145,14 @@ static void usage(FILE *out)
             "zero-padded (\"padded\"). No genre, but an outcome saying why: too-short\n"
             "(under %.0f%% of a window), silence (every window below the silence\n"
             "level), invalid-audio (NaN or infinite samples).\n"
-            "Exit status: 0 every file got a genre, 1 some file failed (unreadable,\n"
-            "undecodable) or the model could not be used, 2 usage error, 3 no failure\n"
-            "but some file got no genre.\n",
-            GENRE_MODEL_INSTALLED, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION);
+            "A directory is searched recursively for audio files, sorted, hidden\n"
+            "ones skipped (by extension: %s);\n"
+            "a directory without any is an error.\n"
+            "Exit status: 0 every file got a genre, 1 some file or directory failed\n"
+            "(unreadable, undecodable), the model could not be used or the plot not\n"
+            "written, 2 usage error, 3 no failure but some file got no genre.\n",
+            GENRE_MODEL_INSTALLED, GENRE_SILENCE_DBFS, 100 * MIN_WINDOW_FRACTION,
+            WALK_AUDIO_EXTENSIONS);
 }
 
 /* ---- classification of one file ---- */
@@ -337,6 +358,8 @@ typedef struct outcome {
     char reason[ERRLEN];        /* why there is no genre ("" with one) */
     double level_dbfs;          /* the whole file's */
     const bool *silent;         /* per window */
+    const segment *segments;    /* with --segments (else NULL) */
+    size_t n_segments;
 } outcome;
 
 static char *format_json(const classifier *c, const char *path, const float *clip, double duration,
@@ -392,6 +415,31 @@ static char *format_json(const classifier *c, const char *path, const float *cli
         genre_json_end_object(&j);
     }
     genre_json_end_array(&j);
+    if (o->segments) {
+        genre_json_key(&j, "segments");
+        genre_json_begin_array(&j);
+        for (size_t i = 0; i < o->n_segments; i++) {
+            const segment *s = &o->segments[i];
+            bool silence = s->label == SEGMENT_SILENCE;
+            genre_json_begin_object(&j);
+            genre_json_key(&j, "start"); genre_json_fixed(&j, s->start, 3);
+            genre_json_key(&j, "end"); genre_json_fixed(&j, s->end, 3);
+            genre_json_key(&j, "silent"); genre_json_bool(&j, silence);
+            genre_json_key(&j, "genre");
+            if (silence)
+                genre_json_null(&j);
+            else
+                genre_json_string(&j, m->labels[s->label]);
+            genre_json_key(&j, "confidence");
+            if (silence)
+                genre_json_null(&j);
+            else
+                genre_json_number(&j, s->confidence);
+            genre_json_key(&j, "windows"); genre_json_int(&j, (long long)s->n_windows);
+            genre_json_end_object(&j);
+        }
+        genre_json_end_array(&j);
+    }
     genre_json_key(&j, "model_id"); genre_json_raw(&j, c->model_id_json);
     genre_json_end_object(&j);
     char *text = j.failed ? NULL : j.buf;
@@ -445,14 +493,53 @@ static char *format_row(const classifier *c, const char *path, int name_width, c
     return row;
 }
 
+/* The table's segment lines under the file's row, each "\n" + indented
+ * "start-end  genre  confidence"; row is reallocated (NULL: out of memory). */
+static char *append_segments(char *row, const genre_model *m, const outcome *o)
+{
+    size_t len = row ? strlen(row) : 0;
+    for (size_t i = 0; row && i < o->n_segments; i++) {
+        const segment *s = &o->segments[i];
+        char from[32], to[32], line[256];
+        segments_clock(from, sizeof from, s->start);
+        segments_clock(to, sizeof to, s->end);
+        char span[80];
+        snprintf(span, sizeof span, "%s-%s", from, to);
+        if (s->label == SEGMENT_SILENCE)
+            snprintf(line, sizeof line, "\n  %-15s %-15s %7s", span, "(silence)", "-");
+        else
+            snprintf(line, sizeof line, "\n  %-15s %-15s %6.1f%%", span, m->labels[s->label],
+                     100.0 * s->confidence);
+        size_t add = strlen(line);
+        char *grown = realloc(row, len + add + 1);
+        if (!grown) {
+            free(row);
+            return NULL;
+        }
+        row = grown;
+        memcpy(row + len, line, add + 1);
+        len += add;
+    }
+    return row;
+}
+
 static void classify_one(classifier *c, classify_run *run, size_t index, file_result *r)
 {
-    const char *path = run->files[index];
+    const char *path = run->items[index].path;
     const genre_frontend_spec *fe = &c->model->frontend;
     double duration = 0;
     char err[ERRLEN] = "";
-    int decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
+    c->n_windows = 0;
+    int decoded = 0;
+    if (run->items[index].error)    /* a directory: unreadable or without audio */
+        snprintf(err, sizeof err, "%s", run->items[index].error);
+    else
+        decoded = run_file(c, run, path, &duration, err, sizeof err) == 0;
     bool padded = c->padded;
+    /* A padded window spans the clip, not the zeros after it (the JSON's
+     * window end and the segments both say so). */
+    for (size_t w = 0; padded && w < c->n_windows; w++)
+        c->spans[2 * w + 1] = duration;
     /* A model whose activations overflow gives NaN: that is no genre, and
      * a fault of the model, not of the file. */
     for (size_t w = 0; decoded && !c->nonfinite && w < c->n_windows; w++) {
@@ -529,9 +616,48 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
         }
     }
     r->no_genre = !has_genre;
-    r->output = run->opt->json ? format_json(c, path, has_genre ? clip : NULL, duration, padded, &o)
-                               : format_row(c, path, run->name_width, has_genre ? clip : NULL,
-                                            duration, padded, &o);
+    segment *segments = NULL;
+    if (run->opt->segments || run->plot) {
+        /* Never more segments than windows; room for one even without. */
+        segments = calloc(c->n_windows ? c->n_windows : 1, sizeof *segments);
+        if (!segments) {
+            r->failed = true;
+            snprintf(r->error, sizeof r->error, "out of memory");
+            free(clip);
+            free(silent);
+            return;
+        }
+        o.segments = segments;
+        o.n_segments = segments_merge(c->spans, c->window_probs, silent, c->n_windows,
+                                      c->n_labels, duration, segments);
+    }
+    if (run->plot && c->n_windows > 0) {
+        /* Only one file is plotted: no other worker touches run->plot. */
+        plot_data d = {.file_name = path, .model_name = run->model_name,
+                       .labels = (const char *const *)c->model->labels,
+                       .n_labels = c->n_labels, .spans = c->spans, .probs = c->window_probs,
+                       .n_windows = c->n_windows, .segments = segments,
+                       .n_segments = o.n_segments, .duration = duration};
+        char why[ERRLEN];
+        int drawn = plot_write(run->plot, &d, why, sizeof why);
+        run->plot = NULL;
+        if (drawn != 0) {
+            r->failed = true;
+            snprintf(r->error, sizeof r->error, "%s", why);
+        }
+    }
+    if (!run->opt->segments) {
+        o.segments = NULL;      /* computed for the plot only */
+        o.n_segments = 0;
+    }
+    if (run->opt->json) {
+        r->output = format_json(c, path, has_genre ? clip : NULL, duration, padded, &o);
+    } else {
+        r->output = format_row(c, path, run->name_width, has_genre ? clip : NULL, duration,
+                               padded, &o);
+        r->output = append_segments(r->output, c->model, &o);
+    }
+    free(segments);
     if (!r->output) {
         r->failed = true;
         snprintf(r->error, sizeof r->error, "out of memory");
@@ -579,6 +705,8 @@ static int parse_options(int argc, char **argv, options *opt)
         {"json", no_argument, NULL, 'j'},        {"jobs", required_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"silence-dbfs", required_argument, NULL, 'S'},
+        {"segments", no_argument, NULL, 'G'},
+        {"plot", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     *opt = (options){.model_path = NULL, .hop_seconds = 5.0, .silence_dbfs = GENRE_SILENCE_DBFS,
@@ -610,6 +738,17 @@ static int parse_options(int argc, char **argv, options *opt)
         case 'j':
             opt->json = true;
             break;
+        case 'G':
+            opt->segments = true;
+            break;
+        case 'P':
+            if (plot_format_of(optarg) == PLOT_NONE) {
+                fprintf(stderr, "genre-classify: --plot wants a file name ending in .svg or "
+                        ".png, not \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            opt->plot_path = optarg;
+            break;
         case 'J': {
             long n = strtol(optarg, &end, 10);
             if (end == optarg || *end || n < 1 || n > MAX_JOBS) {
@@ -638,20 +777,27 @@ static int parse_options(int argc, char **argv, options *opt)
     return -1;
 }
 
-int main(int argc, char **argv)
+/* Classifies the operands (files, and the directories that failed) with
+ * the options; the exit status. */
+static int classify_all(options opt, const walk_list *operands)
 {
-    options opt;
-    int status = parse_options(argc, argv, &opt);
-    if (status >= 0)
-        return status;
+    int status;
     /* The installed model only: no fallback to the source tree the binary
      * was built in (tests and ./dev give --model). */
     if (!opt.model_path)
         opt.model_path = GENRE_MODEL_INSTALLED;
     char err[ERRLEN];
+    /* The plot's file first: a path that cannot be written costs no
+     * model loading and no decoding. */
+    plot *plot = NULL;
+    if (opt.plot_path && !(plot = plot_open(opt.plot_path, err, sizeof err))) {
+        fprintf(stderr, "genre-classify: cannot write the plot: %s\n", err);
+        return EXIT_FAILED;
+    }
     genre_model *model = genre_model_load(opt.model_path, err, sizeof err);
     if (!model) {
         fprintf(stderr, "genre-classify: cannot load model: %s\n", err);
+        plot_discard(plot);
         return EXIT_FAILED;
     }
     /* Refuse a model the network or its front-end cannot run before
@@ -661,6 +807,7 @@ int main(int argc, char **argv)
     if (!probe) {
         fprintf(stderr, "genre-classify: %s: %s\n", opt.model_path, err);
         genre_model_del(model);
+        plot_discard(plot);
         return EXIT_FAILED;
     }
     /* (A model whose front-end settings the front-end refuses is refused
@@ -677,19 +824,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "genre-classify: out of memory\n");
         genre_json_free(&identity);
         genre_model_del(model);
+        plot_discard(plot);
         return 2;
     }
     classify_run run = {.opt = &opt, .model = model, .model_id_json = identity.buf,
-                        .files = argv + optind, .n_files = (size_t)(argc - optind)};
+                        .model_name = slash ? slash + 1 : opt.model_path, .plot = plot,
+                        .items = operands->items, .n_files = operands->n};
     run.results = calloc(run.n_files, sizeof *run.results);
     if (!run.results) {
         fprintf(stderr, "genre-classify: out of memory\n");
         genre_json_free(&identity);
         genre_model_del(model);
+        plot_discard(plot);
         return EXIT_FAILED;
     }
     for (size_t i = 0; i < run.n_files; i++) {
-        int len = (int)strlen(run.files[i]);
+        int len = (int)strlen(run.items[i].path);
         if (len > run.name_width)
             run.name_width = len > 60 ? 60 : len;
     }
@@ -720,7 +870,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "\r\033[K");
         if (r->failed) {
             /* Library messages about the file usually name it already. */
-            const char *f = run.files[i];
+            const char *f = run.items[i].path;
             if (strncmp(r->error, f, strlen(f)) == 0)
                 fprintf(stderr, "genre-classify: %s\n", r->error);
             else
@@ -736,10 +886,17 @@ int main(int argc, char **argv)
         }
         free(r->output);
         if (progress && i + 1 < run.n_files)
-            fprintf(stderr, "[%zu/%zu] %s", i + 1, run.n_files, run.files[i]);
+            fprintf(stderr, "[%zu/%zu] %s", i + 1, run.n_files, run.items[i].path);
     }
     for (int t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
+    if (run.plot) {
+        /* The file failed or had no window to draw. */
+        fprintf(stderr, "genre-classify: %s: no plot: the file gave no window\n", opt.plot_path);
+        plot_discard(run.plot);
+        if (status == 0 || status == EXIT_NO_GENRE)
+            status = EXIT_FAILED;
+    }
     pthread_cond_destroy(&run.finished);
     pthread_mutex_destroy(&run.fftw_lock);
     pthread_mutex_destroy(&run.lock);
@@ -750,5 +907,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "genre-classify: error writing output\n");
         status = EXIT_FAILED;
     }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    options opt;
+    int status = parse_options(argc, argv, &opt);
+    if (status >= 0)
+        return status;
+    walk_list operands = {0};
+    for (int i = optind; i < argc; i++) {
+        if (walk_add(&operands, argv[i]) != 0) {
+            fprintf(stderr, "genre-classify: out of memory\n");
+            walk_free(&operands);
+            return EXIT_FAILED;
+        }
+    }
+    /* Counted after the directories are searched: a directory holding
+     * one audio file may be plotted. */
+    if (opt.plot_path && operands.n != 1) {
+        fprintf(stderr, "genre-classify: --plot draws one audio file; %zu were given "
+                "(directories searched)\n", operands.n);
+        walk_free(&operands);
+        return EXIT_USAGE;
+    }
+    status = classify_all(opt, &operands);
+    walk_free(&operands);
     return status;
 }
