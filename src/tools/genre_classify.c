@@ -825,7 +825,7 @@ static int classify_all(options opt, const walk_list *operands)
         genre_json_free(&identity);
         genre_model_del(model);
         plot_discard(plot);
-        return 2;
+        return 1;
     }
     classify_run run = {.opt = &opt, .model = model, .model_id_json = identity.buf,
                         .model_name = slash ? slash + 1 : opt.model_path, .plot = plot,
