@@ -21,15 +21,9 @@ import zlib
 import numpy as np
 import soundfile
 
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import check, summary  # noqa: E402
 
-
-def check(ok, what, detail=""):
-    print("%s %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        failures.append(what)
-        if detail:
-            print("     %s" % str(detail)[:2000])
 
 
 def run(exe, args, **kw):
@@ -239,8 +233,7 @@ def main():
           "an unreadable subdirectory: an error naming it, exit 1, the others classified",
           (r.returncode, r.stderr, [o["file"] for o in objs]))
 
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -22,18 +22,12 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import check, summary  # noqa: E402
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "lib"))
 import export_map  # noqa: E402
 
-failures = []
-
-
-def check(ok, what, detail=""):
-    print("%s %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        failures.append(what)
-        if detail:
-            print("     " + str(detail)[:3000])
 
 
 def run(cmd, **kw):
@@ -112,8 +106,7 @@ def main():
     last = r.stdout.splitlines()[-1].split()
     check(last[:2] == ["file:", ref["genre"]], "the file's genre equals genre-classify's (%s)"
           % ref["genre"], last)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -24,15 +24,9 @@ import jsonschema
 import numpy as np
 import soundfile
 
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import check, summary  # noqa: E402
 
-
-def check(ok, what, detail=""):
-    print("%s %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        failures.append(what)
-        if detail:
-            print("     %s" % str(detail)[:2000])
 
 
 def validator(schema, name):
@@ -150,8 +144,7 @@ def main():
     check(len(ids) == 1 and json.loads(ids.pop()) == {"name": os.path.basename(model),
                                                      "sha256": sha, "labels": labels},
           "genred's model_id equals genre-classify's")
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

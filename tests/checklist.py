@@ -1,0 +1,26 @@
+"""The Python tests' checklist: check() prints "ok" or "FAIL" with what was
+checked (and, on failure, the detail), keeps going, and summary() gives the
+exit status, so one run shows every broken promise.  The Python
+counterpart of tests/check.h.
+
+    from checklist import check, summary
+    check(x == 1, "x is one", x)
+    sys.exit(summary())
+"""
+
+failures = []
+
+
+def check(ok, what, detail=""):
+    print("%s %s" % ("ok  " if ok else "FAIL", what))
+    if not ok:
+        failures.append(what)
+        if detail:
+            print("     %s" % str(detail)[:3000])
+    return ok
+
+
+def summary():
+    """Prints the count of failures; the exit status (0 when none)."""
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
