@@ -70,7 +70,9 @@ PACKAGES = ["systemd", "systemd-sysv", "dbus", "libportaudio2", "libfftw3-single
             "libmosquitto1", "mosquitto", "mosquitto-clients",
             # what the packages' dependencies name (libopenblas0 is the
             # metapackage over libopenblas0-pthread)
-            "libopenblas0"]
+            "libopenblas0",
+            # genre-classify --plot draws with cairo
+            "libcairo2", "libfontconfig1"]
 CACHE = os.environ.get("GENRED_NSPAWN_CACHE", "/var/tmp/genred-nspawn")
 T0 = time.monotonic()
 failures = []
