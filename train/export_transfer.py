@@ -130,16 +130,46 @@ def temporal_nodes(ckpt):
         learned = ["temporal"]
     nodes.append(dict(name="temporal_pool", type="time_maxmean", inputs=learned))
     n_learned = 2 * hidden
-    w_out = np.concatenate([m["out.weight"][:, :n_learned].astype(np.float64) for m in members], axis=1) / k_n
-    b_out = np.mean([m["out.bias"].astype(np.float64) for m in members], axis=0)
     x = "temporal_pool"
     if raw:
-        pmu, psd = ckpt["pooled_mu"].astype(np.float64), ckpt["pooled_sd"].astype(np.float64)
-        w_raw = np.sum([m["out.weight"][:, n_learned:].astype(np.float64) for m in members], axis=0) / k_n / psd
-        w_out = np.concatenate([w_out, w_raw], axis=1)
-        b_out = b_out - w_raw @ pmu
         nodes.append(dict(name="head_in", type="concat", inputs=["temporal_pool", pool]))
         x = "head_in"
+        pmu, psd = ckpt["pooled_mu"].astype(np.float64), ckpt["pooled_sd"].astype(np.float64)
+
+    def first_dense(w, b):
+        """A member's dense layer on [its learned pooled 2H, raw 1506] ->
+        on [all members' learned pooled, raw unstandardised]: (blocks, raw, bias)."""
+        w, b = w.astype(np.float64), b.astype(np.float64)
+        if raw:
+            w_raw = w[:, n_learned:] / psd
+            return w[:, :n_learned], w_raw, b - w_raw @ pmu
+        return w[:, :n_learned], None, b
+
+    def spread(i, block):
+        """block placed at member i's columns of the learned pooled vector."""
+        z = np.zeros((block.shape[0], k_n * n_learned))
+        z[:, i * n_learned:(i + 1) * n_learned] = block
+        return z
+
+    if a.get("mlp"):
+        # Members' hidden layers side by side, output layers side by side / K.
+        rows, biases = [], []
+        for i, m in enumerate(members):
+            blk, w_raw, b = first_dense(m["mlp.weight"], m["mlp.bias"])
+            rows.append(np.concatenate([spread(i, blk)] + ([w_raw] if raw else []), axis=1))
+            biases.append(b)
+        nodes += [dict(name="head", type="dense", inputs=[x], weight=np.concatenate(rows),
+                       bias=np.concatenate(biases)),
+                  dict(name="head_relu", type="relu", inputs=["head"])]
+        x = "head_relu"
+        w_out = np.concatenate([m["out.weight"].astype(np.float64) for m in members], axis=1) / k_n
+        b_out = np.mean([m["out.bias"].astype(np.float64) for m in members], axis=0)
+    else:
+        parts = [first_dense(m["out.weight"], m["out.bias"]) for m in members]
+        w_out = np.sum([spread(i, blk) for i, (blk, _, _) in enumerate(parts)], axis=0) / k_n
+        if raw:
+            w_out = np.concatenate([w_out, np.sum([w for _, w, _ in parts], axis=0) / k_n], axis=1)
+        b_out = np.mean([b for _, _, b in parts], axis=0)
     nodes += [dict(name="logits", type="dense", inputs=[x], weight=w_out, bias=b_out),
               dict(name="probs", type="softmax", inputs=["logits"])]
     check_temporal(ckpt, nodes)
@@ -192,7 +222,8 @@ def check_temporal(ckpt, nodes):
     ones = torch.ones((1, 200), dtype=torch.bool)
     logits = []
     for m in ckpt["members"]:
-        net = TemporalHead(mu.shape[0], len(ckpt["labels"]), a["hidden"], a["kernel"], a["raw"], 0, 0)
+        net = TemporalHead(mu.shape[0], len(ckpt["labels"]), a["hidden"], a["kernel"], a["raw"], 0, 0,
+                           a.get("mlp", 0))
         net.load_state_dict({k: torch.from_numpy(v) for k, v in m.items()})
         net.eval()
         with torch.no_grad():

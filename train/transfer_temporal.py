@@ -85,9 +85,10 @@ def masked_maxmean(y, pool):
 class TemporalHead(nn.Module):
     """Standardised frames x [B, 753, L] (valid [B, L]: inside the clip;
     pool [B, L]: inside the window) -> pooled learned features [B, 2H];
-    classify() takes them (and the standardised raw pooled values) to logits."""
+    classify() takes them (and the standardised raw pooled values) to logits:
+    one dense layer, or with mlp > 0 an MLP (dense, ReLU, dense) on both."""
 
-    def __init__(self, n_in, n_labels, hidden, kernel, raw, input_dropout, dropout):
+    def __init__(self, n_in, n_labels, hidden, kernel, raw, input_dropout, dropout, mlp=0):
         super().__init__()
         self.in_drop = nn.Dropout1d(input_dropout)
         self.conv1 = nn.Conv1d(n_in, hidden, 1)
@@ -96,7 +97,9 @@ class TemporalHead(nn.Module):
         self.raw = raw
         self.raw_drop = nn.Dropout(input_dropout)
         self.drop = nn.Dropout(dropout)
-        self.out = nn.Linear(2 * hidden + (2 * n_in if raw else 0), n_labels)
+        n_pool = 2 * hidden + (2 * n_in if raw else 0)
+        self.mlp = nn.Linear(n_pool, mlp) if mlp else None
+        self.out = nn.Linear(mlp or n_pool, n_labels)
 
     def pooled(self, x, valid, pool):
         h = torch.relu(self.conv1(self.in_drop(x)))
@@ -106,6 +109,9 @@ class TemporalHead(nn.Module):
         return masked_maxmean(h, pool)
 
     def classify(self, learned, raw=None):
+        if self.mlp is not None:        # transfer_head.py's MLP, on both pooled vectors
+            z = self.raw_drop(torch.cat([learned, raw], dim=1) if self.raw else learned)
+            return self.out(self.drop(torch.relu(self.mlp(z))))
         z = self.drop(learned)
         if self.raw:
             z = torch.cat([z, self.raw_drop(raw)], dim=1)
@@ -156,7 +162,7 @@ def raw_pooled(raw, pool, pmu, psd):
 
 
 @torch.no_grad()
-def valid_logits(net, data, clips, picks, pmu, psd):
+def valid_logits(net, data, clips, picks, pmu, psd, stride=1):
     """Logits of the valid windows, the frame layers run over each whole
     clip (the stream's computation), then pooled per window."""
     net.eval()
@@ -167,7 +173,7 @@ def valid_logits(net, data, clips, picks, pmu, psd):
         starts = [s for c, s in picks if c == ci]
         pool = torch.zeros((len(starts), n), dtype=torch.bool)
         for j, s in enumerate(starts):
-            pool[j, s:s + WINDOW] = True
+            pool[j, s:s + WINDOW:stride] = True
         valid = torch.ones((1, n), dtype=torch.bool)
         h = torch.relu(net.conv1(x))
         if net.conv2 is not None:
@@ -189,6 +195,8 @@ def main():
     p.add_argument("--hidden", type=int, default=256, help="learned per-frame channels H")
     p.add_argument("--kernel", type=int, default=1, help="second per-frame conv's kernel (1: none)")
     p.add_argument("--raw", action="store_true", help="also the raw trunk's pooled 1506 values")
+    p.add_argument("--mlp", type=int, default=0,
+                   help="hidden units of an MLP classifier on the pooled vectors (0: one dense layer)")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -254,7 +262,7 @@ def main():
         torch.manual_seed(args.seed + k)
         rng = np.random.default_rng(args.seed + k)
         net = TemporalHead(n_in, n_labels, args.hidden, args.kernel, args.raw, args.input_dropout,
-                           args.dropout)
+                           args.dropout, args.mlp)
         opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps,
                                                     pct_start=0.1)
@@ -285,6 +293,10 @@ def main():
         logits.append(valid_logits(net, data, clips, valid_picks, pmu, psd))
         m = metrics_of(torch.softmax(torch.from_numpy(logits[-1]), 1).numpy(), owner_valid, clips, labels)
         print(f"member {k}: {summary(m)} ({time.time() - t0:.0f} s)", flush=True)
+        if args.frame_stride > 1:      # what pooling every frame instead of every S-th costs
+            ms = metrics_of(torch.softmax(torch.from_numpy(valid_logits(
+                net, data, clips, valid_picks, pmu, psd, args.frame_stride)), 1).numpy(), owner_valid, clips, labels)
+            print(f"member {k}, pooled as trained (every {args.frame_stride}th frame): {summary(ms)}", flush=True)
         members.append({kk: v.detach().numpy().copy() for kk, v in net.state_dict().items()})
     probs = torch.softmax(torch.from_numpy(np.mean(logits, axis=0)), 1).numpy()
     m = metrics_of(probs, owner_valid, clips, labels)
