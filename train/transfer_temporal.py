@@ -247,6 +247,11 @@ def main():
         _, _, pooled = trunk_features(weights, emb, args.cache, args.train_hop, args.valid_hop)
         pmu = torch.from_numpy(pooled["train"][0].mean(0).astype(np.float32))
         psd = torch.from_numpy((pooled["train"][0].std(0) + 1e-6).astype(np.float32))
+        # The training windows' raw pooled values over every frame, whatever
+        # --frame-stride the learned path trains with (same windows, same order).
+        if not np.array_equal(pooled["train"][1], np.array([ci for ci, _ in train_picks])):
+            raise SystemExit("error: the pooled cache's training windows differ from the frames'")
+        raw_train = (torch.from_numpy(pooled["train"][0].astype(np.float32)) - pmu) / psd
     print(f"features: {len(clips)} clips, {frames.shape[0]} frames, windows: train {len(train_picks)}, "
           f"valid {len(valid_picks)} ({time.time() - t0:.0f} s)", flush=True)
 
@@ -275,7 +280,7 @@ def main():
                 raw, x, valid, pool = raw[:, :, keep], x[:, :, keep], valid[:, keep], pool[:, keep]
             y = nn.functional.one_hot(torch.from_numpy(y_train[idx]), n_labels).float()
             learned = net.pooled(x, valid, pool)
-            r = raw_pooled(raw, pool, pmu, psd) if args.raw else None
+            r = raw_train[torch.from_numpy(idx)] if args.raw else None
             if args.mixup > 0:
                 lam = torch.tensor(rng.beta(args.mixup, args.mixup, size=(args.batch, 1)), dtype=torch.float32)
                 perm = torch.randperm(args.batch)
