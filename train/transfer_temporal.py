@@ -68,8 +68,6 @@ def frame_features(weights, emb_dir, cache_dir):
     frames = np.load(path + ".npy")
     if frames.shape[0] != offsets[-1]:
         raise SystemExit(f"error: {path}.npy holds {frames.shape[0]} frames, the clips {offsets[-1]}")
-    for c in clips:
-        c.emb = None
     return clips, labels, frames, offsets
 
 
@@ -144,8 +142,12 @@ class Frames:
         v = torch.from_numpy(valid)
         return raw, (raw - self.mu) / self.sd * v.unsqueeze(1), v, torch.from_numpy(pool)
 
-    def clip(self, ci):
-        raw = torch.from_numpy(self.frames[self.offsets[ci]:self.offsets[ci + 1]].astype(np.float32)).T[None]
+    def clip(self, ci, exact=None):
+        """A whole clip's frames [1, 753, T]: exact (float32, when given) or the cache's."""
+        if exact is not None:
+            raw = exact[None]
+        else:
+            raw = torch.from_numpy(self.frames[self.offsets[ci]:self.offsets[ci + 1]].astype(np.float32)).T[None]
         return raw, (raw - self.mu) / self.sd
 
 
@@ -162,27 +164,28 @@ def raw_pooled(raw, pool, pmu, psd):
 
 
 @torch.no_grad()
-def valid_logits(net, data, clips, picks, pmu, psd, stride=1):
+def valid_logits(net, data, clips, picks, pmu, psd, stride=1, exact=None):
     """Logits of the valid windows, the frame layers run over each whole
     clip (the stream's computation), then pooled per window."""
     net.eval()
     out = []
     for ci in sorted({ci for ci, _ in picks}):
-        raw, x = data.clip(ci)
+        raw, x = data.clip(ci, None if exact is None else exact[ci])
         n = x.shape[2]
         starts = [s for c, s in picks if c == ci]
         pool = torch.zeros((len(starts), n), dtype=torch.bool)
         for j, s in enumerate(starts):
             pool[j, s:s + WINDOW:stride] = True
-        valid = torch.ones((1, n), dtype=torch.bool)
         h = torch.relu(net.conv1(x))
         if net.conv2 is not None:
             h = torch.relu(net.conv2(h)) + h
         h = h.expand(len(starts), -1, -1)
         learned = masked_maxmean(h, pool)
-        r = raw_pooled(raw.expand(len(starts), -1, -1), pool, pmu, psd) if net.raw else None
+        full = torch.zeros((len(starts), n), dtype=torch.bool)   # the raw path: every frame
+        for j, s in enumerate(starts):
+            full[j, s:s + WINDOW] = True
+        r = raw_pooled(raw.expand(len(starts), -1, -1), full, pmu, psd) if net.raw else None
         out.append(net.classify(learned, r))
-        del valid
     return torch.cat(out).numpy()
 
 
@@ -252,6 +255,15 @@ def main():
         if not np.array_equal(pooled["train"][1], np.array([ci for ci, _ in train_picks])):
             raise SystemExit("error: the pooled cache's training windows differ from the frames'")
         raw_train = (torch.from_numpy(pooled["train"][0].astype(np.float32)) - pmu) / psd
+    # Evaluation on the trunk's float32 frames (the float16 cache moves a few
+    # windows across a decision boundary; these are what libgenre computes).
+    try:
+        trunk_net = musicnn.load_keras_weights(weights)
+    except musicnn.HDF5Error as e:
+        raise SystemExit(f"error: {e}")
+    with torch.no_grad():
+        exact = {ci: trunk_net.mid(torch.from_numpy(np.ascontiguousarray(clips[ci].emb.T, dtype=np.float32))[None])[0]
+                 for ci in sorted({ci for ci, _ in valid_picks})}
     print(f"features: {len(clips)} clips, {frames.shape[0]} frames, windows: train {len(train_picks)}, "
           f"valid {len(valid_picks)} ({time.time() - t0:.0f} s)", flush=True)
 
@@ -295,13 +307,14 @@ def main():
             sched.step()
             if step == 19:
                 print(f"member {k}: {(time.time() - t0):.0f} s at step 20", flush=True)
-        logits.append(valid_logits(net, data, clips, valid_picks, pmu, psd))
+        logits.append(valid_logits(net, data, clips, valid_picks, pmu, psd, exact=exact))
         m = metrics_of(torch.softmax(torch.from_numpy(logits[-1]), 1).numpy(), owner_valid, clips, labels)
         print(f"member {k}: {summary(m)} ({time.time() - t0:.0f} s)", flush=True)
         if args.frame_stride > 1:      # what pooling every frame instead of every S-th costs
             ms = metrics_of(torch.softmax(torch.from_numpy(valid_logits(
-                net, data, clips, valid_picks, pmu, psd, args.frame_stride)), 1).numpy(), owner_valid, clips, labels)
-            print(f"member {k}, pooled as trained (every {args.frame_stride}th frame): {summary(ms)}", flush=True)
+                net, data, clips, valid_picks, pmu, psd, args.frame_stride, exact)), 1).numpy(), owner_valid, clips, labels)
+            print(f"member {k}, learned path pooled as trained (every {args.frame_stride}th frame): "
+                  f"{summary(ms)}", flush=True)
         members.append({kk: v.detach().numpy().copy() for kk, v in net.state_dict().items()})
     probs = torch.softmax(torch.from_numpy(np.mean(logits, axis=0)), 1).numpy()
     m = metrics_of(probs, owner_valid, clips, labels)
