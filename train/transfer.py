@@ -40,7 +40,9 @@ class EmbClip:
     __slots__ = ("file", "label", "split", "source", "emb", "label_index")
 
 
-def load_embeddings(emb_dir, splits=("train", "valid")):
+def load_embeddings(emb_dir, splits=("train", "valid"), mmap=False):
+    """Clips of the splits with their front-end embeddings [frames, 561]
+    (memory-mapped with mmap=True: read only where used)."""
     index = os.path.join(emb_dir, "index.csv")
     if not os.path.isfile(index):
         raise SystemExit(f"error: {index} not found (run train/embed.py first)")
@@ -53,7 +55,7 @@ def load_embeddings(emb_dir, splits=("train", "valid")):
             c.file, c.label, c.split = row["file"], row["label"], row_split(row)
             c.source = row.get("source") or "unknown"
             path = row["npy"] if os.path.isabs(row["npy"]) else os.path.join(emb_dir, row["npy"])
-            c.emb = np.load(path)
+            c.emb = np.load(path, mmap_mode="r" if mmap else None)
             if c.emb.ndim != 2 or c.emb.shape[1] != musicnn.FRONTEND_CHANNELS:
                 raise SystemExit(f"error: {path}: shape {c.emb.shape}")
             clips.append(c)

@@ -56,7 +56,7 @@ def pooled_windows(net, clips, split, hop):
 
 def trunk_features(weights, emb_dir, cache_dir, train_hop, valid_hop):
     """(clips, labels, {split: (X, owner)}), cached by the inputs' hashes."""
-    clips, labels = load_embeddings(emb_dir)
+    clips, labels = load_embeddings(emb_dir, mmap=True)
     key = f"{sha256_file(weights)[:16]}-{sha256_file(os.path.join(emb_dir, 'index.csv'))[:16]}" \
           f"-{train_hop}-{valid_hop}"
     path = os.path.join(cache_dir, f"pooled-{key}.npz")
