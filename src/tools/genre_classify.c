@@ -31,6 +31,9 @@
 #include "segments.h"
 #include "walk.h"
 
+#ifdef HAVE_OPENBLAS_THREADS
+#include <cblas.h>
+#endif
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -135,8 +138,7 @@ static void usage(FILE *out)
             "                     audio file only\n"
             "      --silence-dbfs DB  windows below this level are silence (default %g,\n"
             "                     as the daemon's silence_dbfs)\n"
-            "      --jobs N       classify N files in parallel (default 1); consider\n"
-            "                     OPENBLAS_NUM_THREADS=1 with N > 1\n"
+            "      --jobs N       classify N files in parallel (default 1)\n"
             "  -h, --help         this help\n"
             "  -V, --version      print the version\n"
             "\n"
@@ -848,6 +850,14 @@ static int classify_all(options opt, const walk_list *operands)
     pthread_cond_init(&run.finished, NULL);
 
     int jobs = opt.jobs < (int)run.n_files ? opt.jobs : (int)run.n_files;
+#ifdef HAVE_OPENBLAS_THREADS
+    /* Workers call cblas at once: OpenBLAS's own threads on top of them
+     * only compete, and OpenBLAS 0.3.21 (Debian 12) has been seen to give
+     * different numbers when its threaded calls overlap under load (the
+     * --jobs 3 vs --jobs 1 check of classify-e2e, once in CI). */
+    if (jobs > 1)
+        openblas_set_num_threads(1);
+#endif
     pthread_t threads[MAX_JOBS];
     int started = 0;
     for (; started < jobs; started++)
