@@ -12,7 +12,10 @@ Installs the build into a temporary DESTDIR, then, against that tree only:
     the installed libgenre.so.0 (not a static copy), and its windows equal
     genre-classify's on the same file (genre, confidence within 1e-5).
 
-  installed_lib_test.py BUILD_DIR SOURCE_ROOT GENRE_CLASSIFY MODEL AUDIO WORKDIR
+  installed_lib_test.py BUILD_DIR SOURCE_ROOT GENRE_CLASSIFY MODEL AUDIO WORKDIR [SANITIZE]
+
+SANITIZE is the build's b_sanitize: a sanitized library needs the example
+built with the same sanitizers (their runtime must come first).
 """
 import glob
 import json
@@ -36,6 +39,8 @@ def run(cmd, **kw):
 
 def main():
     build, source, classify, model, audio, work = sys.argv[1:7]
+    sanitize = sys.argv[7] if len(sys.argv) > 7 else "none"
+    san_flags = ["-fsanitize=" + sanitize] if sanitize not in ("", "none") else []
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     dest = os.path.join(work, "root")
@@ -82,7 +87,7 @@ def main():
 
     exe = os.path.join(work, "classify")
     r = run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror",
-             os.path.join(source, "examples", "classify.c"), "-o", exe] + cflags + libs)
+             os.path.join(source, "examples", "classify.c"), "-o", exe] + san_flags + cflags + libs)
     check(r.returncode == 0, "examples/classify.c builds against the installed library",
           r.stderr)
     if r.returncode != 0:
@@ -103,7 +108,7 @@ def main():
         and abs(float(row[0]) - w["start"]) < 1e-3 for row, w in zip(rows, windows))
     check(same, "its %d windows equal genre-classify's (genre, confidence, start)" % len(rows),
           (r.stdout[:1500], [(w["start"], w["genre"], w["confidence"]) for w in windows][:10]))
-    last = r.stdout.splitlines()[-1].split()
+    last = (r.stdout.splitlines() or [""])[-1].split()
     check(last[:2] == ["file:", ref["genre"]], "the file's genre equals genre-classify's (%s)"
           % ref["genre"], last)
     return summary()
