@@ -38,6 +38,18 @@ def frame_cost(nodes, n_mels):
     return macs, values
 
 
+def load_trunk(t):
+    """The pretrained network a checkpoint's trunk entry names, checked to
+    be the very file the head was trained on."""
+    try:
+        net = musicnn.load_keras_weights(t["weights"])
+    except musicnn.HDF5Error as e:
+        raise SystemExit(f"error: {e}")
+    if sha256_file(t["weights"]) != t["weights_sha256"]:
+        raise SystemExit(f"error: {t['weights']} is not the file the head was trained on")
+    return net
+
+
 def head_nodes(ckpt):
     """Trunks and the ensemble head of a transfer_head.py checkpoint.  The
     members' logits are averaged, so the ensemble is one MLP: their hidden
@@ -46,12 +58,7 @@ def head_nodes(ckpt):
     nodes, pooled = [], []
     many = len(ckpt["trunks"]) > 1
     for t in ckpt["trunks"]:
-        try:
-            net = musicnn.load_keras_weights(t["weights"])
-        except musicnn.HDF5Error as e:
-            raise SystemExit(f"error: {e}")
-        if sha256_file(t["weights"]) != t["weights_sha256"]:
-            raise SystemExit(f"error: {t['weights']} is not the file the head was trained on")
+        net = load_trunk(t)
         prefix = os.path.basename(t["weights"]).split("_")[0].lower() + "_" if many else ""
         trunk, pool = musicnn.trunk_nodes(net.front, net.mid, prefix)
         nodes += trunk
@@ -89,12 +96,7 @@ def temporal_nodes(ckpt):
     output layers side by side divided by the member count (their logits'
     mean); the raw pooled path's weights are summed over the members."""
     (t,) = ckpt["trunks"]
-    try:
-        net = musicnn.load_keras_weights(t["weights"])
-    except musicnn.HDF5Error as e:
-        raise SystemExit(f"error: {e}")
-    if sha256_file(t["weights"]) != t["weights_sha256"]:
-        raise SystemExit(f"error: {t['weights']} is not the file the head was trained on")
+    net = load_trunk(t)
     nodes, pool = musicnn.trunk_nodes(net.front, net.mid)
     a, members = ckpt["args"], ckpt["members"]
     kernel, hidden, raw, k_n = a["kernel"], a["hidden"], a["raw"], len(members)
