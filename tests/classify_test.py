@@ -153,6 +153,22 @@ else:
 check(r.returncode == 1 and r.stdout == json_hop08,
       f"--jobs 3 output differs from --jobs 1: {diff}")
 
+# 3b. Unreadable files opened alongside readable ones keep their own reason
+# (libsndfile holds the reason of a failed open in one process-wide slot).
+many = []
+for i in range(12):
+    junk = os.path.join(tmpdir, f"junk{i}.wav")
+    with open(junk, "wb") as f:
+        f.write(b"RIFF not really a wave file %d" % i)
+    many += [junk, paths["short.wav"]]
+r1 = run(["--json", "--model", model, "--hop", "5"] + many)
+for attempt in range(3):
+    rn = run(["--json", "--model", model, "--hop", "5", "--jobs", "4"] + many)
+    errors = [json.loads(x).get("error", "") for x in rn.stdout.splitlines()]
+    check(rn.stdout == r1.stdout and all("No Error" not in e for e in errors),
+          f"--jobs 4 on unreadable and readable files, round {attempt}: "
+          f"{[e for e in errors if 'No Error' in e][:1] or 'output differs from --jobs 1'}")
+
 # 4. The table.
 r = run(["--model", model, paths["tone.wav"], paths["short.wav"], missing])
 rows = r.stdout.splitlines()

@@ -6,6 +6,8 @@
 #include "genre/audiofile.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sndfile.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +181,63 @@ static void test_bad_files(const char *dir)
     CHECK_MSG(genre_audiofile_open(NULL, NULL, 0) == NULL, "NULL path");
 }
 
+/* Opens `good` until told to stop, so that libsndfile's process-wide
+ * error slot keeps changing under the main thread. */
+typedef struct {
+    const char *good;
+    atomic_int stop;
+    int opened;
+} opener;
+
+static void *open_repeatedly(void *arg)
+{
+    opener *o = arg;
+    while (!atomic_load(&o->stop)) {
+        genre_audiofile *f = genre_audiofile_open(o->good, NULL, 0);
+        o->opened += f != NULL;
+        genre_audiofile_close(f);
+    }
+    return NULL;
+}
+
+/* With other files opened at the same moment (genre-classify --jobs), a
+ * failed open still reports its own reason. */
+static void test_concurrent_open_errors(const char *dir)
+{
+    char good[4096], junk[4096];
+    snprintf(good, sizeof good, "%s/good.au", dir);
+    snprintf(junk, sizeof junk, "%s/junk.wav", dir);
+    SF_INFO info = {.samplerate = 8000, .channels = 1, .format = SF_FORMAT_AU | SF_FORMAT_PCM_16};
+    SNDFILE *sf = sf_open(good, SFM_WRITE, &info);
+    float zero[64] = {0};
+    sf_writef_float(sf, zero, 64);
+    sf_close(sf);
+    FILE *f = fopen(junk, "wb");
+    fputs("RIFF not really a wave file", f);
+    fclose(f);
+
+    char alone[512] = "";
+    CHECK(genre_audiofile_open(junk, alone, sizeof alone) == NULL);
+    opener o = {.good = good};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, open_repeatedly, &o) == 0);
+    int differing = 0;
+    char first_bad[512] = "";
+    for (int i = 0; i < 3000; i++) {
+        char err[512] = "";
+        genre_audiofile_close(genre_audiofile_open(junk, err, sizeof err));
+        if (strcmp(err, alone) != 0 && differing++ == 0)
+            snprintf(first_bad, sizeof first_bad, "%s", err);
+    }
+    atomic_store(&o.stop, 1);
+    pthread_join(t, NULL);
+    CHECK_MSG(o.opened > 0, "the other thread opened nothing");
+    CHECK_MSG(differing == 0, "%d of 3000 failed opens gave another reason than '%s', e.g. '%s'",
+              differing, alone, first_bad);
+    unlink(good);
+    unlink(junk);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -191,6 +250,7 @@ int main(void)
     printf("libsndfile %s\n", sf_version_string());
     test_formats(dir);
     test_bad_files(dir);
+    test_concurrent_open_errors(dir);
     rmdir(dir);
     return check_exit_status("test_audiofile");
 }

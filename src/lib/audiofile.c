@@ -10,6 +10,7 @@
 #include "ogg_opus.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sndfile.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,30 @@ struct genre_audiofile {
     SF_INFO info;           /* rate, channels, frames of either */
     char *path;             /* kept to name the file in decode errors */
 };
+
+/* libsndfile keeps the reason of a failed open in one process-wide
+ * variable (sf_strerror(NULL)), which any other open, failed or not,
+ * overwrites: with several files opened at once (genre-classify --jobs) a
+ * file could be reported with another file's reason, or "No Error".  Opens
+ * and the reading of that reason are therefore serialised here: the one
+ * piece of shared state in libgenre, guarding a library's own. */
+static pthread_mutex_t sndfile_open_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* sf_open_fd (fd >= 0, owning it) or sf_open (path); on failure the file
+ * and libsndfile's reason in err. */
+static SNDFILE *sndfile_open(int fd, const char *path, SF_INFO *info, char *err, size_t errlen)
+{
+    memset(info, 0, sizeof *info);
+    pthread_mutex_lock(&sndfile_open_lock);
+    /* close_desc: libsndfile owns fd from here, and closes it itself
+     * when the open fails. */
+    SNDFILE *sf = fd >= 0 ? sf_open_fd(fd, SFM_READ, info, SF_TRUE)
+                          : sf_open(path, SFM_READ, info);
+    if (!sf)
+        genre_set_error(err, errlen, "%s: cannot open audio file: %s", path, sf_strerror(NULL));
+    pthread_mutex_unlock(&sndfile_open_lock);
+    return sf;
+}
 
 /* The direct Opus decoder on a regular file: the file, NULL with
  * *declined = 1 (fd untouched, to be read by libsndfile), or NULL with a
@@ -97,14 +122,9 @@ static genre_audiofile *open_fd(int fd, const char *path, char *err, size_t errl
     if (f || !declined)
         return f;
     SF_INFO info;
-    memset(&info, 0, sizeof info);
-    /* close_desc: libsndfile owns fd from here, and closes it itself
-     * when the open fails. */
-    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
-    if (!sf) {
-        genre_set_error(err, errlen, "%s: cannot open audio file: %s", path, sf_strerror(NULL));
+    SNDFILE *sf = sndfile_open(fd, path, &info, err, errlen);
+    if (!sf)
         return NULL;
-    }
     return wrap(sf, &info, path, err, errlen);
 }
 
@@ -128,13 +148,9 @@ genre_audiofile *genre_audiofile_open(const char *path, char *err, size_t errlen
             return open_fd(fd, path, err, errlen);
     }
     SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf) {
-        /* sf_strerror(NULL) holds the reason of the last failed open. */
-        genre_set_error(err, errlen, "%s: cannot open audio file: %s", path, sf_strerror(NULL));
+    SNDFILE *sf = sndfile_open(-1, path, &info, err, errlen);
+    if (!sf)
         return NULL;
-    }
     return wrap(sf, &info, path, err, errlen);
 }
 
