@@ -113,10 +113,11 @@ static void ref_tconv(const genre_tconv_shape *s, const float *stream, int64_t l
             }
 }
 
-/* One genre_tconv call against the reference.  The span handed to the
- * kernel is a tight copy of just the frames it may read (so ASan sees any
- * read outside them); col and out are exactly the documented sizes and
- * start as NaN, so every value must be written. */
+/* One genre_tconv call against the reference, on every instruction set
+ * this CPU runs.  The span handed to the kernel is a tight copy of just
+ * the frames it may read (so ASan sees any read outside them); the scratch
+ * and out are exactly the documented sizes and start as NaN, so every
+ * value must be written. */
 static void tconv_case(rng *r, const genre_tconv_shape *s, size_t n_stream, int64_t lo, int64_t hi,
                        int64_t t0, size_t rows, const char *what)
 {
@@ -126,8 +127,6 @@ static void tconv_case(rng *r, const genre_tconv_shape *s, size_t n_stream, int6
               "%s: out_f %zu taps %zu", what, out_f, taps);
     float *stream = random_floats(r, n_stream * frame, 1.0f);
     float *w = random_floats(r, s->out_c * taps, 1.0f), *bias = random_floats(r, s->out_c, 1.0f);
-    float *wr = nan_floats(s->out_c * taps);
-    genre_tconv_relayout(s, w, wr);
 
     int64_t first = t0 - (int64_t)s->pad_t, last = t0 + (int64_t)rows + (int64_t)s->kt - 1 -
                                                    (int64_t)s->pad_t; /* read range [first, last) */
@@ -142,17 +141,26 @@ static void tconv_case(rng *r, const genre_tconv_shape *s, size_t n_stream, int6
         base = lo;
     }
     genre_frame_span span = {.frames = span_frames, .base = base, .lo = lo, .hi = hi};
-    float *col = nan_floats(rows * out_f * taps), *out = nan_floats(rows * out_f * s->out_c);
     float *ref = malloc(rows * out_f * s->out_c * sizeof *ref);
-    genre_tconv(s, &span, t0, rows, wr, bias, col, out);
     ref_tconv(s, stream, lo, hi, t0, rows, w, bias, ref);
-    double d = max_rel_diff(out, ref, rows * out_f * s->out_c);
-    CHECK_MSG(d <= 1e-5,
-              "%s: tconv in %zux%zu -> %zu, k %zux%zu, pad %zu/%zu, span [%lld, %lld), t0 %lld, "
-              "%zu rows: diff %g",
-              what, s->in_f, s->in_c, s->out_c, s->kt, s->kf, s->pad_t, s->pad_f, (long long)lo,
-              (long long)hi, (long long)t0, rows, d);
-    free(stream), free(w), free(bias), free(wr), free(span_frames), free(col), free(out), free(ref);
+    for (int isa = GENRE_ISA_PORTABLE; isa <= GENRE_ISA_AVX512; isa++) {
+        if (!genre_isa_available((genre_isa)isa))
+            continue;
+        genre_tconv_plan plan;
+        CHECK_MSG(genre_tconv_plan_init(&plan, s, w, bias, (genre_isa)isa) == 0, "%s: plan", what);
+        float *col = nan_floats(genre_tconv_scratch_size(s, rows));
+        float *out = nan_floats(rows * out_f * s->out_c);
+        genre_tconv(&plan, &span, t0, rows, false, col, out);
+        double d = max_rel_diff(out, ref, rows * out_f * s->out_c);
+        CHECK_MSG(d <= 1e-5,
+                  "%s (%s): tconv in %zux%zu -> %zu, k %zux%zu, pad %zu/%zu, span [%lld, %lld), "
+                  "t0 %lld, %zu rows: diff %g",
+                  what, genre_isa_name((genre_isa)isa), s->in_f, s->in_c, s->out_c, s->kt, s->kf,
+                  s->pad_t, s->pad_f, (long long)lo, (long long)hi, (long long)t0, rows, d);
+        genre_tconv_plan_free(&plan);
+        free(col), free(out);
+    }
+    free(stream), free(w), free(bias), free(span_frames), free(ref);
 }
 
 static void test_tconv(rng *r)

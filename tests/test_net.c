@@ -124,6 +124,82 @@ static void ref_softmax(const float *in, size_t n, float *out)
 
 /* ---- layer tests ---- */
 
+/* [c][h][w] (the references' order) <-> [h][w][c] (the layers'). */
+static float *to_hwc(const float *chw, size_t c, size_t h, size_t w)
+{
+    float *hwc = malloc((c * h * w + 1) * sizeof *hwc);
+    for (size_t ch = 0; ch < c; ch++)
+        for (size_t p = 0; p < h * w; p++)
+            hwc[p * c + ch] = chw[ch * h * w + p];
+    return hwc;
+}
+
+static float *to_chw(const float *hwc, size_t c, size_t h, size_t w)
+{
+    float *chw = malloc((c * h * w + 1) * sizeof *chw);
+    genre_layer_to_chw(hwc, c, h, w, chw);
+    return chw;
+}
+
+/* One conv shape on one instruction set's kernels against the reference
+ * (the layer works on [h][w][c]: inputs and outputs are converted). */
+static void conv_case(rng *r, const size_t *p, size_t t, genre_isa isa)
+{
+    const char *name = genre_isa_name(isa);
+    genre_conv_shape s = {.in_c = p[0], .h = p[1], .w = p[2], .out_c = p[3], .kh = p[4],
+                          .kw = p[5], .pad_h = p[6], .pad_w = p[7]};
+    size_t oh = genre_conv_out_h(&s), ow = genre_conv_out_w(&s);
+    CHECK_MSG(oh == p[1] + 2 * p[6] - p[4] + 1 && ow == p[2] + 2 * p[7] - p[5] + 1,
+              "conv case %zu out shape", t);
+    size_t n_out = s.out_c * oh * ow;
+    float *in = random_floats(r, s.in_c * s.h * s.w);
+    float *wt = random_floats(r, s.out_c * s.in_c * s.kh * s.kw);
+    float *b = random_floats(r, s.out_c);
+    /* garbage: must be overwritten where read */
+    float *padded = random_floats(r, genre_conv_padded_size(&s) + 1);
+    float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
+    genre_conv_plan plan;
+    CHECK_MSG(genre_conv_plan_init(&plan, &s, wt, b, isa) == 0, "%s: conv plan", name);
+    ref_conv2d(in, s.in_c, s.h, s.w, wt, b, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, ref);
+    float *in_chw = in;
+    in = to_hwc(in_chw, s.in_c, s.h, s.w);
+    genre_layer_conv2d(&plan, in, false, padded, out);
+    float *out_chw = to_chw(out, s.out_c, oh, ow);
+    double d = max_rel_diff(out_chw, ref, n_out);
+    free(out_chw), free(in_chw);
+    CHECK_MSG(d <= 1e-5, "%s: conv case %zu (%zux%zux%zu -> %zu, k %zux%zu, pad %zu,%zu): diff %g",
+              name, t, s.in_c, s.h, s.w, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, d);
+    /* Fused ReLU is exactly conv followed by ReLU. */
+    genre_layer_conv2d(&plan, in, true, padded, out);
+    float *plain = malloc(n_out * sizeof *plain);
+    genre_layer_conv2d(&plan, in, false, padded, plain);
+    genre_layer_relu(plain, n_out, ref);
+    CHECK_MSG(memcmp(out, ref, n_out * sizeof *out) == 0, "%s: conv case %zu fused relu differs",
+              name, t);
+    /* Row blocks of every size, computed out of order, rebuild exactly the
+     * same output (what threaded nets do): each value is summed the same
+     * way whatever rows are computed with it. */
+    const float *src = in;
+    if (genre_conv_padded_size(&s)) {
+        genre_conv_pad(&s, in, padded);
+        src = padded;
+    }
+    for (size_t rows = 1; rows <= oh; rows++) {
+        float *blocks = malloc(n_out * sizeof *blocks);
+        size_t n_blocks = (oh + rows - 1) / rows;
+        for (size_t k = n_blocks; k-- > 0;) {
+            size_t oy0 = k * rows, oy1 = oy0 + rows < oh ? oy0 + rows : oh;
+            genre_layer_conv2d_rows(&plan, src, true, oy0, oy1, blocks);
+        }
+        CHECK_MSG(memcmp(blocks, out, n_out * sizeof *out) == 0,
+                  "%s: conv case %zu in blocks of %zu rows differs", name, t, rows);
+        free(blocks);
+    }
+    genre_conv_plan_free(&plan);
+    free(plain);
+    free(in), free(wt), free(b), free(padded), free(out), free(ref);
+}
+
 static void test_conv(rng *r)
 {
     /* in_c, h, w, out_c, kh, kw, ph, pw: odd sizes, asymmetric kernels,
@@ -135,51 +211,10 @@ static void test_conv(rng *r)
         {3, 4, 4, 3, 6, 6, 1, 1}, {1, 31, 17, 8, 3, 3, 1, 1}, {5, 8, 8, 7, 1, 1, 1, 0},
         {2, 3, 9, 3, 3, 9, 0, 0}, {16, 20, 12, 16, 3, 3, 1, 1},
     };
-    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        const size_t *p = cases[t];
-        genre_conv_shape s = {.in_c = p[0], .h = p[1], .w = p[2], .out_c = p[3], .kh = p[4],
-                              .kw = p[5], .pad_h = p[6], .pad_w = p[7]};
-        size_t oh = genre_conv_out_h(&s), ow = genre_conv_out_w(&s);
-        CHECK_MSG(oh == p[1] + 2 * p[6] - p[4] + 1 && ow == p[2] + 2 * p[7] - p[5] + 1,
-                  "conv case %zu out shape", t);
-        size_t n_out = s.out_c * oh * ow;
-        float *in = random_floats(r, s.in_c * s.h * s.w);
-        float *wt = random_floats(r, s.out_c * s.in_c * s.kh * s.kw);
-        float *b = random_floats(r, s.out_c);
-        float *col = random_floats(r, genre_conv_scratch_size(&s)); /* garbage: must be overwritten */
-        float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
-        ref_conv2d(in, s.in_c, s.h, s.w, wt, b, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, ref);
-        genre_layer_conv2d(&s, in, wt, b, false, col, out);
-        double d = max_rel_diff(out, ref, n_out);
-        CHECK_MSG(d <= 1e-5, "conv case %zu (%zux%zux%zu -> %zu, k %zux%zu, pad %zu,%zu): diff %g",
-                  t, s.in_c, s.h, s.w, s.out_c, s.kh, s.kw, s.pad_h, s.pad_w, d);
-        /* Fused ReLU is exactly conv followed by ReLU. */
-        genre_layer_conv2d(&s, in, wt, b, true, col, out);
-        for (size_t i = 0; i < n_out; i++)
-            ref[i] = 0;
-        float *plain = malloc(n_out * sizeof *plain);
-        genre_layer_conv2d(&s, in, wt, b, false, col, plain);
-        genre_layer_relu(plain, n_out, ref);
-        CHECK_MSG(memcmp(out, ref, n_out * sizeof *out) == 0, "conv case %zu fused relu differs",
-                  t);
-        /* Row blocks of every size, computed out of order, rebuild the same
-         * output (what threaded nets do) -- to rounding: OpenBLAS sums a
-         * narrower product with other kernels, about 3e-6 relative here. */
-        for (size_t rows = 1; rows <= oh; rows++) {
-            float *blocks = malloc(n_out * sizeof *blocks);
-            float *bcol = random_floats(r, genre_conv_rows_scratch_size(&s, rows) + 1);
-            size_t n_blocks = (oh + rows - 1) / rows;
-            for (size_t k = n_blocks; k-- > 0;) {
-                size_t oy0 = k * rows, oy1 = oy0 + rows < oh ? oy0 + rows : oh;
-                genre_layer_conv2d_rows(&s, in, wt, b, true, oy0, oy1, bcol, blocks);
-            }
-            double db = max_rel_diff(blocks, out, n_out);
-            CHECK_MSG(db <= 1e-5, "conv case %zu in blocks of %zu rows: diff %g", t, rows, db);
-            free(blocks), free(bcol);
-        }
-        free(plain);
-        free(in), free(wt), free(b), free(col), free(out), free(ref);
-    }
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++)
+        for (int isa = GENRE_ISA_PORTABLE; isa <= GENRE_ISA_AVX512; isa++)
+            if (genre_isa_available((genre_isa)isa))
+                conv_case(r, cases[t], t, (genre_isa)isa);
 }
 
 static void test_pool_relu_meanmax(rng *r)
@@ -191,12 +226,13 @@ static void test_pool_relu_meanmax(rng *r)
     for (size_t t = 0; t < sizeof pools / sizeof pools[0]; t++) {
         const size_t *p = pools[t];
         size_t n_out = p[0] * (p[1] / p[3]) * (p[2] / p[4]);
-        float *in = random_floats(r, p[0] * p[1] * p[2]);
+        float *in = random_floats(r, p[0] * p[1] * p[2]), *hwc = to_hwc(in, p[0], p[1], p[2]);
         float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
         ref_maxpool(in, p[0], p[1], p[2], p[3], p[4], ref);
-        genre_layer_maxpool2d(in, p[0], p[1], p[2], p[3], p[4], out);
-        CHECK_MSG(memcmp(out, ref, n_out * sizeof *out) == 0, "maxpool case %zu differs", t);
-        free(in), free(out), free(ref);
+        genre_layer_maxpool2d(hwc, p[0], p[1], p[2], p[3], p[4], out);
+        float *chw = to_chw(out, p[0], p[1] / p[3], p[2] / p[4]);
+        CHECK_MSG(memcmp(chw, ref, n_out * sizeof *out) == 0, "maxpool case %zu differs", t);
+        free(in), free(hwc), free(chw), free(out), free(ref);
     }
 
     float *v = random_floats(r, 1001), *o = malloc(1001 * sizeof *o);
@@ -214,9 +250,10 @@ static void test_pool_relu_meanmax(rng *r)
         size_t c = mm[t][0], h = mm[t][1], w = mm[t][2];
         float *in = random_floats(r, c * h * w);
         in[c * h * w - 1] = 5.0f;   /* the max in the last element of the last channel */
-        float out[64], ref[64];
+        float out[64], ref[64], *hwc = to_hwc(in, c, h, w);
         ref_meanmax(in, c, h, w, ref);
-        genre_layer_global_meanmax(in, c, h, w, out);
+        genre_layer_global_meanmax(hwc, c, h, w, out);
+        free(hwc);
         CHECK_MSG(max_rel_diff(out, ref, 2 * c) <= 1e-6, "meanmax case %zu diff %g", t,
                   max_rel_diff(out, ref, 2 * c));
         CHECK_MSG(out[2 * c - 1] == 5.0f, "meanmax case %zu misses the last element", t);
@@ -430,6 +467,15 @@ static void test_whole_nets(rng *r)
     add_layer(&h, GENRE_LAYER_DENSE, 6, 3, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
     check_net_against_reference(&h, r, "relu on input, flatten");
+    handmade_free(&h);
+
+    /* Dense on a conv's several channels: the file's [C][H][W] order,
+     * whatever order the engine keeps activations in. */
+    handmade_init(&h, 6, 5, 3);
+    add_layer(&h, GENRE_LAYER_CONV2D, 1, 3, 3, 3, 1, 1, r);
+    add_layer(&h, GENRE_LAYER_DENSE, 90, 3, 0, 0, 0, 0, r);
+    add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
+    check_net_against_reference(&h, r, "dense on channels");
     handmade_free(&h);
 }
 

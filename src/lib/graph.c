@@ -21,6 +21,7 @@
 #include "genre/error.h"
 #include "genre/pool.h"
 #include "graph_layers.h"
+#include "inspect.h"
 #include "graph_shape.h"
 #include "net_layers.h"
 
@@ -29,8 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Frames per conv pass: enough rows for an efficient sgemm, few enough that
- * the im2col scratch stays small. */
+/* Frames per conv pass: enough rows to fill the kernels' tiles and share
+ * the cost of staging edge frames, few enough that a pass's output stays
+ * in cache for the steps after it. */
 #define CHUNK 32
 #define MAX_EPILOGUE 8
 #define MAX_STEPS 257
@@ -51,7 +53,7 @@ typedef struct frame_step {
     size_t f, c, frame;                 /* output frame [f][c], frame = f * c floats */
     size_t lctx, rctx;                  /* conv context before / after a frame */
     genre_tconv_shape conv;
-    float *weight;                      /* conv weight re-laid for genre_tconv */
+    genre_tconv_plan kernel;            /* the conv's packed weights (conv steps) */
     bool pooled;                        /* read by a time_maxmean */
     float *buf;                         /* frames [base, done) */
     size_t cap;
@@ -86,10 +88,11 @@ struct genre_graph {
     size_t lookahead;                   /* frames from a pushed frame to a ready one */
     int64_t need[MAX_STEPS];            /* per-advance scratch */
     int64_t avail[MAX_STEPS];           /* availability() */
-    float *col, *conv_out;              /* per-thread scratch, slot floats each */
-    size_t col_slot, out_slot;
+    float *staged, *conv_out;           /* per-thread scratch, slot floats each */
+    size_t staged_slot, out_slot;
     genre_pool *pool;
     size_t threads;
+    genre_isa isa;                      /* the conv kernels' instruction set */
     atomic_bool cancelled;              /* genre_graph_cancel, from any thread */
     int tap_step;                       /* genre_graph_tap: its frame step, or -1 */
     genre_node_sink tap_sink;
@@ -224,7 +227,7 @@ static int allocate(genre_graph *g, char *err, size_t errlen)
             g->lookahead = delay[i] > g->lookahead ? delay[i] : g->lookahead;
     }
     size_t rows_per_task = g->threads > 1 ? (CHUNK + 2 * g->threads - 1) / (2 * g->threads) : CHUNK;
-    g->col_slot = g->out_slot = 1;
+    g->staged_slot = g->out_slot = 1;
     for (size_t i = 0; i < g->n_fs; i++) {
         frame_step *s = &g->fs[i];
         /* What a consumer may still read: the span between the slowest
@@ -242,29 +245,30 @@ static int allocate(genre_graph *g, char *err, size_t errlen)
             goto oom;
         if (s->kind != STEP_CONV)
             continue;
-        size_t out_f = genre_tconv_out_f(&s->conv), taps = genre_tconv_taps(&s->conv);
-        if (taps * out_f > MAX_FLOATS / rows_per_task ||
+        size_t out_f = genre_tconv_out_f(&s->conv);
+        size_t staged_frame = (s->conv.in_f + 2 * s->conv.pad_f) * s->conv.in_c;
+        if (staged_frame > MAX_FLOATS / (rows_per_task + s->conv.kt) ||
             out_f * s->conv.out_c > MAX_FLOATS / rows_per_task) {
             genre_set_error(err, errlen, "node %s: conv scratch too large", s->node->name);
             return -1;
         }
-        size_t col = rows_per_task * out_f * taps, out = rows_per_task * out_f * s->conv.out_c;
-        g->col_slot = col > g->col_slot ? col : g->col_slot;
+        size_t staged = genre_tconv_scratch_size(&s->conv, rows_per_task);
+        size_t out = rows_per_task * out_f * s->conv.out_c;
+        g->staged_slot = staged > g->staged_slot ? staged : g->staged_slot;
         g->out_slot = out > g->out_slot ? out : g->out_slot;
-        if (!(s->weight = malloc(s->conv.out_c * taps * sizeof(float))))
+        if (genre_tconv_plan_init(&s->kernel, &s->conv, s->node->weight, s->node->bias, g->isa))
             goto oom;
-        genre_tconv_relayout(&s->conv, s->node->weight, s->weight);
     }
     for (size_t i = 0; i < g->n_vs; i++)
         if (!(g->vs[i].out = malloc(g->vs[i].c * sizeof(float))))
             goto oom;
-    if (g->col_slot > MAX_FLOATS / g->threads || g->out_slot > MAX_FLOATS / g->threads) {
+    if (g->staged_slot > MAX_FLOATS / g->threads || g->out_slot > MAX_FLOATS / g->threads) {
         genre_set_error(err, errlen, "conv scratch too large for %zu threads", g->threads);
         return -1;
     }
-    g->col = malloc(g->col_slot * g->threads * sizeof(float));
+    g->staged = malloc(g->staged_slot * g->threads * sizeof(float));
     g->conv_out = malloc(g->out_slot * g->threads * sizeof(float));
-    if (!g->col || !g->conv_out)
+    if (!g->staged || !g->conv_out)
         goto oom;
     return 0;
 oom:
@@ -274,6 +278,16 @@ oom:
 
 genre_graph *genre_graph_new(const genre_model *model, size_t threads, char *err, size_t errlen)
 {
+    return genre_graph_new_isa(model, threads, GENRE_ISA_BEST, err, errlen);
+}
+
+genre_graph *genre_graph_new_isa(const genre_model *model, size_t threads, genre_isa isa,
+                                 char *err, size_t errlen)
+{
+    if (isa != GENRE_ISA_BEST && !genre_isa_available(isa)) {
+        genre_set_error(err, errlen, "this CPU cannot run the %s kernels", genre_isa_name(isa));
+        return NULL;
+    }
     if (!model || model->n_nodes == 0) {
         genre_set_error(err, errlen, "model has no graph (a version-1 model runs on genre_net)");
         return NULL;
@@ -292,6 +306,7 @@ genre_graph *genre_graph_new(const genre_model *model, size_t threads, char *err
     atomic_init(&g->cancelled, false);
     g->tap_step = -1;
     g->threads = threads;
+    g->isa = isa == GENRE_ISA_BEST ? genre_isa_detect() : isa;
     g->window_frames = model->frontend.window_frames;
     if (plan(g, err, errlen) || allocate(g, err, errlen))
         goto fail;
@@ -396,9 +411,11 @@ static void conv_task(void *ctx, size_t task, size_t slot)
     size_t out_f = genre_tconv_out_f(&s->conv), c = s->conv.out_c;
     float *dst = frame_at(s, job->t0 + (int64_t)r0);
     float *out = s->reduce_f ? job->g->conv_out + slot * job->g->out_slot : dst;
-    genre_tconv(&s->conv, &job->span, job->t0 + (int64_t)r0, rows, s->weight, s->node->bias,
-                job->g->col + slot * job->g->col_slot, out);
-    for (size_t e = 0; e < s->n_epilogue; e++) {
+    /* A ReLU right after the conv happens in the kernel's store. */
+    size_t e = s->n_epilogue && s->epilogue[0]->type == GENRE_LAYER_RELU;
+    genre_tconv(&s->kernel, &job->span, job->t0 + (int64_t)r0, rows, e == 1,
+                job->g->staged + slot * job->g->staged_slot, out);
+    for (; e < s->n_epilogue; e++) {
         const genre_node *nd = s->epilogue[e];
         if (nd->type == GENRE_LAYER_RELU)
             genre_rows_relu(out, rows * out_f, c);
@@ -722,13 +739,13 @@ void genre_graph_del(genre_graph *g)
     genre_pool_del(g->pool);
     for (size_t i = 0; i < g->n_fs; i++) {
         free(g->fs[i].buf);
-        free(g->fs[i].weight);
+        genre_tconv_plan_free(&g->fs[i].kernel);
     }
     if (g->vs)
         for (size_t i = 0; i < g->n_vs; i++)
             free(g->vs[i].out);
     free(g->vs);
-    free(g->col);
+    free(g->staged);
     free(g->conv_out);
     free(g);
 }

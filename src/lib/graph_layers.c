@@ -1,7 +1,7 @@
 #include "graph_layers.h"
 
-#include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t genre_tconv_out_f(const genre_tconv_shape *s)
@@ -24,32 +24,27 @@ void genre_tconv_relayout(const genre_tconv_shape *s, const float *weight, float
                         weight[((o * s->in_c + c) * s->kt + i) * s->kf + j];
 }
 
-/* Patch row of output (t, fo): for each time tap a run of kf bins x in_c
- * channels, which is contiguous in the input frame except where it falls
- * into the frequency padding. */
-static void im2col(const genre_tconv_shape *s, const genre_frame_span *in, int64_t t0,
-                   size_t rows, float *col)
+size_t genre_tconv_scratch_size(const genre_tconv_shape *s, size_t rows)
 {
-    const size_t out_f = genre_tconv_out_f(s), run = s->kf * s->in_c;
-    const size_t frame = s->in_f * s->in_c;
-    for (size_t r = 0; r < rows; r++) {
-        for (size_t fo = 0; fo < out_f; fo++) {
-            /* bins fo - pad_f .. fo - pad_f + kf - 1, clipped to the frame */
-            size_t j_lo = fo < s->pad_f ? s->pad_f - fo : 0;
-            size_t j_hi = s->in_f + s->pad_f - fo < s->kf ? s->in_f + s->pad_f - fo : s->kf;
-            for (size_t i = 0; i < s->kt; i++, col += run) {
-                int64_t tau = t0 + (int64_t)r + (int64_t)i - (int64_t)s->pad_t;
-                if (tau < in->lo || tau >= in->hi) {
-                    memset(col, 0, run * sizeof *col);
-                    continue;
-                }
-                const float *src = in->frames + (size_t)(tau - in->base) * frame;
-                memset(col, 0, j_lo * s->in_c * sizeof *col);
-                memcpy(col + j_lo * s->in_c, src + (fo + j_lo - s->pad_f) * s->in_c,
-                       (j_hi - j_lo) * s->in_c * sizeof *col);
-                memset(col + j_hi * s->in_c, 0, (s->kf - j_hi) * s->in_c * sizeof *col);
-            }
+    return (rows + s->kt - 1) * (s->in_f + 2 * s->pad_f) * s->in_c;
+}
+
+/* n frames from absolute frame `first` on, each with pad_f zero bins on
+ * either side, zero frames outside the stream: what the taps of rows near
+ * the stream's edges (or of a frequency-padded conv) read. */
+static void stage(const genre_tconv_shape *s, const genre_frame_span *in, int64_t first, size_t n,
+                  float *dst)
+{
+    const size_t frame = s->in_f * s->in_c, pad = s->pad_f * s->in_c;
+    for (size_t u = 0; u < n; u++, dst += frame + 2 * pad) {
+        int64_t tau = first + (int64_t)u;
+        if (tau < in->lo || tau >= in->hi) {
+            memset(dst, 0, (frame + 2 * pad) * sizeof *dst);
+            continue;
         }
+        memset(dst, 0, pad * sizeof *dst);
+        memcpy(dst + pad, in->frames + (size_t)(tau - in->base) * frame, frame * sizeof *dst);
+        memset(dst + pad + frame, 0, pad * sizeof *dst);
     }
 }
 
@@ -67,60 +62,89 @@ static void inside_rows(const genre_tconv_shape *s, const genre_frame_span *in, 
     *r1 = (size_t)hi;
 }
 
-/* The general path: patch rows, one sgemm, for rows [r0, r1). */
-static void tconv_im2col(const genre_tconv_shape *s, const genre_frame_span *in, int64_t t0,
-                         size_t r0, size_t r1, const float *weight, float *col, float *out)
+int genre_tconv_plan_init(genre_tconv_plan *p, const genre_tconv_shape *s, const float *weight,
+                          const float *bias, genre_isa isa)
+{
+    const size_t taps = genre_tconv_taps(s), frame = s->in_f * s->in_c;
+    const size_t staged = (s->in_f + 2 * s->pad_f) * s->in_c;
+    memset(p, 0, sizeof *p);
+    p->s = *s;
+    float *relaid = malloc(s->out_c * taps * sizeof *relaid);
+    p->frame_off = malloc(taps * sizeof *p->frame_off);
+    p->staged_off = malloc(taps * sizeof *p->staged_off);
+    if (relaid && p->frame_off && p->staged_off) {
+        genre_tconv_relayout(s, weight, relaid);
+        p->k = genre_convk_new(isa, taps, s->out_c, relaid, bias);
+    }
+    free(relaid);
+    if (!p->k) {
+        genre_tconv_plan_free(p);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < s->kt; i++)
+        for (size_t j = 0; j < s->kf; j++)
+            for (size_t c = 0; c < s->in_c; c++, k++) {
+                p->frame_off[k] = (ptrdiff_t)(i * frame + j * s->in_c + c);
+                p->staged_off[k] = (ptrdiff_t)(i * staged + j * s->in_c + c);
+            }
+    return 0;
+}
+
+void genre_tconv_plan_free(genre_tconv_plan *p)
+{
+    genre_convk_del(p->k);
+    free(p->frame_off);
+    free(p->staged_off);
+    memset(p, 0, sizeof *p);
+}
+
+/* Rows [r0, r1) from staged frames. */
+static void tconv_staged(const genre_tconv_plan *p, const genre_frame_span *in, int64_t t0,
+                         size_t r0, size_t r1, bool relu, float *scratch, float *out)
 {
     if (r1 <= r0)
         return;
-    const size_t out_f = genre_tconv_out_f(s), taps = genre_tconv_taps(s);
-    const size_t positions = (r1 - r0) * out_f;
-    im2col(s, in, t0 + (int64_t)r0, r1 - r0, col);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)positions, (int)s->out_c,
-                (int)taps, 1.0f, col, (int)taps, weight, (int)taps, 1.0f,
-                out + r0 * out_f * s->out_c, (int)s->out_c);
+    const genre_tconv_shape *s = &p->s;
+    const size_t out_f = genre_tconv_out_f(s);
+    stage(s, in, t0 + (int64_t)r0 - (int64_t)s->pad_t, r1 - r0 + s->kt - 1, scratch);
+    genre_convk_grid g = {.rows = r1 - r0, .cols = out_f,
+                          .in_row = (ptrdiff_t)((s->in_f + 2 * s->pad_f) * s->in_c),
+                          .in_col = (ptrdiff_t)s->in_c, .out_row = (ptrdiff_t)(out_f * s->out_c),
+                          .out_col = (ptrdiff_t)s->out_c, .out_chan = 1};
+    genre_convk_run(p->k, scratch, p->staged_off, &g, relu, out + r0 * out_f * s->out_c);
 }
 
-void genre_tconv(const genre_tconv_shape *s, const genre_frame_span *in, int64_t t0, size_t rows,
-                 const float *weight, const float *bias, float *col, float *out)
+void genre_tconv(const genre_tconv_plan *p, const genre_frame_span *in, int64_t t0, size_t rows,
+                 bool relu, float *scratch, float *out)
 {
+    const genre_tconv_shape *s = &p->s;
     const size_t out_f = genre_tconv_out_f(s), frame = s->in_f * s->in_c;
-    for (size_t p = 0; p < rows * out_f; p++)
-        memcpy(out + p * s->out_c, bias, s->out_c * sizeof *out);
-    size_t r0, r1;
-    inside_rows(s, in, t0, rows, &r0, &r1);
-    /* Two shapes need no patch matrix where every tap reads stored frames
-     * (im2col would copy one float per call for the first):
-     *  - one input channel, a kernel one bin wide: output frame t is the
-     *    kt x F block of input frames starting at t - pad_t, transposed,
-     *    times the weight -- one sgemm per frame reading the frames in place;
-     *  - one bin: a 1-D conv over channels is kt sgemms of shifted frame
-     *    blocks, each with one time tap of the weight. */
-    if (s->kf == 1 && s->pad_f == 0 && s->in_c == 1 && r1 > r0) {
-        for (size_t r = r0; r < r1; r++) {
-            const float *a = in->frames + (size_t)(t0 + (int64_t)r - (int64_t)s->pad_t - in->base) * frame;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)s->in_f, (int)s->out_c,
-                        (int)s->kt, 1.0f, a, (int)s->in_f, weight, (int)s->kt, 1.0f,
-                        out + r * out_f * s->out_c, (int)s->out_c);
+    size_t r0 = rows, r1 = rows;
+    /* Without frequency padding every tap of an inside row reads a stored
+     * value: the kernels read the frames in place. */
+    if (s->pad_f == 0) {
+        inside_rows(s, in, t0, rows, &r0, &r1);
+        if (r0 < r1) {
+            const float *first =
+                in->frames + (t0 + (int64_t)r0 - (int64_t)s->pad_t - in->base) * (int64_t)frame;
+            genre_convk_grid g = {.rows = r1 - r0, .cols = out_f, .in_row = (ptrdiff_t)frame,
+                                  .in_col = (ptrdiff_t)s->in_c,
+                                  .out_row = (ptrdiff_t)(out_f * s->out_c),
+                                  .out_col = (ptrdiff_t)s->out_c, .out_chan = 1};
+            genre_convk_run(p->k, first, p->frame_off, &g, relu, out + r0 * out_f * s->out_c);
+        } else {
+            r0 = r1 = rows;
         }
-    } else if (s->kf == 1 && s->pad_f == 0 && s->in_f == 1 && r1 > r0) {
-        for (size_t i = 0; i < s->kt; i++) {
-            const float *a = in->frames +
-                             (size_t)(t0 + (int64_t)r0 + (int64_t)i - (int64_t)s->pad_t - in->base) * frame;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)s->out_c,
-                        (int)s->in_c, 1.0f, a, (int)s->in_c, weight + i * s->in_c,
-                        (int)(s->kt * s->in_c), 1.0f, out + r0 * s->out_c, (int)s->out_c);
-        }
-    } else {
-        r0 = r1 = rows;     /* the general path for every row */
-        tconv_im2col(s, in, t0, 0, rows, weight, col, out);
     }
-    /* Rows that touch the stream's edges go the general way. */
-    if (r0 < rows) {
-        tconv_im2col(s, in, t0, 0, r0 < r1 ? r0 : rows, weight, col, out);
-        if (r0 < r1)
-            tconv_im2col(s, in, t0, r1, rows, weight, col, out);
+    /* The rest -- rows that touch the stream's edges, or every row of a
+     * frequency-padded conv -- from frames staged with their zeros. */
+    if (r0 == r1) {
+        tconv_staged(p, in, t0, 0, rows, relu, scratch, out);
+        return;
     }
+    tconv_staged(p, in, t0, 0, r0, relu, scratch, out);
+    tconv_staged(p, in, t0, r1, rows, relu, scratch, out);
 }
 
 void genre_rows_relu(float *x, size_t n, size_t c)

@@ -6,6 +6,8 @@
 #ifndef GENRE_GRAPH_LAYERS_H
 #define GENRE_GRAPH_LAYERS_H
 
+#include "conv_kernel.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,11 +36,33 @@ typedef struct genre_frame_span {
  * the order of genre_tconv's patches. */
 void genre_tconv_relayout(const genre_tconv_shape *s, const float *weight, float *out);
 
+/* A conv ready to run: its shape, its weights packed for the vector
+ * kernels (conv_kernel.h) and the taps' offsets in the frames and in a
+ * patch row. */
+typedef struct genre_tconv_plan {
+    genre_tconv_shape s;
+    genre_convk *k;
+    ptrdiff_t *frame_off;       /* tap (i, j, c) -> i * frame + j * in_c + c */
+    ptrdiff_t *staged_off;      /* the same in staged frames (with pad_f zero bins each side) */
+} genre_tconv_plan;
+
+/* Plans s with weight in the file's [out][in][kt][kf] order and bias
+ * [out_c] (both copied), for isa (or GENRE_ISA_BEST).  0, or -1 when out of
+ * memory or isa is not available (*p then needs no free). */
+int genre_tconv_plan_init(genre_tconv_plan *p, const genre_tconv_shape *s, const float *weight,
+                          const float *bias, genre_isa isa);
+void genre_tconv_plan_free(genre_tconv_plan *p);
+
+/* Floats of scratch genre_tconv needs for `rows` rows. */
+size_t genre_tconv_scratch_size(const genre_tconv_shape *s, size_t rows);
+
 /* Output frames [t0, t0 + rows): out[(t - t0)][f'][c] = bias[c] + sum over
- * taps of weight * input, zero padded in time and frequency.  weight is
- * re-laid (genre_tconv_relayout); col holds rows * out_f * taps floats. */
-void genre_tconv(const genre_tconv_shape *s, const genre_frame_span *in, int64_t t0, size_t rows,
-                 const float *weight, const float *bias, float *col, float *out);
+ * taps of weight * input, zero padded in time and frequency, then
+ * max(., 0) when relu.  Rows whose taps all read stored frames read them in
+ * place (without frequency padding); the others read frames staged with
+ * their zeros in scratch (genre_tconv_scratch_size(s, rows) floats). */
+void genre_tconv(const genre_tconv_plan *p, const genre_frame_span *in, int64_t t0, size_t rows,
+                 bool relu, float *scratch, float *out);
 
 /* In place on n vectors of c channels: x = relu(x), or x = x * scale + shift. */
 void genre_rows_relu(float *x, size_t n, size_t c);

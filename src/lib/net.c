@@ -6,6 +6,7 @@
 
 #include "genre/error.h"
 #include "genre/pool.h"
+#include "inspect.h"
 #include "net_layers.h"
 
 #include <stdbool.h>
@@ -17,7 +18,7 @@
 #define MAX_BUFFER_FLOATS ((size_t)64 << 20)
 /* With several threads a conv layer's output rows are cut into this many
  * blocks per thread: enough that a thread without a core holds up little,
- * few enough that each block is still a sizeable sgemm. */
+ * few enough that each block still fills the kernels' tiles. */
 #define BLOCKS_PER_THREAD 4
 
 typedef struct net_step {
@@ -25,7 +26,9 @@ typedef struct net_step {
     uint32_t type;
     bool fused_relu;            /* conv2d followed by relu: one pass */
     genre_conv_shape conv;
+    genre_conv_plan kernel;     /* the conv's packed weights (set after planning) */
     size_t rows_per_block;      /* conv output rows per pool task */
+    bool image_in;              /* dense on [H][W][C] with C > 1: read as [C][H][W] */
     size_t c, h, w;             /* input shape for 3-D steps */
     size_t n_in, n_out;         /* element counts in and out */
 } net_step;
@@ -35,8 +38,7 @@ struct genre_net {
     net_step *steps;
     size_t n_steps;
     float *ping, *pong;         /* activations alternate between these */
-    float *col;                 /* im2col scratch, col_slot floats per thread */
-    size_t col_slot;
+    float *padded;              /* a padded conv's zero-padded input */
     genre_pool *pool;           /* NULL with one thread */
     size_t threads;
     size_t output_size;
@@ -46,7 +48,7 @@ struct genre_net {
 typedef struct conv_job {
     const genre_net *net;
     const net_step *step;
-    const float *in;
+    const float *src;           /* the input, or its padded copy */
     float *out;
 } conv_job;
 
@@ -68,7 +70,7 @@ static size_t bounded_product(size_t a, size_t b, size_t c)
 /* Fills step from the layer and advances the shape; -1 with a message when
  * the layer does not fit what precedes it. */
 static int plan_step(uint32_t index, const genre_layer *l, shape *s, net_step *step,
-                     size_t *col_floats, char *err, size_t errlen)
+                     size_t *padded_floats, char *err, size_t errlen)
 {
     const char *name = genre_layer_type_name(l->type);
     memset(step, 0, sizeof *step);
@@ -109,14 +111,14 @@ static int plan_step(uint32_t index, const genre_layer *l, shape *s, net_step *s
         s->c = cs->out_c;
         s->h = genre_conv_out_h(cs);
         s->w = genre_conv_out_w(cs);
-        size_t col = bounded_product(cs->in_c * cs->kh * cs->kw, s->h, s->w);
-        if (col == SIZE_MAX) {
-            genre_set_error(err, errlen, "layer %u (conv2d) needs too large an im2col buffer",
+        size_t padded = bounded_product(cs->in_c, cs->h + 2 * cs->pad_h, cs->w + 2 * cs->pad_w);
+        if (padded == SIZE_MAX) {
+            genre_set_error(err, errlen, "layer %u (conv2d) needs too large a padded input",
                             index);
             return -1;
         }
-        if (genre_conv_scratch_size(cs) > *col_floats)
-            *col_floats = genre_conv_scratch_size(cs);
+        if (genre_conv_padded_size(cs) > *padded_floats)
+            *padded_floats = genre_conv_padded_size(cs);
         break;
     }
     case GENRE_LAYER_MAXPOOL2D:
@@ -133,6 +135,7 @@ static int plan_step(uint32_t index, const genre_layer *l, shape *s, net_step *s
         s->n = 2 * s->c;
         break;
     case GENRE_LAYER_DENSE:
+        step->image_in = !s->flat && s->c > 1;
         if (l->p[0] != step->n_in) {
             genre_set_error(err, errlen, "layer %u (dense) expects %u inputs, gets %zu", index,
                             l->p[0], step->n_in);
@@ -175,6 +178,16 @@ genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen)
 genre_net *genre_net_new_threads(const genre_model *model, size_t threads, char *err,
                                  size_t errlen)
 {
+    return genre_net_new_isa(model, threads, GENRE_ISA_BEST, err, errlen);
+}
+
+genre_net *genre_net_new_isa(const genre_model *model, size_t threads, genre_isa isa, char *err,
+                             size_t errlen)
+{
+    if (isa != GENRE_ISA_BEST && !genre_isa_available(isa)) {
+        genre_set_error(err, errlen, "this CPU cannot run the %s kernels", genre_isa_name(isa));
+        return NULL;
+    }
     if (threads < 1 || threads > 64) {
         genre_set_error(err, errlen, "%zu threads: must be 1..64", threads);
         return NULL;
@@ -192,19 +205,23 @@ genre_net *genre_net_new_threads(const genre_model *model, size_t threads, char 
     net->model = model;
     shape s = {.flat = false, .c = 1, .h = model->frontend.window_frames,
                .w = model->frontend.n_mels};
-    size_t max_act = s.h * s.w, col_floats = 0;
+    size_t max_act = s.h * s.w, padded_floats = 0;
     for (uint32_t i = 0; i < model->n_layers; i++) {
         net_step step;
-        if (plan_step(i, &model->layers[i], &s, &step, &col_floats, err, errlen))
+        if (plan_step(i, &model->layers[i], &s, &step, &padded_floats, err, errlen))
             goto fail;
         if (step.n_out > max_act)
             max_act = step.n_out;
-        /* ReLU right after a conv is applied inside the conv's bias pass. */
-        if (step.type == GENRE_LAYER_RELU && net->n_steps > 0 &&
-            net->steps[net->n_steps - 1].type == GENRE_LAYER_CONV2D &&
-            !net->steps[net->n_steps - 1].fused_relu) {
-            net->steps[net->n_steps - 1].fused_relu = true;
-            continue;
+        /* ReLU right after a conv, or after a conv and a max-pool (max and
+         * ReLU commute), is applied as the conv stores its output. */
+        if (step.type == GENRE_LAYER_RELU && net->n_steps > 0) {
+            net_step *prev = &net->steps[net->n_steps - 1];
+            if (prev->type == GENRE_LAYER_MAXPOOL2D && net->n_steps > 1)
+                prev--;
+            if (prev->type == GENRE_LAYER_CONV2D && !prev->fused_relu) {
+                prev->fused_relu = true;
+                continue;
+            }
         }
         net->steps[net->n_steps++] = step;
     }
@@ -220,27 +237,24 @@ genre_net *genre_net_new_threads(const genre_model *model, size_t threads, char 
     }
     net->output_size = s.n;
     net->threads = threads;
-    net->col_slot = col_floats;
-    if (threads > 1) {
-        /* Each thread im2cols only the block it works on. */
-        net->col_slot = 0;
-        for (size_t i = 0; i < net->n_steps; i++) {
-            net_step *st = &net->steps[i];
-            if (st->type != GENRE_LAYER_CONV2D)
-                continue;
-            size_t oh = genre_conv_out_h(&st->conv), blocks = threads * BLOCKS_PER_THREAD;
-            st->rows_per_block = (oh + blocks - 1) / blocks;
-            size_t need = genre_conv_rows_scratch_size(&st->conv, st->rows_per_block);
-            if (need > net->col_slot)
-                net->col_slot = need;
-        }
-        if (!(net->pool = genre_pool_new(threads, err, errlen)))
+    for (size_t i = 0; i < net->n_steps; i++) {
+        net_step *st = &net->steps[i];
+        if (st->type != GENRE_LAYER_CONV2D)
+            continue;
+        if (genre_conv_plan_init(&st->kernel, &st->conv, st->layer->weight, st->layer->bias,
+                                 isa)) {
+            genre_set_error(err, errlen, "out of memory for the conv weights");
             goto fail;
+        }
+        size_t oh = genre_conv_out_h(&st->conv), blocks = threads * BLOCKS_PER_THREAD;
+        st->rows_per_block = (oh + blocks - 1) / blocks;
     }
+    if (threads > 1 && !(net->pool = genre_pool_new(threads, err, errlen)))
+        goto fail;
     net->ping = malloc(max_act * sizeof(float));
     net->pong = malloc(max_act * sizeof(float));
-    net->col = malloc((net->col_slot ? net->col_slot * threads : 1) * sizeof(float));
-    if (!net->ping || !net->pong || !net->col) {
+    net->padded = malloc((padded_floats ? padded_floats : 1) * sizeof(float));
+    if (!net->ping || !net->pong || !net->padded) {
         genre_set_error(err, errlen, "out of memory for %zu-float activations", max_act);
         goto fail;
     }
@@ -257,20 +271,23 @@ static void conv_block(void *ctx, size_t task, size_t slot)
     size_t oh = genre_conv_out_h(&st->conv);
     size_t oy0 = task * st->rows_per_block;
     size_t oy1 = oy0 + st->rows_per_block < oh ? oy0 + st->rows_per_block : oh;
-    genre_layer_conv2d_rows(&st->conv, job->in, st->layer->weight, st->layer->bias,
-                            st->fused_relu, oy0, oy1, job->net->col + slot * job->net->col_slot,
-                            job->out);
+    (void)slot;
+    genre_layer_conv2d_rows(&st->kernel, job->src, st->fused_relu, oy0, oy1, job->out);
 }
 
 static void run_conv(const genre_net *net, const net_step *st, const float *in, float *out)
 {
     if (!net->pool) {
-        genre_layer_conv2d(&st->conv, in, st->layer->weight, st->layer->bias, st->fused_relu,
-                           net->col, out);
+        genre_layer_conv2d(&st->kernel, in, st->fused_relu, net->padded, out);
         return;
     }
+    const float *src = in;
+    if (genre_conv_padded_size(&st->conv)) {
+        genre_conv_pad(&st->conv, in, net->padded);
+        src = net->padded;
+    }
     size_t oh = genre_conv_out_h(&st->conv);
-    conv_job job = {.net = net, .step = st, .in = in, .out = out};
+    conv_job job = {.net = net, .step = st, .src = src, .out = out};
     genre_pool_run(net->pool, (oh + st->rows_per_block - 1) / st->rows_per_block, conv_block, &job);
 }
 
@@ -300,6 +317,14 @@ int genre_net_run(genre_net *net, const float *window, float *probs)
             genre_layer_global_meanmax(cur, st->c, st->h, st->w, out);
             break;
         case GENRE_LAYER_DENSE:
+            if (st->image_in) {
+                /* out is free: the file's order there, the result in cur's buffer. */
+                genre_layer_to_chw(cur, st->c, st->h, st->w, out);
+                float *chw = out;
+                out = (float *)cur;
+                genre_layer_dense(chw, st->n_in, l->weight, l->bias, st->n_out, out);
+                break;
+            }
             genre_layer_dense(cur, st->n_in, l->weight, l->bias, st->n_out, out);
             break;
         case GENRE_LAYER_SOFTMAX:
@@ -329,9 +354,13 @@ void genre_net_del(genre_net *net)
     if (!net)
         return;
     genre_pool_del(net->pool);
+    if (net->steps)
+        for (size_t i = 0; i < net->n_steps; i++)
+            if (net->steps[i].type == GENRE_LAYER_CONV2D)
+                genre_conv_plan_free(&net->steps[i].kernel);
     free(net->steps);
     free(net->ping);
     free(net->pong);
-    free(net->col);
+    free(net->padded);
     free(net);
 }

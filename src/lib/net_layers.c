@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t genre_conv_out_h(const genre_conv_shape *s)
@@ -14,96 +15,85 @@ size_t genre_conv_out_w(const genre_conv_shape *s)
     return s->w + 2 * s->pad_w - s->kw + 1;
 }
 
-/* A 1x1 kernel without padding is already a matrix product of the input. */
-static bool conv_is_pointwise(const genre_conv_shape *s)
+static bool conv_is_padded(const genre_conv_shape *s)
 {
-    return s->kh == 1 && s->kw == 1 && s->pad_h == 0 && s->pad_w == 0;
+    return s->pad_h > 0 || s->pad_w > 0;
 }
 
-size_t genre_conv_scratch_size(const genre_conv_shape *s)
+size_t genre_conv_padded_size(const genre_conv_shape *s)
 {
-    return genre_conv_rows_scratch_size(s, genre_conv_out_h(s));
-}
-
-size_t genre_conv_rows_scratch_size(const genre_conv_shape *s, size_t rows)
-{
-    if (conv_is_pointwise(s))
+    if (!conv_is_padded(s))
         return 0;
-    return s->in_c * s->kh * s->kw * rows * genre_conv_out_w(s);
+    return s->in_c * (s->h + 2 * s->pad_h) * (s->w + 2 * s->pad_w);
 }
 
-/* col row (c, i, j) holds the input pixel each output position of rows
- * [oy0, oy1) sees through kernel tap (i, j) of channel c, zero where that
- * falls into the padding.  Rows are built from contiguous runs so the inner
- * loop is a memcpy. */
-static void im2col(const genre_conv_shape *s, const float *in, size_t oy0, size_t oy1, float *col)
+void genre_conv_pad(const genre_conv_shape *s, const float *in, float *padded)
 {
-    size_t ow = genre_conv_out_w(s);
-    for (size_t c = 0; c < s->in_c; c++) {
-        const float *plane = in + c * s->h * s->w;
-        for (size_t i = 0; i < s->kh; i++) {
-            for (size_t j = 0; j < s->kw; j++) {
-                /* Output columns ox with 0 <= ox + j - pad_w < w. */
-                size_t x_lo = j < s->pad_w ? s->pad_w - j : 0;
-                size_t x_hi = s->w + s->pad_w > j ? s->w + s->pad_w - j : 0;
-                if (x_hi > ow)
-                    x_hi = ow;
-                if (x_lo > x_hi)
-                    x_lo = x_hi;
-                for (size_t oy = oy0; oy < oy1; oy++, col += ow) {
-                    size_t iy_padded = oy + i;
-                    if (iy_padded < s->pad_h || iy_padded - s->pad_h >= s->h) {
-                        memset(col, 0, ow * sizeof *col);
-                        continue;
-                    }
-                    const float *row = plane + (iy_padded - s->pad_h) * s->w;
-                    memset(col, 0, x_lo * sizeof *col);
-                    if (x_hi > x_lo)
-                        memcpy(col + x_lo, row + (x_lo + j - s->pad_w),
-                               (x_hi - x_lo) * sizeof *col);
-                    memset(col + x_hi, 0, (ow - x_hi) * sizeof *col);
-                }
-            }
-        }
+    const size_t wp = s->w + 2 * s->pad_w, row = s->w * s->in_c;
+    const size_t edge = s->pad_w * s->in_c;
+    memset(padded, 0, s->pad_h * wp * s->in_c * sizeof *padded);
+    float *dst = padded + s->pad_h * wp * s->in_c;
+    for (size_t y = 0; y < s->h; y++, dst += wp * s->in_c) {
+        memset(dst, 0, edge * sizeof *dst);
+        memcpy(dst + edge, in + y * row, row * sizeof *dst);
+        memset(dst + edge + row, 0, edge * sizeof *dst);
     }
+    memset(dst, 0, s->pad_h * wp * s->in_c * sizeof *padded);
 }
 
-void genre_layer_conv2d(const genre_conv_shape *s, const float *in, const float *weight,
-                        const float *bias, bool relu, float *col, float *out)
+int genre_conv_plan_init(genre_conv_plan *p, const genre_conv_shape *s, const float *weight,
+                         const float *bias, genre_isa isa)
 {
-    genre_layer_conv2d_rows(s, in, weight, bias, relu, 0, genre_conv_out_h(s), col, out);
+    const size_t taps = s->in_c * s->kh * s->kw;
+    const size_t wp = s->w + 2 * s->pad_w;
+    memset(p, 0, sizeof *p);
+    p->s = *s;
+    /* The file's [out][in][kh][kw] is already one row of taps per output
+     * channel, in the order of tap_off. */
+    p->tap_off = malloc(taps * sizeof *p->tap_off);
+    if (p->tap_off)
+        p->k = genre_convk_new(isa, taps, s->out_c, weight, bias);
+    if (!p->k) {
+        genre_conv_plan_free(p);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t c = 0; c < s->in_c; c++)
+        for (size_t i = 0; i < s->kh; i++)
+            for (size_t j = 0; j < s->kw; j++)
+                p->tap_off[k++] = (ptrdiff_t)((i * wp + j) * s->in_c + c);
+    return 0;
 }
 
-void genre_layer_conv2d_rows(const genre_conv_shape *s, const float *in, const float *weight,
-                             const float *bias, bool relu, size_t oy0, size_t oy1, float *col,
-                             float *out)
+void genre_conv_plan_free(genre_conv_plan *p)
 {
-    size_t ow = genre_conv_out_w(s);
-    size_t pixels = genre_conv_out_h(s) * ow;       /* row stride of out (and of a 1x1 input) */
-    size_t first = oy0 * ow, count = (oy1 - oy0) * ow;
-    size_t k = s->in_c * s->kh * s->kw;
-    const float *b = in + first;
-    size_t ldb = pixels;
-    if (!conv_is_pointwise(s)) {
-        im2col(s, in, oy0, oy1, col);
-        b = col;
-        ldb = count;
+    genre_convk_del(p->k);
+    free(p->tap_off);
+    memset(p, 0, sizeof *p);
+}
+
+void genre_layer_conv2d(const genre_conv_plan *p, const float *in, bool relu, float *padded,
+                        float *out)
+{
+    const float *src = in;
+    if (conv_is_padded(&p->s)) {
+        genre_conv_pad(&p->s, in, padded);
+        src = padded;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->out_c, (int)count, (int)k,
-                1.0f, weight, (int)k, b, (int)ldb, 0.0f, out + first, (int)pixels);
-    for (size_t oc = 0; oc < s->out_c; oc++) {
-        float *o = out + oc * pixels + first;
-        float bv = bias[oc];
-        if (relu) {
-            for (size_t p = 0; p < count; p++) {
-                float v = o[p] + bv;
-                o[p] = v > 0.0f ? v : 0.0f;
-            }
-        } else {
-            for (size_t p = 0; p < count; p++)
-                o[p] += bv;
-        }
-    }
+    genre_layer_conv2d_rows(p, src, relu, 0, genre_conv_out_h(&p->s), out);
+}
+
+void genre_layer_conv2d_rows(const genre_conv_plan *p, const float *src, bool relu, size_t oy0,
+                             size_t oy1, float *out)
+{
+    const genre_conv_shape *s = &p->s;
+    const size_t ow = genre_conv_out_w(s), in_row = (s->w + 2 * s->pad_w) * s->in_c;
+    if (oy1 <= oy0)
+        return;
+    genre_convk_grid g = {.rows = oy1 - oy0, .cols = ow, .in_row = (ptrdiff_t)in_row,
+                          .in_col = (ptrdiff_t)s->in_c, .out_row = (ptrdiff_t)(ow * s->out_c),
+                          .out_col = (ptrdiff_t)s->out_c, .out_chan = 1};
+    genre_convk_run(p->k, src + oy0 * in_row, p->tap_off, &g, relu, out + oy0 * ow * s->out_c);
 }
 
 void genre_layer_relu(const float *in, size_t n, float *out)
@@ -112,21 +102,41 @@ void genre_layer_relu(const float *in, size_t n, float *out)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
+void genre_layer_to_chw(const float *in, size_t c, size_t h, size_t w, float *out)
+{
+    for (size_t p = 0; p < h * w; p++)
+        for (size_t ch = 0; ch < c; ch++)
+            out[ch * h * w + p] = in[p * c + ch];
+}
+
 void genre_layer_maxpool2d(const float *in, size_t c, size_t h, size_t w, size_t kh, size_t kw,
                            float *out)
 {
-    size_t oh = h / kh, ow = w / kw;
-    for (size_t ch = 0; ch < c; ch++) {
-        const float *plane = in + ch * h * w;
-        for (size_t oy = 0; oy < oh; oy++) {
-            for (size_t ox = 0; ox < ow; ox++) {
-                const float *block = plane + oy * kh * w + ox * kw;
-                float m = block[0];
-                for (size_t i = 0; i < kh; i++)
-                    for (size_t j = 0; j < kw; j++)
-                        m = block[i * w + j] > m ? block[i * w + j] : m;
-                *out++ = m;
+    const size_t oh = h / kh, ow = w / kw;
+    if (kh == 2 && kw == 2) {
+        /* The common case, as four rows of channels the compiler vectorises. */
+        for (size_t oy = 0; oy < oh; oy++)
+            for (size_t ox = 0; ox < ow; ox++, out += c) {
+                const float *a = in + (2 * oy * w + 2 * ox) * c, *b = a + c;
+                const float *d = a + w * c, *e = d + c;
+                for (size_t ch = 0; ch < c; ch++) {
+                    float m1 = a[ch] > b[ch] ? a[ch] : b[ch];
+                    float m2 = d[ch] > e[ch] ? d[ch] : e[ch];
+                    out[ch] = m1 > m2 ? m1 : m2;
+                }
             }
+        return;
+    }
+    for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++, out += c) {
+            const float *block = in + (oy * kh * w + ox * kw) * c;
+            memcpy(out, block, c * sizeof *out);
+            for (size_t i = 0; i < kh; i++)
+                for (size_t j = 0; j < kw; j++) {
+                    const float *px = block + (i * w + j) * c;
+                    for (size_t ch = 0; ch < c; ch++)
+                        out[ch] = px[ch] > out[ch] ? px[ch] : out[ch];
+                }
         }
     }
 }
@@ -135,13 +145,13 @@ void genre_layer_global_meanmax(const float *in, size_t c, size_t h, size_t w, f
 {
     size_t n = h * w;
     for (size_t ch = 0; ch < c; ch++) {
-        const float *plane = in + ch * n;
         /* Double accumulation: a 600x96 plane summed in float loses digits. */
         double sum = 0.0;
-        float m = plane[0];
+        float m = in[ch];
         for (size_t i = 0; i < n; i++) {
-            sum += plane[i];
-            m = plane[i] > m ? plane[i] : m;
+            float v = in[i * c + ch];
+            sum += v;
+            m = v > m ? v : m;
         }
         out[ch] = (float)(sum / (double)n);
         out[c + ch] = m;
