@@ -4,13 +4,16 @@
  * genre_graph_run on window_frames frames -- the window computed from
  * scratch (reset, push, end, pool), what a non-streaming engine computes.
  *
- *   bench_net [--runs N] [--warmup N] [--threads N] [--window FILE.f32] MODEL.gmdl
+ *   bench_net [--runs N] [--warmup N] [--threads N] [--isa SET] [--window FILE.f32] MODEL.gmdl
  *
  * Prints the window shape, runs, median, p99, mean, min and max in ms, then
  * one JSON line with the keys of bench/ref_net.py and bench/ref_onnx.js:
  * {"threads", "runs", "median_ms", "p99_ms", "probs"} (probs of the timed
  * window).  --window reads the window (window_frames x n_mels little-endian
  * float32, as bench/run writes it) instead of making one.
+ * --isa portable|avx2|avx512 runs the conv kernels of that instruction
+ * set (src/lib/conv_kernel.h; default: the best this CPU runs, which is
+ * printed).
  * --threads N gives the net N threads of its own (genre_net_new_threads,
  * genre_graph_new);
  * without it the net has one and the OpenBLAS thread count is whatever the
@@ -19,6 +22,7 @@
 #include "genre/graph.h"
 #include "genre/model.h"
 #include "genre/net.h"
+#include "inspect.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +54,7 @@ static double percentile(const double *sorted, size_t n, double p)
 int main(int argc, char **argv)
 {
     long runs = 300, warmup = 20, threads = 1;
+    genre_isa isa = GENRE_ISA_BEST;
     const char *path = NULL, *window_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
@@ -58,7 +63,13 @@ int main(int argc, char **argv)
             warmup = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = strtol(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+            const char *name = argv[++i];
+            if ((isa = genre_isa_parse(name)) == GENRE_ISA_BEST) {
+                fprintf(stderr, "bench_net: unknown --isa %s\n", name);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
             window_path = argv[++i];
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
@@ -69,7 +80,7 @@ int main(int argc, char **argv)
     }
     if (!path || runs < 1 || runs > 1000000 || warmup < 0 || threads < 1 || threads > 64) {
         fprintf(stderr, "usage: bench_net [--runs N (>= 200 for a p99)] [--warmup N] "
-                        "[--threads 1..64] [--window FILE.f32] MODEL.gmdl\n");
+                        "[--threads 1..64] [--isa SET] [--window FILE.f32] MODEL.gmdl\n");
         return 2;
     }
     char err[512];
@@ -81,9 +92,9 @@ int main(int argc, char **argv)
     genre_net *net = NULL;
     genre_graph *graph = NULL;
     if (m->n_nodes > 0)
-        graph = genre_graph_new(m, (size_t)threads, err, sizeof err);
+        graph = genre_graph_new_isa(m, (size_t)threads, isa, err, sizeof err);
     else
-        net = genre_net_new_threads(m, (size_t)threads, err, sizeof err);
+        net = genre_net_new_isa(m, (size_t)threads, isa, err, sizeof err);
     if (!net && !graph) {
         fprintf(stderr, "bench_net: %s: %s\n", path, err);
         genre_model_del(m);
@@ -138,7 +149,8 @@ int main(int argc, char **argv)
     printf("model %s: window %u x %u, %u %s, %u labels\n", path, m->frontend.window_frames,
            m->frontend.n_mels, graph ? m->n_nodes : m->n_layers,
            graph ? "graph nodes (version 2)" : "layers", m->n_labels);
-    printf("net threads %ld, OPENBLAS_NUM_THREADS=%s, %ld warm-up + %ld runs\n", threads,
+    printf("net threads %ld, conv kernels %s, OPENBLAS_NUM_THREADS=%s, %ld warm-up + %ld runs\n",
+           threads, genre_isa_name(isa == GENRE_ISA_BEST ? genre_isa_detect() : isa),
            blas_threads ? blas_threads : "(unset)", warmup, runs);
     printf("median %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms  max %.3f ms\n",
            percentile(ms, (size_t)runs, 50), percentile(ms, (size_t)runs, 99), sum / (double)runs,

@@ -11,6 +11,7 @@
  *
  * FRAMES.f32 holds [n][n_mels] normalised frames. */
 #include "genre/graph.h"
+#include "inspect.h"
 #include "genre/model.h"
 
 #include <stdio.h>
@@ -49,18 +50,26 @@ static float *read_frames(const char *path, size_t n_mels, size_t *n_frames)
 int main(int argc, char **argv)
 {
     size_t threads = 1, piece = 0, window = 0, hop = 0;
+    genre_isa isa = GENRE_ISA_BEST;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         size_t v = strtoul(argv[i + 1], NULL, 10);
-        if (strcmp(argv[i], "--threads") == 0) threads = v;
+        if (strcmp(argv[i], "--isa") == 0) {
+            if ((isa = genre_isa_parse(argv[i + 1])) == GENRE_ISA_BEST)
+                return 2;
+            if (!genre_isa_available(isa)) {
+                fprintf(stderr, "graph_eval: this CPU cannot run the %s kernels\n", argv[i + 1]);
+                return 77;
+            }
+        } else if (strcmp(argv[i], "--threads") == 0) threads = v;
         else if (strcmp(argv[i], "--stream") == 0) piece = v;
         else if (strcmp(argv[i], "--window") == 0) window = v;
         else if (strcmp(argv[i], "--hop") == 0) hop = v;
         else break;
     }
     if (argc - i != 2 || (piece && (!window || !hop))) {
-        fprintf(stderr, "usage: graph_eval [--threads N] [--stream PIECE --window W --hop H] "
-                        "MODEL FRAMES.f32\n");
+        fprintf(stderr, "usage: graph_eval [--isa SET] [--threads N] "
+                        "[--stream PIECE --window W --hop H] MODEL FRAMES.f32\n");
         return 2;
     }
     char err[512];
@@ -69,7 +78,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    genre_graph *g = genre_graph_new(m, threads, err, sizeof err);
+    genre_graph *g = genre_graph_new_isa(m, threads, isa, err, sizeof err);
     size_t n = 0, n_mels = m->frontend.n_mels;
     float *frames = g ? read_frames(argv[i + 1], n_mels, &n) : NULL;
     float *probs = malloc(m->n_labels * sizeof *probs);

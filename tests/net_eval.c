@@ -1,17 +1,34 @@
 /* Runs a model's network on raw float32 windows and prints the
  * probabilities, one window a line (9 significant digits), so tests can
  * compare the C engine with PyTorch.
- * Usage: net_eval MODEL WINDOWS.f32   (the file holds k whole windows) */
+ * Usage: net_eval [--isa SET] MODEL WINDOWS.f32   (the file holds k whole windows)
+ * --isa portable|avx2|avx512: the conv kernels of that instruction set
+ * (exit 77 when this CPU cannot run them). */
 #include "genre/model.h"
 #include "genre/net.h"
+#include "inspect.h"
+
+#include <string.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 
 int main(int argc, char **argv)
 {
+    genre_isa isa = GENRE_ISA_BEST;
+    if (argc == 5 && strcmp(argv[1], "--isa") == 0) {
+        isa = genre_isa_parse(argv[2]);
+        if (isa == GENRE_ISA_BEST)
+            return 2;
+        if (!genre_isa_available(isa)) {
+            fprintf(stderr, "net_eval: this CPU cannot run the %s kernels\n", argv[2]);
+            return 77;
+        }
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: net_eval MODEL WINDOWS.f32\n");
+        fprintf(stderr, "usage: net_eval [--isa SET] MODEL WINDOWS.f32\n");
         return 2;
     }
     char err[512];
@@ -20,7 +37,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    genre_net *net = genre_net_new(m, err, sizeof err);
+    genre_net *net = genre_net_new_isa(m, 1, isa, err, sizeof err);
     if (!net) {
         fprintf(stderr, "%s\n", err);
         genre_model_del(m);

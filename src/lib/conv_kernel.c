@@ -49,6 +49,14 @@ const char *genre_isa_name(genre_isa isa)
     }
 }
 
+genre_isa genre_isa_parse(const char *name)
+{
+    for (int k = GENRE_ISA_PORTABLE; k < GENRE_ISA_BEST; k++)
+        if (strcmp(name, genre_isa_name((genre_isa)k)) == 0)
+            return (genre_isa)k;
+    return GENRE_ISA_BEST;
+}
+
 bool genre_isa_available(genre_isa isa)
 {
     return isa <= genre_isa_detect();

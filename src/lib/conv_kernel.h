@@ -38,6 +38,8 @@ typedef enum genre_isa {
 genre_isa genre_isa_detect(void);
 /* "portable", "avx2", "avx512". */
 const char *genre_isa_name(genre_isa isa);
+/* The set genre_isa_name names, or GENRE_ISA_BEST for any other string. */
+genre_isa genre_isa_parse(const char *name);
 /* Whether this build has kernels for isa and this CPU runs them. */
 bool genre_isa_available(genre_isa isa);
 
