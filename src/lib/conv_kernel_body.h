@@ -12,7 +12,14 @@
  * in place, in the order the taps come. */
 #include "conv_kernel_isa.h"
 
-static inline __attribute__((always_inline)) void
+/* ThreadSanitizer does not follow these reads, as it did not follow
+ * OpenBLAS's before them: they read only what the caller's thread made or
+ * what a pool task was handed (genre_pool orders both), and instrumenting
+ * every broadcast made the TSan suite's networks many times slower.
+ * AddressSanitizer does check them. */
+#define KERNEL_ATTRS __attribute__((no_sanitize("thread")))
+
+static inline __attribute__((always_inline)) KERNEL_ATTRS void
 micro_body(const float *const *ap, const ptrdiff_t *tap_off, size_t taps, const float *panel,
            const float *bias, bool relu, float *const *op, size_t chans, float *tile, const int nv,
            const int mr)
@@ -58,21 +65,21 @@ micro_body(const float *const *ap, const ptrdiff_t *tap_off, size_t taps, const 
         }
 }
 
-static void micro1(const float *const *ap, const ptrdiff_t *tap_off, size_t taps,
+KERNEL_ATTRS static void micro1(const float *const *ap, const ptrdiff_t *tap_off, size_t taps,
                    const float *panel, const float *bias, bool relu, float *const *op,
                    size_t chans, float *tile)
 {
     micro_body(ap, tap_off, taps, panel, bias, relu, op, chans, tile, 1, MR1);
 }
 
-static void micro2(const float *const *ap, const ptrdiff_t *tap_off, size_t taps,
+KERNEL_ATTRS static void micro2(const float *const *ap, const ptrdiff_t *tap_off, size_t taps,
                    const float *panel, const float *bias, bool relu, float *const *op,
                    size_t chans, float *tile)
 {
     micro_body(ap, tap_off, taps, panel, bias, relu, op, chans, tile, 2, MR2);
 }
 
-static void micro3(const float *const *ap, const ptrdiff_t *tap_off, size_t taps,
+KERNEL_ATTRS static void micro3(const float *const *ap, const ptrdiff_t *tap_off, size_t taps,
                    const float *panel, const float *bias, bool relu, float *const *op,
                    size_t chans, float *tile)
 {
