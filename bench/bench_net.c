@@ -15,10 +15,7 @@
  * set (src/lib/conv_kernel.h; default: the best this CPU runs, which is
  * printed).
  * --threads N gives the net N threads of its own (genre_net_new_threads,
- * genre_graph_new);
- * without it the net has one and the OpenBLAS thread count is whatever the
- * environment says (OPENBLAS_NUM_THREADS).  Both are printed so results can
- * be compared. */
+ * genre_graph_new; default 1). */
 #include "genre/graph.h"
 #include "genre/model.h"
 #include "genre/net.h"
@@ -145,13 +142,11 @@ int main(int argc, char **argv)
     for (long i = 0; i < runs; i++)
         sum += ms[i];
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
-    const char *blas_threads = getenv("OPENBLAS_NUM_THREADS");
     printf("model %s: window %u x %u, %u %s, %u labels\n", path, m->frontend.window_frames,
            m->frontend.n_mels, graph ? m->n_nodes : m->n_layers,
            graph ? "graph nodes (version 2)" : "layers", m->n_labels);
-    printf("net threads %ld, conv kernels %s, OPENBLAS_NUM_THREADS=%s, %ld warm-up + %ld runs\n",
-           threads, genre_isa_name(isa == GENRE_ISA_BEST ? genre_isa_detect() : isa),
-           blas_threads ? blas_threads : "(unset)", warmup, runs);
+    printf("net threads %ld, conv kernels %s, %ld warm-up + %ld runs\n", threads,
+           genre_isa_name(isa == GENRE_ISA_BEST ? genre_isa_detect() : isa), warmup, runs);
     printf("median %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms  max %.3f ms\n",
            percentile(ms, (size_t)runs, 50), percentile(ms, (size_t)runs, 99), sum / (double)runs,
            ms[0], ms[runs - 1]);

@@ -32,7 +32,7 @@
 
 /* Skip running nets whose single window would cost more than this many
  * multiply-adds: the target is the loader's and net's bookkeeping, not
- * OpenBLAS throughput, and a slow input would stall the fuzzer. */
+ * the kernels' throughput, and a slow input would stall the fuzzer. */
 #define MAX_RUN_COST 20000000.0
 
 static float touch_floats(const float *p, size_t n)

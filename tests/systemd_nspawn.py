@@ -66,11 +66,8 @@ SUITE = "bookworm"
 MIRROR = os.environ.get("GENRED_NSPAWN_MIRROR", "http://deb.debian.org/debian")
 # minbase + systemd, and the runtime libraries genred links (Debian 12 names).
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "libportaudio2", "libfftw3-single3", "libev4",
-            "libopenblas0-pthread", "libsamplerate0", "libinih1", "libsndfile1",
+            "libsamplerate0", "libinih1", "libsndfile1",
             "libmosquitto1", "mosquitto", "mosquitto-clients",
-            # what the packages' dependencies name (libopenblas0 is the
-            # metapackage over libopenblas0-pthread)
-            "libopenblas0",
             # genre-classify --plot draws with cairo
             "libcairo2", "libfontconfig1"]
 CACHE = os.environ.get("GENRED_NSPAWN_CACHE", "/var/tmp/genred-nspawn")

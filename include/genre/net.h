@@ -1,5 +1,6 @@
-/* The convolutional network of a model: conv2d (im2col + cblas_sgemm, batch
- * norm already folded in by the exporter), ReLU, max-pool, global mean+max
+/* The convolutional network of a model: conv2d (libgenre's own vector
+ * kernels, src/lib/conv_kernel.h; batch norm already folded in by the
+ * exporter), ReLU, max-pool, global mean+max
  * pooling, dense, softmax.  Every buffer is allocated in _new; _run does no
  * allocation.  One genre_net is used by one thread at a time; several nets
  * may share one model. */
@@ -17,9 +18,8 @@ genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen);
 /* The same with `threads` (1..64) threads per window, the caller's
  * included: each conv layer's output rows are handed out in blocks to
  * whichever thread is free (genre/pool.h), so a thread that does not get a
- * core delays the window by at most one block.  The threads call cblas
- * concurrently: OpenBLAS itself should then run single-threaded
- * (openblas_set_num_threads(1)).  threads = 1 is genre_net_new. */
+ * core delays the window by at most one block.  The result does not depend
+ * on the thread count.  threads = 1 is genre_net_new. */
 genre_net *genre_net_new_threads(const genre_model *model, size_t threads, char *err,
                                  size_t errlen);
 /* Threads per window this net was made with. */

@@ -16,9 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef HAVE_OPENBLAS_THREADS
-#include <cblas.h>
-#endif
 
 #include "genre/file.h"
 #include "genre/frontend.h"
@@ -219,16 +216,6 @@ static int load_model(const char *path, int threads, genre_model **model, genre_
         return -1;
     }
     return 0;
-}
-
-/* [inference] threads are the network's own (genre_stream_new), which
- * call cblas from several threads at once; OpenBLAS's own threads on top
- * would only compete with them (and wait for each other on a busy core). */
-static void single_threaded_blas(void)
-{
-#ifdef HAVE_OPENBLAS_THREADS
-    openblas_set_num_threads(1);
-#endif
 }
 
 static genred_engine_params engine_params(const genred_config *cfg)
@@ -731,8 +718,8 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
 
     /* The loop and the signal watchers come first.  Start-up takes a while
      * (a large model, an audio device), and until libev's handlers are in
-     * place SIGHUP's default action would kill the daemon (on any thread:
-     * OpenBLAS starts its own before main).  A signal that comes meanwhile
+     * place SIGHUP's default action would kill the daemon (on any thread
+     * a library may have started).  A signal that comes meanwhile
      * is handled as soon as the loop runs: a reload, or a clean stop. */
     d->loop = ev_default_loop(EVFLAG_AUTO);
     if (!d->loop) {
@@ -753,7 +740,6 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     genred_log_set_level(log, (enum genred_log_level)d->cfg.log_level);
     genred_info(log, "genred %s starting (configuration: %s)", GENRED_VERSION,
                 d->config_path[0] ? d->config_path : "built-in defaults");
-    single_threaded_blas();
 
     resolve_model_path(&d->cfg, d->model_path, sizeof d->model_path);
     genre_model *model;

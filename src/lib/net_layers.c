@@ -1,6 +1,5 @@
 #include "net_layers.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,12 +157,38 @@ void genre_layer_global_meanmax(const float *in, size_t c, size_t h, size_t w, f
     }
 }
 
+/* Four floats in GCC's generic vectors (SSE on any x86-64, NEON on arm64). */
+typedef float dense_v4 __attribute__((vector_size(16)));
+
+static inline dense_v4 load4(const float *p)
+{
+    dense_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 void genre_layer_dense(const float *in, size_t n_in, const float *weight, const float *bias,
                        size_t n_out, float *out)
 {
-    memcpy(out, bias, n_out * sizeof *out);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n_out, (int)n_in, 1.0f, weight, (int)n_in, in,
-                1, 1.0f, out, 1);
+    /* Each output sums its products in one fixed order (16 running sums,
+     * then those, then the tail), so the result is the same on every
+     * machine and does not depend on any library's choice of kernel. */
+    for (size_t o = 0; o < n_out; o++) {
+        const float *w = weight + o * n_in;
+        dense_v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        size_t k = 0;
+        for (; k + 16 <= n_in; k += 16) {
+            a0 += load4(w + k) * load4(in + k);
+            a1 += load4(w + k + 4) * load4(in + k + 4);
+            a2 += load4(w + k + 8) * load4(in + k + 8);
+            a3 += load4(w + k + 12) * load4(in + k + 12);
+        }
+        dense_v4 a = (a0 + a1) + (a2 + a3);
+        float sum = (a[0] + a[1]) + (a[2] + a[3]);
+        for (; k < n_in; k++)
+            sum += w[k] * in[k];
+        out[o] = bias[o] + sum;
+    }
 }
 
 void genre_layer_softmax(const float *in, size_t n, float *out)

@@ -31,9 +31,6 @@
 #include "segments.h"
 #include "walk.h"
 
-#ifdef HAVE_OPENBLAS_THREADS
-#include <cblas.h>
-#endif
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -850,14 +847,6 @@ static int classify_all(options opt, const walk_list *operands)
     pthread_cond_init(&run.finished, NULL);
 
     int jobs = opt.jobs < (int)run.n_files ? opt.jobs : (int)run.n_files;
-#ifdef HAVE_OPENBLAS_THREADS
-    /* Workers call cblas at once: OpenBLAS's own threads on top of them
-     * only compete, and OpenBLAS 0.3.21 (Debian 12) has been seen to give
-     * different numbers when its threaded calls overlap under load (the
-     * --jobs 3 vs --jobs 1 check of classify-e2e, once in CI). */
-    if (jobs > 1)
-        openblas_set_num_threads(1);
-#endif
     pthread_t threads[MAX_JOBS];
     int started = 0;
     for (; started < jobs; started++)
