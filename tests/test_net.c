@@ -195,6 +195,27 @@ static void conv_case(rng *r, const size_t *p, size_t t, genre_isa isa)
                   "%s: conv case %zu in blocks of %zu rows differs", name, t, rows);
         free(blocks);
     }
+    /* Pooled straight from row blocks: exactly the conv's output pooled. */
+    static const size_t pools[][2] = {{2, 2}, {3, 1}, {1, 2}};
+    for (size_t q = 0; q < 3; q++) {
+        size_t kh = pools[q][0], kw = pools[q][1];
+        if (oh < kh || ow < kw)
+            continue;
+        size_t ph = oh / kh, n_pooled = ph * (ow / kw) * s.out_c;
+        float *want = malloc(n_pooled * sizeof *want), *got = malloc(n_pooled * sizeof *got);
+        genre_layer_maxpool2d(out, s.out_c, oh, ow, kh, kw, want);
+        for (size_t rows = 1; rows <= ph; rows += 2) {
+            float *scratch = random_floats(r, rows * kh * ow * s.out_c);
+            for (size_t y0 = 0; y0 < ph; y0 += rows)
+                genre_layer_conv2d_pool_rows(&plan, src, true, kh, kw, y0,
+                                             y0 + rows < ph ? y0 + rows : ph, scratch, got);
+            CHECK_MSG(memcmp(got, want, n_pooled * sizeof *got) == 0,
+                      "%s: conv case %zu pooled %zux%zu in blocks of %zu rows differs", name, t, kh,
+                      kw, rows);
+            free(scratch);
+        }
+        free(want), free(got);
+    }
     genre_conv_plan_free(&plan);
     free(plain);
     free(in), free(wt), free(b), free(padded), free(out), free(ref);

@@ -20,6 +20,10 @@
  * blocks per thread: enough that a thread without a core holds up little,
  * few enough that each block still fills the kernels' tiles. */
 #define BLOCKS_PER_THREAD 4
+/* Conv rows a conv followed by a max-pool computes at a time, into a
+ * scratch of that many rows, before pooling them: the conv's whole output
+ * (the largest activation by far) never exists. */
+#define POOLED_CONV_ROWS 16
 
 typedef struct net_step {
     const genre_layer *layer;
@@ -27,7 +31,8 @@ typedef struct net_step {
     bool fused_relu;            /* conv2d followed by relu: one pass */
     genre_conv_shape conv;
     genre_conv_plan kernel;     /* the conv's packed weights (set after planning) */
-    size_t rows_per_block;      /* conv output rows per pool task */
+    size_t pool_kh, pool_kw;    /* a max-pool done by the conv (0: none) */
+    size_t rows_per_block;      /* output rows per task (pooled rows, when pooling) */
     bool image_in;              /* dense on [H][W][C] with C > 1: read as [C][H][W] */
     size_t c, h, w;             /* input shape for 3-D steps */
     size_t n_in, n_out;         /* element counts in and out */
@@ -39,6 +44,8 @@ struct genre_net {
     size_t n_steps;
     float *ping, *pong;         /* activations alternate between these */
     float *padded;              /* a padded conv's zero-padded input */
+    float *rows;                /* a pooling conv's rows, rows_slot floats per thread */
+    size_t rows_slot;
     genre_pool *pool;           /* NULL with one thread */
     size_t threads;
     size_t output_size;
@@ -210,14 +217,21 @@ genre_net *genre_net_new_isa(const genre_model *model, size_t threads, genre_isa
         net_step step;
         if (plan_step(i, &model->layers[i], &s, &step, &padded_floats, err, errlen))
             goto fail;
-        if (step.n_out > max_act)
-            max_act = step.n_out;
+        /* A max-pool right after a conv pools the conv's rows as they are
+         * made. */
+        if (step.type == GENRE_LAYER_MAXPOOL2D && net->n_steps > 0) {
+            net_step *prev = &net->steps[net->n_steps - 1];
+            if (prev->type == GENRE_LAYER_CONV2D && prev->pool_kh == 0) {
+                prev->pool_kh = model->layers[i].p[0];
+                prev->pool_kw = model->layers[i].p[1];
+                prev->n_out = step.n_out;
+                continue;
+            }
+        }
         /* ReLU right after a conv, or after a conv and a max-pool (max and
          * ReLU commute), is applied as the conv stores its output. */
         if (step.type == GENRE_LAYER_RELU && net->n_steps > 0) {
             net_step *prev = &net->steps[net->n_steps - 1];
-            if (prev->type == GENRE_LAYER_MAXPOOL2D && net->n_steps > 1)
-                prev--;
             if (prev->type == GENRE_LAYER_CONV2D && !prev->fused_relu) {
                 prev->fused_relu = true;
                 continue;
@@ -239,6 +253,8 @@ genre_net *genre_net_new_isa(const genre_model *model, size_t threads, genre_isa
     net->threads = threads;
     for (size_t i = 0; i < net->n_steps; i++) {
         net_step *st = &net->steps[i];
+        if (st->n_out > max_act)
+            max_act = st->n_out;
         if (st->type != GENRE_LAYER_CONV2D)
             continue;
         if (genre_conv_plan_init(&st->kernel, &st->conv, st->layer->weight, st->layer->bias,
@@ -247,14 +263,22 @@ genre_net *genre_net_new_isa(const genre_model *model, size_t threads, genre_isa
             goto fail;
         }
         size_t oh = genre_conv_out_h(&st->conv), blocks = threads * BLOCKS_PER_THREAD;
-        st->rows_per_block = (oh + blocks - 1) / blocks;
+        if (st->pool_kh) {
+            st->rows_per_block = POOLED_CONV_ROWS / st->pool_kh ? POOLED_CONV_ROWS / st->pool_kh : 1;
+            size_t need = st->rows_per_block * st->pool_kh * genre_conv_out_w(&st->conv) *
+                          st->conv.out_c;
+            net->rows_slot = need > net->rows_slot ? need : net->rows_slot;
+        } else {
+            st->rows_per_block = (oh + blocks - 1) / blocks;
+        }
     }
     if (threads > 1 && !(net->pool = genre_pool_new(threads, err, errlen)))
         goto fail;
     net->ping = malloc(max_act * sizeof(float));
     net->pong = malloc(max_act * sizeof(float));
     net->padded = malloc((padded_floats ? padded_floats : 1) * sizeof(float));
-    if (!net->ping || !net->pong || !net->padded) {
+    net->rows = malloc((net->rows_slot ? net->rows_slot * threads : 1) * sizeof(float));
+    if (!net->ping || !net->pong || !net->padded || !net->rows) {
         genre_set_error(err, errlen, "out of memory for %zu-float activations", max_act);
         goto fail;
     }
@@ -264,31 +288,42 @@ fail:
     return NULL;
 }
 
+/* Output rows of the step (pooled ones when it pools). */
+static size_t step_rows(const net_step *st)
+{
+    size_t oh = genre_conv_out_h(&st->conv);
+    return st->pool_kh ? oh / st->pool_kh : oh;
+}
+
 static void conv_block(void *ctx, size_t task, size_t slot)
 {
     const conv_job *job = ctx;
     const net_step *st = job->step;
-    size_t oh = genre_conv_out_h(&st->conv);
-    size_t oy0 = task * st->rows_per_block;
-    size_t oy1 = oy0 + st->rows_per_block < oh ? oy0 + st->rows_per_block : oh;
-    (void)slot;
-    genre_layer_conv2d_rows(&st->kernel, job->src, st->fused_relu, oy0, oy1, job->out);
+    size_t rows = step_rows(st), y0 = task * st->rows_per_block;
+    size_t y1 = y0 + st->rows_per_block < rows ? y0 + st->rows_per_block : rows;
+    if (st->pool_kh)
+        genre_layer_conv2d_pool_rows(&st->kernel, job->src, st->fused_relu, st->pool_kh,
+                                     st->pool_kw, y0, y1, job->net->rows + slot * job->net->rows_slot,
+                                     job->out);
+    else
+        genre_layer_conv2d_rows(&st->kernel, job->src, st->fused_relu, y0, y1, job->out);
 }
 
 static void run_conv(const genre_net *net, const net_step *st, const float *in, float *out)
 {
-    if (!net->pool) {
-        genre_layer_conv2d(&st->kernel, in, st->fused_relu, net->padded, out);
-        return;
-    }
     const float *src = in;
     if (genre_conv_padded_size(&st->conv)) {
         genre_conv_pad(&st->conv, in, net->padded);
         src = net->padded;
     }
-    size_t oh = genre_conv_out_h(&st->conv);
     conv_job job = {.net = net, .step = st, .src = src, .out = out};
-    genre_pool_run(net->pool, (oh + st->rows_per_block - 1) / st->rows_per_block, conv_block, &job);
+    size_t tasks = (step_rows(st) + st->rows_per_block - 1) / st->rows_per_block;
+    if (!net->pool) {
+        for (size_t t = 0; t < tasks; t++)
+            conv_block(&job, t, 0);
+        return;
+    }
+    genre_pool_run(net->pool, tasks, conv_block, &job);
 }
 
 int genre_net_run(genre_net *net, const float *window, float *probs)
@@ -362,5 +397,6 @@ void genre_net_del(genre_net *net)
     free(net->ping);
     free(net->pong);
     free(net->padded);
+    free(net->rows);
     free(net);
 }

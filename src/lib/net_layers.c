@@ -95,6 +95,21 @@ void genre_layer_conv2d_rows(const genre_conv_plan *p, const float *src, bool re
     genre_convk_run(p->k, src + oy0 * in_row, p->tap_off, &g, relu, out + oy0 * ow * s->out_c);
 }
 
+void genre_layer_conv2d_pool_rows(const genre_conv_plan *p, const float *src, bool relu, size_t kh,
+                                  size_t kw, size_t py0, size_t py1, float *scratch, float *out)
+{
+    const genre_conv_shape *s = &p->s;
+    const size_t ow = genre_conv_out_w(s), in_row = (s->w + 2 * s->pad_w) * s->in_c;
+    if (py1 <= py0)
+        return;
+    genre_convk_grid g = {.rows = (py1 - py0) * kh, .cols = ow, .in_row = (ptrdiff_t)in_row,
+                          .in_col = (ptrdiff_t)s->in_c, .out_row = (ptrdiff_t)(ow * s->out_c),
+                          .out_col = (ptrdiff_t)s->out_c, .out_chan = 1};
+    genre_convk_run(p->k, src + py0 * kh * in_row, p->tap_off, &g, relu, scratch);
+    genre_layer_maxpool2d(scratch, s->out_c, (py1 - py0) * kh, ow, kh, kw,
+                          out + py0 * (ow / kw) * s->out_c);
+}
+
 void genre_layer_relu(const float *in, size_t n, float *out)
 {
     for (size_t i = 0; i < n; i++)

@@ -58,6 +58,14 @@ void genre_layer_conv2d_rows(const genre_conv_plan *p, const float *src, bool re
                              size_t oy1, float *out);
 /* [h][w][c] -> [c][h][w], the model file's order. */
 void genre_layer_to_chw(const float *in, size_t c, size_t h, size_t w, float *out);
+/* A conv followed by a kh x kw max-pool, for pooled output rows [py0, py1):
+ * conv rows [py0 * kh, py1 * kh) go to scratch ((py1 - py0) * kh * ow *
+ * out_c floats), are pooled, and land in place in the full pooled output
+ * out ([oh / kh][ow / kw][out_c]).  The same values as genre_layer_conv2d
+ * then genre_layer_maxpool2d, without the conv's whole output in memory.
+ * Different row ranges may run at once (each with its own scratch). */
+void genre_layer_conv2d_pool_rows(const genre_conv_plan *p, const float *src, bool relu, size_t kh,
+                                  size_t kw, size_t py0, size_t py1, float *scratch, float *out);
 /* out[i] = max(in[i], 0); out may equal in. */
 void genre_layer_relu(const float *in, size_t n, float *out);
 /* Non-overlapping max over kh x kw blocks (stride = kernel, remainder
