@@ -146,6 +146,20 @@ static void finished_callback(void *user)
     atomic_store_explicit(&s->finished, 1, memory_order_release);
 }
 
+/* Frames per callback: the largest power of two within half the latency
+ * asked for (at least 256), so that the device buffer still holds two
+ * callbacks' worth.  Left to itself PortAudio asked ALSA's pulse plugin for
+ * ~13-ms periods at latency 0.1 s: some 80 wake-ups a second in each of
+ * PortAudio's and libpulse's threads, which cost more CPU than the
+ * network (bench/run --only daemon). */
+static unsigned long callback_frames(double rate, double latency)
+{
+    unsigned long frames = 256;
+    while ((double)frames * 2.0 <= rate * latency / 2.0)
+        frames *= 2;
+    return frames;
+}
+
 static int is_index(const char *s)
 {
     if (!*s)
@@ -347,7 +361,7 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
     s->base.channels = channels;
     if (genred_source_init_ring(&s->base, err, errlen))
         goto fail;
-    e = Pa_OpenStream(&s->stream, &in, NULL, rate, paFramesPerBufferUnspecified, paNoFlag,
+    e = Pa_OpenStream(&s->stream, &in, NULL, rate, callback_frames(rate, cfg->latency), paNoFlag,
                       capture_callback, s);
     if (e != paNoError) {
         s->stream = NULL;

@@ -90,6 +90,13 @@ genre_convk *genre_convk_new(genre_isa isa, size_t taps, size_t out_c, const flo
         return NULL;
     k->isa = isa;
     k->kern = kernels_for(isa);
+#if defined(__x86_64__)
+    /* Eight or fewer output channels fill an AVX2 vector but only half an
+     * AVX-512 one: the AVX2 kernels then do the same work in half the
+     * lanes (and sum in the same order, so the results are the same). */
+    if (isa == GENRE_ISA_AVX512 && out_c <= genre_convk_avx2.lanes)
+        k->kern = &genre_convk_avx2;
+#endif
     k->taps = taps;
     k->out_c = out_c;
     const size_t lanes = k->kern->lanes;
