@@ -693,8 +693,14 @@ class AlsaTests(TempDirTest):
         self.assertEqual(listing.returncode, 0, listing.stderr)
         self.assertIn("genred_test", listing.stdout)
 
-        d = self.start(base_config(model, "device = genred_test", interval=0.25), env=env,
-                       nice=10)
+        # Small callbacks (latency 0.01 s: 256 frames) keep the flood slower
+        # than the feature thread drains, so every drain is short and the
+        # newest window joins audio from both sides of a loss.  (With
+        # 2048-frame callbacks the flood outran the drains until a drain
+        # held more than a window of unbroken audio: correctly "ok", but not
+        # what this test is about.)
+        d = self.start(base_config(model, "device = genred_test\nlatency = 0.01", interval=0.25),
+                       env=env, nice=10)
         # When the flood overflows the ring, the windows join pieces of
         # audio: a genre, but state degraded, with the loss in lost_s.
         # (How often it overflows depends on the machine's load.)
