@@ -21,6 +21,10 @@
  *     genre_graph_end(g);                          // a file's end: zeros after it
  *     genre_graph_del(g);
  *
+ * The convolutions run on libgenre's own vector kernels, the best set the
+ * CPU has (AVX-512F, AVX2+FMA, or portable code): the same floats on every
+ * AVX2 or AVX-512 machine and for any thread count.
+ *
  * Threads: one genre_graph is used by one thread at a time, except for
  * genre_graph_cancel (with `threads`
  * > 1 it hands conv blocks to its own pool); several graphs may share one

@@ -19,7 +19,7 @@ genre_net *genre_net_new(const genre_model *model, char *err, size_t errlen);
  * included: each conv layer's output rows are handed out in blocks to
  * whichever thread is free (genre/pool.h), so a thread that does not get a
  * core delays the window by at most one block.  The result does not depend
- * on the thread count.  threads = 1 is genre_net_new. */
+ * on the thread count, and is the same on every AVX2 or AVX-512 machine.  threads = 1 is genre_net_new. */
 genre_net *genre_net_new_threads(const genre_model *model, size_t threads, char *err,
                                  size_t errlen);
 /* Threads per window this net was made with. */
