@@ -179,11 +179,7 @@ static void conv_case(rng *r, const size_t *p, size_t t, genre_isa isa)
     /* Row blocks of every size, computed out of order, rebuild exactly the
      * same output (what threaded nets do): each value is summed the same
      * way whatever rows are computed with it. */
-    const float *src = in;
-    if (genre_conv_padded_size(&s)) {
-        genre_conv_pad(&s, in, padded);
-        src = padded;
-    }
+    const float *src = genre_conv_source(&s, in, padded);
     for (size_t rows = 1; rows <= oh; rows++) {
         float *blocks = malloc(n_out * sizeof *blocks);
         size_t n_blocks = (oh + rows - 1) / rows;

@@ -311,12 +311,8 @@ static void conv_block(void *ctx, size_t task, size_t slot)
 
 static void run_conv(const genre_net *net, const net_step *st, const float *in, float *out)
 {
-    const float *src = in;
-    if (genre_conv_padded_size(&st->conv)) {
-        genre_conv_pad(&st->conv, in, net->padded);
-        src = net->padded;
-    }
-    conv_job job = {.net = net, .step = st, .src = src, .out = out};
+    conv_job job = {.net = net, .step = st, .src = genre_conv_source(&st->conv, in, net->padded),
+                    .out = out};
     size_t tasks = (step_rows(st) + st->rows_per_block - 1) / st->rows_per_block;
     if (!net->pool) {
         for (size_t t = 0; t < tasks; t++)

@@ -26,8 +26,10 @@ size_t genre_conv_padded_size(const genre_conv_shape *s)
     return s->in_c * (s->h + 2 * s->pad_h) * (s->w + 2 * s->pad_w);
 }
 
-void genre_conv_pad(const genre_conv_shape *s, const float *in, float *padded)
+const float *genre_conv_source(const genre_conv_shape *s, const float *in, float *padded)
 {
+    if (!conv_is_padded(s))
+        return in;
     const size_t wp = s->w + 2 * s->pad_w, row = s->w * s->in_c;
     const size_t edge = s->pad_w * s->in_c;
     memset(padded, 0, s->pad_h * wp * s->in_c * sizeof *padded);
@@ -38,6 +40,7 @@ void genre_conv_pad(const genre_conv_shape *s, const float *in, float *padded)
         memset(dst + edge + row, 0, edge * sizeof *dst);
     }
     memset(dst, 0, s->pad_h * wp * s->in_c * sizeof *padded);
+    return padded;
 }
 
 int genre_conv_plan_init(genre_conv_plan *p, const genre_conv_shape *s, const float *weight,
@@ -74,12 +77,8 @@ void genre_conv_plan_free(genre_conv_plan *p)
 void genre_layer_conv2d(const genre_conv_plan *p, const float *in, bool relu, float *padded,
                         float *out)
 {
-    const float *src = in;
-    if (conv_is_padded(&p->s)) {
-        genre_conv_pad(&p->s, in, padded);
-        src = padded;
-    }
-    genre_layer_conv2d_rows(p, src, relu, 0, genre_conv_out_h(&p->s), out);
+    genre_layer_conv2d_rows(p, genre_conv_source(&p->s, in, padded), relu, 0,
+                            genre_conv_out_h(&p->s), out);
 }
 
 void genre_layer_conv2d_rows(const genre_conv_plan *p, const float *src, bool relu, size_t oy0,

@@ -42,8 +42,9 @@ void genre_conv_plan_free(genre_conv_plan *p);
 /* Floats of the zero-padded copy of the input a padded conv reads
  * ((h + 2 pad_h) x (w + 2 pad_w) x in_c); 0 without padding. */
 size_t genre_conv_padded_size(const genre_conv_shape *s);
-/* Writes that copy of in (genre_conv_padded_size floats). */
-void genre_conv_pad(const genre_conv_shape *s, const float *in, float *padded);
+/* What the conv's rows read: in itself, or for a padded conv its
+ * zero-padded copy, written to padded (genre_conv_padded_size floats). */
+const float *genre_conv_source(const genre_conv_shape *s, const float *in, float *padded);
 
 /* out[oh][ow][out_c] = bias + weight * input, optionally followed by ReLU
  * in the same pass.  padded holds genre_conv_padded_size() floats of
@@ -51,8 +52,7 @@ void genre_conv_pad(const genre_conv_shape *s, const float *in, float *padded);
 void genre_layer_conv2d(const genre_conv_plan *p, const float *in, bool relu, float *padded,
                         float *out);
 /* Output rows [oy0, oy1) of every channel of genre_layer_conv2d's result,
- * written in place in the full out, reading src: the padded copy
- * (genre_conv_pad) of a padded conv, else the input itself.  Different row
+ * written in place in the full out, reading src (genre_conv_source).  Different row
  * ranges may run at once on different threads. */
 void genre_layer_conv2d_rows(const genre_conv_plan *p, const float *src, bool relu, size_t oy0,
                              size_t oy1, float *out);
