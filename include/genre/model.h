@@ -16,6 +16,9 @@
 #define GENRE_MODEL_MAGIC "GENREMDL"
 /* The newest format version this build reads; version 1 files load too. */
 #define GENRE_MODEL_VERSION 2u
+/* A model has 1 to this many labels: the loader refuses more, and a
+ * result can hold every probability in a fixed array. */
+#define GENRE_MODEL_MAX_LABELS 1024u
 
 enum genre_layer_type {
     GENRE_LAYER_CONV2D = 1,         /* p: in_c, out_c, kh, kw, pad_h, pad_w; stride 1;

@@ -30,9 +30,6 @@
 #include "genred/log.h"
 #include "genred/source.h"
 
-/* The model format allows at most this many labels. */
-#define GENRED_MAX_LABELS 1024
-
 enum genred_state {
     GENRED_STATE_WARMING = 0,   /* the window is not full yet */
     GENRED_STATE_OK,            /* a genre is reported */
@@ -59,7 +56,7 @@ typedef struct genred_result {
     int top;                    /* label index of the genre, -1 when none */
     float confidence;           /* probs[top] */
     size_t n_labels;
-    float probs[GENRED_MAX_LABELS];
+    float probs[GENRE_MODEL_MAX_LABELS];
     int has_window;
     double window_start, window_end;    /* stream seconds */
     double time;                /* wall clock, epoch seconds */

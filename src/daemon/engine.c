@@ -724,13 +724,6 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
         genre_set_error(err, errlen, "no model loaded");
         return -1;
     }
-    if (model) {
-        if (model->n_labels < 1 || model->n_labels > GENRED_MAX_LABELS) {
-            genre_set_error(err, errlen, "model has %u labels, genred takes 1..%d",
-                            model->n_labels, GENRED_MAX_LABELS);
-            return -1;
-        }
-    }
     genred_source *src = replace_source ? source : e->source;
     const genre_frontend_spec *fe = &m->frontend;
     int spec_same = !model || (e->model && frontends_equal(&e->model->frontend, fe));

@@ -42,7 +42,6 @@ enum {
 #define ENDIAN_MARKER_SWAPPED 0x04030201u
 #define MAX_FILE_SIZE ((size_t)256 << 20)
 #define MAX_SECTIONS 64u
-#define MAX_LABELS 1024u
 #define MAX_LABEL_BYTES 256u
 #define MAX_LAYERS 256u
 #define MAX_TENSORS 4096u
@@ -411,8 +410,8 @@ static long long check_labels(const section *s, uint32_t *n_out, char *err, size
         return -1;
     }
     uint32_t n = rd32(s->data);
-    if (n < 1 || n > MAX_LABELS) {
-        genre_set_error(err, errlen, "label count %u outside 1..%u", n, MAX_LABELS);
+    if (n < 1 || n > GENRE_MODEL_MAX_LABELS) {
+        genre_set_error(err, errlen, "label count %u outside 1..%u", n, GENRE_MODEL_MAX_LABELS);
         return -1;
     }
     uint64_t pos = 4;
