@@ -6,17 +6,21 @@
 
 #include "check.h"
 
-#define PARSE(lit) genred_request_parse(lit, sizeof(lit) - 1)
+#define PARSE(lit) genred_request_parse(lit, sizeof(lit) - 1).kind
+/* The line parses as exactly this command. */
+#define PARSES_AS(lit, cmd)                                                                    \
+    (genred_request_parse(lit, sizeof(lit) - 1).kind == GENRED_REQUEST_COMMAND &&              \
+     genred_request_parse(lit, sizeof(lit) - 1).command == (cmd))
 
 static void test_parse(void)
 {
-    CHECK(PARSE("status") == GENRED_REQUEST_STATUS);
-    CHECK(PARSE("watch") == GENRED_REQUEST_WATCH);
-    CHECK(PARSE("unwatch") == GENRED_REQUEST_UNWATCH);
-    CHECK(PARSE("stats") == GENRED_REQUEST_STATS);
-    CHECK(PARSE("version") == GENRED_REQUEST_VERSION);
-    CHECK(PARSE("help") == GENRED_REQUEST_HELP);
-    CHECK(PARSE("  status\t \r") == GENRED_REQUEST_STATUS);
+    CHECK(PARSES_AS("status", GENRED_COMMAND_STATUS));
+    CHECK(PARSES_AS("watch", GENRED_COMMAND_WATCH));
+    CHECK(PARSES_AS("unwatch", GENRED_COMMAND_UNWATCH));
+    CHECK(PARSES_AS("stats", GENRED_COMMAND_STATS));
+    CHECK(PARSES_AS("version", GENRED_COMMAND_VERSION));
+    CHECK(PARSES_AS("help", GENRED_COMMAND_HELP));
+    CHECK(PARSES_AS("  status\t \r", GENRED_COMMAND_STATUS));
     CHECK(PARSE("Status") == GENRED_REQUEST_UNKNOWN);
     CHECK(PARSE("statu") == GENRED_REQUEST_UNKNOWN);
     CHECK(PARSE("statuss") == GENRED_REQUEST_UNKNOWN);
@@ -30,8 +34,23 @@ static void test_parse(void)
     CHECK(PARSE("\x1b[A") == GENRED_REQUEST_BINARY);
     CHECK(PARSE("x\x7f") == GENRED_REQUEST_BINARY);
     CHECK(PARSE("caf\xc3\xa9") == GENRED_REQUEST_UNKNOWN);   /* UTF-8 is text */
-    CHECK(strcmp(genred_request_commands[0], "status") == 0);
-    CHECK(genred_request_commands[6] == NULL);
+}
+
+/* The command table (protocol.h): every name is found again by lookup,
+ * `help` lists status first, and only unwatch needs a session. */
+static void test_command_table(void)
+{
+    CHECK(GENRED_COMMAND_COUNT == 6);
+    CHECK(strcmp(genred_commands[0].name, "status") == 0);
+    for (int i = 0; i < GENRED_COMMAND_COUNT; i++) {
+        const char *name = genred_commands[i].name;
+        CHECK(genred_command_lookup(name, strlen(name)) == i);
+        CHECK(genred_commands[i].reply_type != NULL);
+        CHECK(genred_commands[i].one_shot == (i != GENRED_COMMAND_UNWATCH));
+    }
+    CHECK(strcmp(genred_commands[GENRED_COMMAND_WATCH].reply_type, "ok") == 0);
+    CHECK(genred_command_lookup("stat", 4) == -1);
+    CHECK(genred_command_lookup("statuses", 6) == GENRED_COMMAND_STATUS);
 }
 
 static void test_sanitise(void)
@@ -111,6 +130,7 @@ static void test_reader(void)
 int main(void)
 {
     test_parse();
+    test_command_table();
     test_sanitise();
     test_reader();
     return check_exit_status("test_request");

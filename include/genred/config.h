@@ -32,7 +32,7 @@ typedef struct genred_inference_config {
 } genred_inference_config;
 
 typedef struct genred_socket_config {
-    char path[GENRED_CONFIG_PATH_MAX];  /* default /run/genred/genred.sock */
+    char path[GENRED_CONFIG_PATH_MAX];  /* default GENRED_SOCKET_DEFAULT (protocol.h) */
     unsigned mode;                      /* default 0660 */
     char group[GENRED_CONFIG_NAME_MAX]; /* default "audio"; "" = leave as created */
     size_t max_clients, max_line, max_queued;

@@ -10,20 +10,19 @@
 
 #include <stddef.h>
 
-typedef enum genred_request {
+#include "genred/protocol.h"
+
+typedef enum genred_request_kind {
     GENRED_REQUEST_EMPTY,       /* blank line: ignored, not an error */
-    GENRED_REQUEST_STATUS,
-    GENRED_REQUEST_WATCH,
-    GENRED_REQUEST_UNWATCH,
-    GENRED_REQUEST_STATS,
-    GENRED_REQUEST_VERSION,
-    GENRED_REQUEST_HELP,
+    GENRED_REQUEST_COMMAND,     /* one of genred_commands (protocol.h) */
     GENRED_REQUEST_UNKNOWN,     /* printable text that is no command */
     GENRED_REQUEST_BINARY,      /* NUL or another control byte inside the line */
-} genred_request;
+} genred_request_kind;
 
-/* The command words in the order `help` lists them, NULL-terminated. */
-extern const char *const genred_request_commands[];
+typedef struct genred_request {
+    genred_request_kind kind;
+    genred_command command;     /* when kind is GENRED_REQUEST_COMMAND */
+} genred_request;
 
 /* Classify one line (without its '\n').  A trailing '\r' and surrounding
  * spaces/tabs are ignored; commands are case-sensitive. */

@@ -13,17 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build_config.h"
+#include "genred/protocol.h"
 #include "json_read.h"
 
-#ifndef GENRED_VERSION
-#define GENRED_VERSION "unknown"
-#endif
 
-#define DEFAULT_SOCKET "/run/genred/genred.sock"
 #define DEFAULT_TIMEOUT_S 5.0
-#define PROTOCOL_VERSION 1
-/* Longest reply line accepted; the daemon's objects are a few KiB. */
-#define MAX_REPLY_LINE (1024 * 1024)
 /* genrectl watch --reconnect: retry delays. */
 #define RECONNECT_FIRST_S 0.5
 #define RECONNECT_MAX_S 10.0
@@ -46,6 +41,7 @@ typedef struct options {
     double timeout_s;           /* 0: wait forever */
     int reconnect;              /* watch: reconnect when genred goes away, for ever */
     const char *command;
+    genred_command verb;        /* what command names */
 } options;
 
 typedef struct connection {
@@ -69,7 +65,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: genrectl [--socket PATH] [--json] [--timeout S] status|watch|stats|version|help\n"
-            "  -s, --socket PATH   daemon socket (default $GENRED_SOCKET or " DEFAULT_SOCKET ")\n"
+            "  -s, --socket PATH   daemon socket (default $GENRED_SOCKET or " GENRED_SOCKET_DEFAULT ")\n"
             "  -j, --json          print the daemon's JSON objects unchanged, one per line\n"
             "  -t, --timeout S     give up after S seconds without a reply (default 5; 0 = never)\n"
             "  -r, --reconnect     watch: when genred goes away or is not there yet, keep\n"
@@ -141,7 +137,7 @@ static read_result read_line(connection *c, double deadline, char **line, size_t
             return READ_LINE;
         }
         scanned = c->len;
-        if (c->len >= MAX_REPLY_LINE) {
+        if (c->len >= GENRED_REPLY_LINE_MAX) {
             errno = EMSGSIZE;
             return READ_ERROR;
         }
@@ -417,22 +413,6 @@ static void print_readable(const char *command, const json_value *v)
 
 /* ---- session ------------------------------------------------------------ */
 
-static const char *const commands[] = {"status", "watch", "stats", "version", "help", NULL};
-
-static int is_command(const char *word)
-{
-    for (size_t i = 0; commands[i]; i++)
-        if (strcmp(commands[i], word) == 0)
-            return 1;
-    return 0;
-}
-
-/* The reply type that answers each command (watch is answered by "ok"). */
-static const char *reply_type(const char *command)
-{
-    return strcmp(command, "watch") == 0 ? "ok" : command;
-}
-
 /* Read one object; on any failure print why and return the exit code
  * (with *out NULL).  Returns EXIT_OK with *out set otherwise. */
 static int next_object(connection *c, const options *o, double deadline, json_value **out,
@@ -505,9 +485,9 @@ static int run_session(connection *c, const options *o)
         return EXIT_DAEMON_ERROR;
     }
     double protocol = 0;
-    if (json_get_number(v, "protocol", &protocol) == 0 && protocol != PROTOCOL_VERSION)
+    if (json_get_number(v, "protocol", &protocol) == 0 && protocol != GENRED_PROTOCOL_VERSION)
         fprintf(stderr, "genrectl: warning: daemon speaks protocol %.0f, genrectl knows %d\n",
-                protocol, PROTOCOL_VERSION);
+                protocol, GENRED_PROTOCOL_VERSION);
     json_free(v);
 
     char request[32];
@@ -517,8 +497,8 @@ static int run_session(connection *c, const options *o)
         return EXIT_DAEMON_ERROR;
     }
 
-    int watching = strcmp(o->command, "watch") == 0;
-    const char *expect = reply_type(o->command);
+    int watching = o->verb == GENRED_COMMAND_WATCH;
+    const char *expect = genred_commands[o->verb].reply_type;
     for (;;) {
         rc = next_object(c, o, deadline, &v, &line, &line_len);
         if (!v)
@@ -593,7 +573,7 @@ static int parse_options(int argc, char **argv, options *o)
         {NULL, 0, NULL, 0},
     };
     const char *env = getenv("GENRED_SOCKET");
-    o->socket_path = env && *env ? env : DEFAULT_SOCKET;
+    o->socket_path = env && *env ? env : GENRED_SOCKET_DEFAULT;
     o->json = 0;
     o->timeout_s = DEFAULT_TIMEOUT_S;
     o->reconnect = 0;
@@ -638,12 +618,14 @@ static int parse_options(int argc, char **argv, options *o)
         return EXIT_USAGE;
     }
     o->command = argv[optind];
-    if (!is_command(o->command)) {
+    int verb = genred_command_lookup(o->command, strlen(o->command));
+    if (verb < 0 || !genred_commands[verb].one_shot) {
         fprintf(stderr, "genrectl: unknown command '%s'\n", o->command);
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (o->reconnect && strcmp(o->command, "watch") != 0) {
+    o->verb = (genred_command)verb;
+    if (o->reconnect && o->verb != GENRED_COMMAND_WATCH) {
         fprintf(stderr, "genrectl: --reconnect is for watch only\n");
         return EXIT_USAGE;
     }

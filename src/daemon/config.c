@@ -9,6 +9,7 @@
  * overlong lines (inih silently splits lines longer than INI_MAX_LINE),
  * NUL bytes and empty unknown sections (the handler never sees those). */
 #include "genred/config.h"
+#include "genred/protocol.h"
 
 #include "genre/level.h"
 
@@ -41,7 +42,7 @@ void genred_config_defaults(genred_config *cfg)
     cfg->inference.smoothing = 3;
     cfg->inference.silence_dbfs = GENRE_SILENCE_DBFS;
     cfg->inference.threads = 1;
-    snprintf(cfg->socket.path, sizeof cfg->socket.path, "/run/genred/genred.sock");
+    snprintf(cfg->socket.path, sizeof cfg->socket.path, "%s", GENRED_SOCKET_DEFAULT);
     cfg->socket.mode = 0660;
     snprintf(cfg->socket.group, sizeof cfg->socket.group, "audio");
     cfg->socket.max_clients = 64;

@@ -1,7 +1,6 @@
 /* The genred main loop: wiring between the engine (threads), the audio
  * source, the socket server and systemd.  Everything here runs on the main
  * thread; the engine's threads reach it only through ev_async. */
-#include "genred/clock.h"
 #include "genred/daemon.h"
 
 #include <errno.h>
@@ -16,12 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-
+#include "build_config.h"
 #include "genre/file.h"
 #include "genre/frontend.h"
 #include "genre/json.h"
 #include "genre/model.h"
 #include "genre/stream.h"
+#include "genred/clock.h"
 #include "genred/config.h"
 #include "genred/engine.h"
 #include "genred/notify.h"
@@ -29,12 +29,6 @@
 #include "genred/server.h"
 #include "genred/source.h"
 
-#ifndef GENRED_CONFIG_DEFAULT
-#define GENRED_CONFIG_DEFAULT "/etc/genred/genred.conf"
-#endif
-#ifndef GENRED_MODEL_INSTALLED
-#define GENRED_MODEL_INSTALLED "/usr/share/genred/models/genre.gmdl"
-#endif
 
 /* How often the main loop looks at the audio source's health. */
 #define HEALTH_CHECK_SECONDS 0.25
@@ -179,7 +173,7 @@ static int check_fd_limit(const genred_config *cfg, genred_log *log, char *err, 
  * the checkout it was built from; tests and ./dev name their model. */
 static void resolve_model_path(const genred_config *cfg, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", cfg->model_path[0] ? cfg->model_path : GENRED_MODEL_INSTALLED);
+    snprintf(out, cap, "%s", cfg->model_path[0] ? cfg->model_path : GENRE_MODEL_INSTALLED);
 }
 
 static int load_model(const char *path, int threads, genre_model **model, genre_stream **stream,

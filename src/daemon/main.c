@@ -9,13 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build_config.h"
 #include "genred/daemon.h"
 #include "genred/log.h"
 #include "genred/source.h"
 
-#ifndef GENRED_CONFIG_DEFAULT
-#define GENRED_CONFIG_DEFAULT "/etc/genred/genred.conf"
-#endif
 
 static void usage(FILE *out)
 {

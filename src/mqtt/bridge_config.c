@@ -15,8 +15,8 @@
 #include "genre/file.h"
 #include "genred/ini_value.h"
 #include "genred/log.h"
+#include "genred/protocol.h"
 
-#define DEFAULT_SOCKET "/run/genred/genred.sock"
 #define LISTENER_PREFIX "listener "
 #define PORT_PLAIN 1883
 #define PORT_TLS 8883
@@ -215,7 +215,7 @@ static int add_listener(bridge_config *c, const char *section, char *why, size_t
     bridge_listener_config *l = &c->listeners[c->n_listeners++];
     memset(l, 0, sizeof *l);
     memcpy(l->id, id, strlen(id) + 1);     /* check_id bounded its length */
-    snprintf(l->socket, sizeof l->socket, DEFAULT_SOCKET);
+    snprintf(l->socket, sizeof l->socket, "%s", GENRED_SOCKET_DEFAULT);
     return 0;
 }
 
@@ -306,7 +306,7 @@ static int complete(bridge_config *c, char *why, size_t n)
         host_id(l->id, sizeof l->id);
         if (check_id(l->id, why, n))
             snprintf(l->id, sizeof l->id, "genred");
-        snprintf(l->socket, sizeof l->socket, DEFAULT_SOCKET);
+        snprintf(l->socket, sizeof l->socket, "%s", GENRED_SOCKET_DEFAULT);
     }
     for (size_t i = 0; i < c->n_listeners; i++)
         if (!c->listeners[i].name[0])

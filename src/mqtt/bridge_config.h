@@ -20,7 +20,7 @@
 typedef struct bridge_listener_config {
     char id[BRIDGE_ID_MAX + 1];         /* from the section name [listener ID] */
     char name[BRIDGE_NAME_MAX];         /* Home Assistant device name; default the id */
-    char socket[BRIDGE_PATH_MAX];       /* default /run/genred/genred.sock */
+    char socket[BRIDGE_PATH_MAX];       /* default GENRED_SOCKET_DEFAULT (protocol.h) */
 } bridge_listener_config;
 
 typedef struct bridge_config {

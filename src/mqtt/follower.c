@@ -9,9 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "genred/protocol.h"
 #include "log_once.h"
 
-#define PROTOCOL_VERSION 1
 #define READ_CHUNK 65536
 /* A connection that lasted this long starts the backoff afresh, and its
  * end is news again; a genred that fails right after every connection
@@ -86,10 +86,10 @@ static void handle_line(follower *f, char *line, size_t len)
     const char *type = json_get_string(v, "type");
     double protocol;
     if (strcmp(type, "hello") == 0) {
-        if (json_get_number(v, "protocol", &protocol) != 0 || protocol != PROTOCOL_VERSION) {
+        if (json_get_number(v, "protocol", &protocol) != 0 || protocol != GENRED_PROTOCOL_VERSION) {
             problem(f, "genred speaks protocol %s, this bridge %d; reconnecting",
                     json_get(v, "protocol") ? "another version" : "no version",
-                    PROTOCOL_VERSION);
+                    GENRED_PROTOCOL_VERSION);
             json_free(v);
             drop(f);
             return;

@@ -13,13 +13,11 @@
 
 #include <ev.h>
 
+#include "build_config.h"
 #include "bridge.h"
 #include "bridge_config.h"
 #include "genred/log.h"
 
-#ifndef GENRED_MQTT_CONFIG_DEFAULT
-#define GENRED_MQTT_CONFIG_DEFAULT "/etc/genred/genred-mqtt.conf"
-#endif
 
 /* How long a stop may wait for the offline messages to go out. */
 #define SHUTDOWN_FLUSH_S 2.0

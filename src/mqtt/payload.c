@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build_config.h"
+
 void bridge_topic(const bridge_config *c, const bridge_listener_config *l, enum bridge_topic kind,
                   char *out, size_t cap)
 {

@@ -3,16 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const genred_request_commands[] = {
-    "status", "watch", "unwatch", "stats", "version", "help", NULL,
-};
-
-/* Same order as genred_request_commands. */
-static const genred_request command_ids[] = {
-    GENRED_REQUEST_STATUS, GENRED_REQUEST_WATCH, GENRED_REQUEST_UNWATCH,
-    GENRED_REQUEST_STATS, GENRED_REQUEST_VERSION, GENRED_REQUEST_HELP,
-};
-
 static int is_blank(unsigned char c)
 {
     return c == ' ' || c == '\t';
@@ -35,17 +25,22 @@ genred_request genred_request_parse(const char *line, size_t len)
         line++;
         len--;
     }
+    genred_request r = {GENRED_REQUEST_UNKNOWN, GENRED_COMMAND_COUNT};
     for (size_t i = 0; i < len; i++)
-        if (is_binary((unsigned char)line[i]))
-            return GENRED_REQUEST_BINARY;
-    if (len == 0)
-        return GENRED_REQUEST_EMPTY;
-    for (size_t i = 0; genred_request_commands[i]; i++) {
-        const char *word = genred_request_commands[i];
-        if (strlen(word) == len && memcmp(word, line, len) == 0)
-            return command_ids[i];
+        if (is_binary((unsigned char)line[i])) {
+            r.kind = GENRED_REQUEST_BINARY;
+            return r;
+        }
+    if (len == 0) {
+        r.kind = GENRED_REQUEST_EMPTY;
+        return r;
     }
-    return GENRED_REQUEST_UNKNOWN;
+    int command = genred_command_lookup(line, len);
+    if (command >= 0) {
+        r.kind = GENRED_REQUEST_COMMAND;
+        r.command = (genred_command)command;
+    }
+    return r;
 }
 
 size_t genred_request_sanitise(const char *line, size_t len, size_t max_bytes,

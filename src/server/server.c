@@ -10,16 +10,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "build_config.h"
 #include "genre/error.h"
 #include "genre/json.h"
+#include "genred/protocol.h"
 #include "genred/request.h"
 #include "listener.h"
 
-#ifndef GENRED_VERSION
-#define GENRED_VERSION "unknown"
-#endif
 
-#define PROTOCOL_VERSION 1
 /* How much of an unknown request is echoed back in the error object. */
 #define ECHO_BYTES 64
 /* Bytes read from one client per readiness event, so one chatty client
@@ -283,7 +281,7 @@ static void build_identity(genred_server *s, const char *type)
     genre_json_key(&s->reply, "version");
     genre_json_string(&s->reply, GENRED_VERSION);
     genre_json_key(&s->reply, "protocol");
-    genre_json_int(&s->reply, PROTOCOL_VERSION);
+    genre_json_int(&s->reply, GENRED_PROTOCOL_VERSION);
     genre_json_end_object(&s->reply);
 }
 
@@ -332,7 +330,7 @@ static int reply_stats(client *c)
 {
     genred_server *s = c->server;
     genre_json *j = &s->reply;
-    begin_reply(s, "stats");
+    begin_reply(s, genred_commands[GENRED_COMMAND_STATS].reply_type);
     genre_json_key(j, "clients");
     genre_json_int(j, (long long)s->n_clients);
     genre_json_key(j, "watchers");
@@ -356,12 +354,13 @@ static int reply_stats(client *c)
     return send_reply(c);
 }
 
-static int reply_ok(client *c, const char *command)
+/* The acknowledgement of a command that changes the session. */
+static int reply_ok(client *c, genred_command command)
 {
     genred_server *s = c->server;
-    begin_reply(s, "ok");
+    begin_reply(s, genred_commands[command].reply_type);
     genre_json_key(&s->reply, "command");
-    genre_json_string(&s->reply, command);
+    genre_json_string(&s->reply, genred_commands[command].name);
     genre_json_end_object(&s->reply);
     return send_reply(c);
 }
@@ -369,11 +368,11 @@ static int reply_ok(client *c, const char *command)
 static int reply_help(client *c)
 {
     genred_server *s = c->server;
-    begin_reply(s, "help");
+    begin_reply(s, genred_commands[GENRED_COMMAND_HELP].reply_type);
     genre_json_key(&s->reply, "commands");
     genre_json_begin_array(&s->reply);
-    for (size_t i = 0; genred_request_commands[i]; i++)
-        genre_json_string(&s->reply, genred_request_commands[i]);
+    for (int i = 0; i < GENRED_COMMAND_COUNT; i++)
+        genre_json_string(&s->reply, genred_commands[i].name);
     genre_json_end_array(&s->reply);
     genre_json_end_object(&s->reply);
     return send_reply(c);
@@ -408,32 +407,34 @@ static int handle_line(client *c, const char *line, size_t len)
 {
     genred_server *s = c->server;
     genred_request req = genred_request_parse(line, len);
-    if (req == GENRED_REQUEST_EMPTY)
+    if (req.kind == GENRED_REQUEST_EMPTY)
         return 0;
     s->requests_total++;
     client_touch(c);
-    switch (req) {
-    case GENRED_REQUEST_STATUS:
-        return reply_status(c);
-    case GENRED_REQUEST_WATCH:
-        client_set_watching(c, 1);
-        return reply_ok(c, "watch");
-    case GENRED_REQUEST_UNWATCH:
-        client_set_watching(c, 0);
-        return reply_ok(c, "unwatch");
-    case GENRED_REQUEST_STATS:
-        return reply_stats(c);
-    case GENRED_REQUEST_VERSION:
-        build_identity(s, "version");
-        return send_reply(c);
-    case GENRED_REQUEST_HELP:
-        return reply_help(c);
-    case GENRED_REQUEST_BINARY:
+    if (req.kind == GENRED_REQUEST_BINARY) {
         s->protocol_errors++;
         return send_error(c, "binary data in request");
-    case GENRED_REQUEST_UNKNOWN:
-    case GENRED_REQUEST_EMPTY:
-        break;
+    }
+    if (req.kind == GENRED_REQUEST_COMMAND) {
+        switch (req.command) {
+        case GENRED_COMMAND_STATUS:
+            return reply_status(c);
+        case GENRED_COMMAND_WATCH:
+            client_set_watching(c, 1);
+            return reply_ok(c, req.command);
+        case GENRED_COMMAND_UNWATCH:
+            client_set_watching(c, 0);
+            return reply_ok(c, req.command);
+        case GENRED_COMMAND_STATS:
+            return reply_stats(c);
+        case GENRED_COMMAND_VERSION:
+            build_identity(s, genred_commands[req.command].reply_type);
+            return send_reply(c);
+        case GENRED_COMMAND_HELP:
+            return reply_help(c);
+        case GENRED_COMMAND_COUNT:
+            break;
+        }
     }
     s->protocol_errors++;
     return reply_unknown(c, line, len);

@@ -18,6 +18,7 @@
  * one file's timeline (plot.h).  Exit status: 1 if a file, a directory,
  * the model or the plot failed, else 3 if a file got no genre, else 0; 2
  * for a usage error. */
+#include "build_config.h"
 #include "genre/audiofile.h"
 #include "genre/error.h"
 #include "genre/json.h"
@@ -40,9 +41,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef GENRE_MODEL_INSTALLED
-#define GENRE_MODEL_INSTALLED "/usr/local/share/genred/models/genre.gmdl"
-#endif
 
 #define ERRLEN 512
 /* The version of the --json lines (doc/output.md, "Versions"). */

@@ -14,6 +14,7 @@
  * trunk, computed by the stream classifier (genre/stream.h) exactly as the
  * daemon and genre-classify compute them, with the stream's context (zeros
  * only before the file's start and after its end). */
+#include "build_config.h"
 #include "csv.h"
 #include "genre/audiofile.h"
 #include "genre/error.h"
