@@ -53,6 +53,9 @@ genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, s
  * 0, or -1 with the same message.  The model loader runs it on every
  * model's front-end, so no model is accepted that the front-end refuses. */
 int genre_frontend_check_spec(const genre_frontend_spec *spec, char *err, size_t errlen);
+/* Seconds of audio one network window spans: from its first frame's first
+ * sample to its last frame's last ((window_frames - 1) hops and one FFT). */
+double genre_frontend_window_seconds(const genre_frontend_spec *spec);
 /* Returns 0 or the first non-zero sink value. */
 int genre_frontend_push(genre_frontend *fe, const float *samples, size_t n,
                         genre_frame_sink sink, void *user);

@@ -189,6 +189,11 @@ static void empty_band_error(const genre_frontend_spec *s, uint32_t b, double lo
                     b, lo, hi, (double)s->sample_rate / s->n_fft);
 }
 
+double genre_frontend_window_seconds(const genre_frontend_spec *spec)
+{
+    return ((double)(spec->window_frames - 1) * spec->hop + spec->n_fft) / spec->sample_rate;
+}
+
 int genre_frontend_check_spec(const genre_frontend_spec *spec, char *err, size_t errlen)
 {
     if (!spec) {

@@ -26,6 +26,7 @@
 #include "genre/model.h"
 #include "genre/model_json.h"
 #include "genre/pipeline.h"
+#include "genre/rank.h"
 #include "genre/stream.h"
 
 #include "plot.h"
@@ -330,15 +331,6 @@ static int run_file(classifier *c, classify_run *run, const char *path, double *
     return rc < 0 ? -1 : 0;
 }
 
-static size_t argmax(const float *p, size_t n)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (p[i] > p[best])
-            best = i;
-    return best;
-}
-
 static void json_probabilities(genre_json *j, const genre_model *m, const float *p)
 {
     genre_json_begin_object(j);
@@ -370,7 +362,7 @@ static char *format_json(const classifier *c, const char *path, const float *cli
     genre_json_key(&j, "file"); genre_json_string(&j, path);
     genre_json_key(&j, "outcome"); genre_json_string(&j, o->name);
     if (clip) {
-        size_t best = argmax(clip, c->n_labels);
+        size_t best = genre_argmax(clip, c->n_labels);
         genre_json_key(&j, "genre"); genre_json_string(&j, m->labels[best]);
         genre_json_key(&j, "confidence"); genre_json_number(&j, clip[best]);
         genre_json_key(&j, "probabilities"); json_probabilities(&j, m, clip);
@@ -386,7 +378,7 @@ static char *format_json(const classifier *c, const char *path, const float *cli
     genre_json_begin_array(&j);
     for (size_t w = 0; o->silent && w < c->n_windows; w++) {
         const float *p = c->window_probs + w * c->n_labels;
-        size_t wb = argmax(p, c->n_labels);
+        size_t wb = genre_argmax(p, c->n_labels);
         /* A window spans its first frame's start to its last frame's end
          * (a padded window: the whole clip). */
         double start = c->spans[2 * w];
@@ -458,19 +450,8 @@ static char *format_row(const classifier *c, const char *path, int name_width, c
             snprintf(row, size, "%-*s  %-15s %7s  %s", name_width, path, what, "-", o->reason);
         return row;
     }
-    size_t order[3] = {0, 0, 0}, shown = c->n_labels < 3 ? c->n_labels : 3;
-    /* Top three by repeated selection: there are only a handful of labels. */
-    for (size_t k = 0; k < shown; k++) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < c->n_labels; i++) {
-            bool taken = false;
-            for (size_t q = 0; q < k; q++)
-                taken |= order[q] == i;
-            if (!taken && (best == SIZE_MAX || clip[i] > clip[best]))
-                best = i;
-        }
-        order[k] = best;
-    }
+    size_t order[3];
+    size_t shown = genre_top_k(clip, c->n_labels, 3, order);
     char top[512] = "";
     size_t len = 0;
     for (size_t k = 0; k < shown && len < sizeof top; k++)
@@ -478,8 +459,7 @@ static char *format_row(const classifier *c, const char *path, int name_width, c
                                 m->labels[order[k]], 100.0 * clip[order[k]]);
     char note[128] = "";
     if (padded) {
-        double window = ((double)(m->frontend.window_frames - 1) * m->frontend.hop +
-                         m->frontend.n_fft) / m->frontend.sample_rate;
+        double window = genre_frontend_window_seconds(&m->frontend);
         snprintf(note, sizeof note, "  (padded: %.1f s clip, window %.1f s)", duration, window);
     }
     size_t size = strlen(path) + (size_t)name_width + strlen(top) + strlen(note) + 512;
@@ -580,7 +560,7 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
         return;
     }
     o.silent = silent;
-    double window_s = ((double)(fe->window_frames - 1) * fe->hop + fe->n_fft) / fe->sample_rate;
+    double window_s = genre_frontend_window_seconds(fe);
     size_t loud = 0;
     for (size_t w = 0; w < c->n_windows; w++) {
         double end = padded ? duration : c->spans[2 * w + 1];

@@ -4,15 +4,13 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "genre/rank.h"
+
 static int window_label(const float *p, size_t n_labels, bool silent)
 {
     if (silent)
         return SEGMENT_SILENCE;
-    size_t best = 0;
-    for (size_t k = 1; k < n_labels; k++)
-        if (p[k] > p[best])
-            best = k;
-    return (int)best;
+    return (int)genre_argmax(p, n_labels);
 }
 
 /* Where window w's stretch ends: halfway between its centre and the next
