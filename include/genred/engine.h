@@ -27,20 +27,9 @@
 
 #include "genre/model.h"
 #include "genre/stream.h"
+#include "genred/decision.h"
 #include "genred/log.h"
 #include "genred/source.h"
-
-enum genred_state {
-    GENRED_STATE_WARMING = 0,   /* the window is not full yet */
-    GENRED_STATE_OK,            /* a genre is reported */
-    GENRED_STATE_SILENCE,       /* input below silence_dbfs */
-    GENRED_STATE_NO_INPUT,      /* no source, or it failed / ended */
-    GENRED_STATE_BAD_INPUT,     /* the window's audio has NaN or infinite samples */
-    GENRED_STATE_MODEL_ERROR,   /* the network's output is not finite */
-    GENRED_STATE_DEGRADED,      /* a genre, but audio was lost inside the window */
-};
-
-const char *genred_state_name(enum genred_state s);
 
 typedef struct genred_engine_params {
     double interval;            /* seconds between results */
@@ -85,20 +74,31 @@ genred_engine *genred_engine_new(const genred_engine_params *params, genred_log 
                                  void (*on_result)(void *user), void *user, char *err,
                                  size_t errlen);
 
-/* Replace the model (with its stream classifier, genre/stream.h, which the
- * inference thread feeds with the feature thread's frames) and/or the
- * source in one step.
- * model == NULL keeps the current model; replace_source == 0 keeps the
- * current source (source == NULL with replace_source detaches it: no
- * input).  Everything that can fail (pipeline for the new rate/front-end,
- * buffers) is prepared before anything is swapped: on failure -1 is
- * returned, nothing changed and the caller still owns model/stream/source.  On
- * success the engine owns them and has closed what they replaced.  The
- * window (and with it ten seconds of context) survives a model swap when
- * the front-end is identical and the source stays. */
-int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *stream,
-                          const char *model_name, genred_source *source, int replace_source,
-                          char *err, size_t errlen);
+/* What a change hands over: a model (with its stream classifier,
+ * genre/stream.h, which the inference thread feeds with the feature
+ * thread's frames, and the name reports show), a source, or both at once
+ * (a reload that changes both must never run the new model on the old
+ * source's features or the other way round). */
+typedef struct genred_engine_change {
+    genre_model *model;         /* NULL: keep the current model */
+    genre_stream *stream;       /* with model: its stream classifier */
+    const char *model_name;
+    int replace_source;         /* 0: keep the current source */
+    genred_source *source;      /* with replace_source: the new one; NULL detaches (no input) */
+} genred_engine_change;
+
+/* Apply a change in one step.  Everything that can fail (pipeline for the
+ * new rate/front-end, buffers) is prepared before anything is swapped: on
+ * failure -1 is returned, nothing changed and the caller still owns what
+ * it handed over.  On success the engine owns it and has closed what it
+ * replaced.  The window (and with it ten seconds of context) survives a
+ * model change when the front-end is identical and the source stays. */
+int genred_engine_apply(genred_engine *e, const genred_engine_change *change, char *err,
+                        size_t errlen);
+/* genred_engine_apply for one part. */
+int genred_engine_set_model(genred_engine *e, genre_model *model, genre_stream *stream,
+                            const char *model_name, char *err, size_t errlen);
+int genred_engine_set_source(genred_engine *e, genred_source *source, char *err, size_t errlen);
 void genred_engine_set_params(genred_engine *e, const genred_engine_params *params);
 /* Start / stop the two threads (idempotent).  _stop cancels an inference
  * in progress and waits at most 2 s for the inference thread; -1 when it

@@ -9,6 +9,7 @@
  * overlong lines (inih silently splits lines longer than INI_MAX_LINE),
  * NUL bytes and empty unknown sections (the handler never sees those). */
 #include "genred/config.h"
+#include "genred/decision.h"
 #include "genred/protocol.h"
 
 #include "genre/level.h"
@@ -147,7 +148,7 @@ static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why
         cfg->inference.interval = d;
         return 0;
     case K_INF_SMOOTHING:
-        if (genred_ini_long(v, 1, 60, &l, why, n))
+        if (genred_ini_long(v, 1, GENRED_SMOOTHING_MAX, &l, why, n))
             return -1;
         cfg->inference.smoothing = (int)l;
         return 0;

@@ -318,93 +318,33 @@ static int status_json(void *user, char *out, size_t cap)
     return copy_out(&d->status, out, cap);
 }
 
-static void key_string_or_null(genre_json *j, const char *key, const char *value)
-{
-    genre_json_key(j, key);
-    if (value && *value)
-        genre_json_string(j, value);
-    else
-        genre_json_null(j);
-}
-
 static int stats_json(void *user, char *out, size_t cap)
 {
     genred *d = user;
-    genred_engine_stats st;
-    genred_engine_get_stats(d->engine, &st);
     genred_source *src = genred_engine_source(d->engine);
-    genre_json *j = &d->scratch;
-    genre_json_reset(j);
-    /* Members only: the server wraps them in its own object. */
-    genre_json_key(j, "uptime");
-    genre_json_fixed(j, genred_mono_now() - d->start_mono, 3);
-    genre_json_key(j, "state");
-    genre_json_string(j, genred_state_name(d->have_last ? d->last.state
-                                                        : GENRED_STATE_WARMING));
-    genre_json_key(j, "frames");
-    genre_json_int(j, (long long)st.frames);
-    genre_json_key(j, "overruns");
-    genre_json_int(j, (long long)st.overruns);
-    genre_json_key(j, "dropped_frames");
-    genre_json_int(j, (long long)st.dropped_frames);
-    genre_json_key(j, "gaps");
-    genre_json_int(j, (long long)st.gaps);
-    genre_json_key(j, "gap_frames");
-    genre_json_int(j, (long long)st.gap_frames);
-    genre_json_key(j, "nonfinite_samples");
-    genre_json_int(j, (long long)st.nonfinite_samples);
-    genre_json_key(j, "model_errors");
-    genre_json_int(j, (long long)st.model_errors);
-    genre_json_key(j, "inferences");
-    genre_json_int(j, (long long)st.inferences);
-    genre_json_key(j, "inference_ms_last");
-    genre_json_number(j, st.inference_ms_last);
-    genre_json_key(j, "inference_ms_mean");
-    genre_json_number(j, st.inference_ms_mean);
-    genre_json_key(j, "level_dbfs");
-    genre_json_number(j, round(st.level_dbfs * 10) / 10);
     const genred_audio_config *a = &d->cfg.audio;
-    genre_json_key(j, "source");
-    genre_json_string(j, a->source == GENRED_SOURCE_FILE ? "file" : "device");
-    genre_json_key(j, "device");
-    genre_json_string(j, src ? genred_source_name(src)
-                             : a->source == GENRED_SOURCE_FILE ? a->file : a->device);
-    genre_json_key(j, "sample_rate");
-    if (src)
-        genre_json_number(j, genred_source_rate(src));
-    else
-        genre_json_null(j);
-    genre_json_key(j, "channels");
-    if (src)
-        genre_json_int(j, genred_source_channels(src));
-    else
-        genre_json_null(j);
-    key_string_or_null(j, "input_error", d->input_error);
-    genre_json_key(j, "interval");
-    genre_json_number(j, d->cfg.inference.interval);
-    genre_json_key(j, "smoothing");
-    genre_json_int(j, d->cfg.inference.smoothing);
-    genre_json_key(j, "threads");
-    genre_json_int(j, d->cfg.inference.threads);
-    genre_json_key(j, "silence_dbfs");
-    genre_json_number(j, d->cfg.inference.silence_dbfs);
-    genre_json_key(j, "config_generation");
-    genre_json_int(j, (long long)d->config_generation);
-    key_string_or_null(j, "config_path", d->config_path);
-    genre_json_key(j, "last_reload");
-    if (d->last_reload > 0) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.3f", d->last_reload);
-        genre_json_raw(j, buf);
-    } else {
-        genre_json_null(j);
-    }
-    key_string_or_null(j, "last_reload_error", d->last_reload_error);
-    genre_json_key(j, "model");
-    genre_json_string(j, genred_engine_model_name(d->engine));
-    genre_json_key(j, "model_path");
-    genre_json_string(j, d->model_path);
-    return copy_out(j, out, cap);
+    genred_stats_facts f = {
+        .uptime = genred_mono_now() - d->start_mono,
+        .state = d->have_last ? d->last.state : GENRED_STATE_WARMING,
+        .source_kind = a->source == GENRED_SOURCE_FILE ? "file" : "device",
+        .source_name = src ? genred_source_name(src)
+                           : a->source == GENRED_SOURCE_FILE ? a->file : a->device,
+        .source_open = src != NULL,
+        .sample_rate = src ? genred_source_rate(src) : 0,
+        .channels = src ? genred_source_channels(src) : 0,
+        .input_error = d->input_error,
+        .inference = &d->cfg.inference,
+        .config_generation = d->config_generation,
+        .config_path = d->config_path,
+        .last_reload = d->last_reload,
+        .last_reload_error = d->last_reload_error,
+        .model_name = genred_engine_model_name(d->engine),
+        .model_path = d->model_path,
+    };
+    genred_engine_get_stats(d->engine, &f.engine);
+    genre_json_reset(&d->scratch);
+    genred_report_stats(&d->scratch, &f);
+    return copy_out(&d->scratch, out, cap);
 }
 
 static void server_warning(void *user, const char *message)
@@ -455,7 +395,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
         schedule_retry(d);
         return;
     }
-    if (genred_engine_replace(d->engine, NULL, NULL, NULL, s, 1, err, sizeof err)) {
+    if (genred_engine_set_source(d->engine, s, err, sizeof err)) {
         genred_source_close(s);
         genred_warning(d->log, "audio input: %s", err);
         snprintf(d->input_error, sizeof d->input_error, "%s", err);
@@ -476,7 +416,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 static void input_lost(genred *d, enum genred_source_health h, const char *why)
 {
     char err[256];
-    if (genred_engine_replace(d->engine, NULL, NULL, NULL, NULL, 1, err, sizeof err))
+    if (genred_engine_set_source(d->engine, NULL, err, sizeof err))
         genred_error(d->log, "cannot detach the audio source: %s", err);
     snprintf(d->input_error, sizeof d->input_error, "%s", why);
     if (h == GENRED_SOURCE_FINISHED) {
@@ -586,9 +526,14 @@ static void reload(genred *d)
         strcmp(cfg.socket.group, d->cfg.socket.group) != 0)
         genred_warning(d->log, "[socket] path/mode/group changes take effect on restart");
     uint32_t crc = model ? model->crc32 : d->model_crc;
-    if ((model || new_audio) &&
-        genred_engine_replace(d->engine, model, stream, base_name(model_path), source, new_audio,
-                              err, sizeof err))
+    genred_engine_change change = {
+        .model = model,
+        .stream = stream,
+        .model_name = base_name(model_path),
+        .replace_source = new_audio,
+        .source = source,
+    };
+    if ((model || new_audio) && genred_engine_apply(d->engine, &change, err, sizeof err))
         goto fail;
 
     /* Committed. */
@@ -748,8 +693,8 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
         genre_model_del(model);
         goto fail;
     }
-    if (genred_engine_replace(d->engine, model, stream, base_name(d->model_path), NULL, 0, err,
-                              errlen)) {
+    if (genred_engine_set_model(d->engine, model, stream, base_name(d->model_path), err,
+                                errlen)) {
         genre_stream_del(stream);
         genre_model_del(model);
         goto fail;
@@ -776,7 +721,7 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
         genred_warning(log, "audio input unavailable: %s; retrying", why);
         snprintf(d->input_error, sizeof d->input_error, "%s", why);
         schedule_retry(d);
-    } else if (genred_engine_replace(d->engine, NULL, NULL, NULL, source, 1, err, errlen)) {
+    } else if (genred_engine_set_source(d->engine, source, err, errlen)) {
         genred_source_close(source);
         goto fail;
     } else {

@@ -12,8 +12,10 @@
 
 #include "genre/level.h"
 #include "genre/pipeline.h"
+#include "genre/rank.h"
 #include "genre/stream.h"
 #include "genre/window.h"
+#include "genred/level_meter.h"
 
 /* Frames read from the ring per pipeline call: the pipeline's own chunk,
  * so it never splits a call. */
@@ -28,24 +30,6 @@
  * instead of 100.  The ring (4 s) holds 40 periods. */
 #define FEATURE_PERIOD_NS 100000000L
 #define DRAIN_WAIT_NS 50000000L
-/* The input level is kept as sums of squares over 100 ms blocks covering
- * the window, so it describes the same audio the network sees. */
-#define LEVEL_BLOCK_SECONDS 0.1
-#define SMOOTHING_MAX 60
-
-const char *genred_state_name(enum genred_state s)
-{
-    switch (s) {
-    case GENRED_STATE_WARMING: return "warming";
-    case GENRED_STATE_OK: return "ok";
-    case GENRED_STATE_DEGRADED: return "degraded";
-    case GENRED_STATE_SILENCE: return "silence";
-    case GENRED_STATE_NO_INPUT: return "no-input";
-    case GENRED_STATE_BAD_INPUT: return "bad-input";
-    case GENRED_STATE_MODEL_ERROR: return "model-error";
-    }
-    return "?";
-}
 
 /* Everything a source has lost so far: the ring's drops and what the
  * source itself reports. */
@@ -67,16 +51,6 @@ static genred_loss_totals loss_totals(genred_source *src)
     };
 }
 
-typedef struct level_meter {
-    double *sumsq;              /* per block */
-    uint64_t *count;            /* samples per block */
-    uint64_t *nonfinite;        /* NaN/infinite samples per block (counted in count) */
-    uint64_t *loss_events;      /* losses found while the block filled (drops, gaps) */
-    uint64_t *lost_frames;      /* source frames they lost */
-    size_t n_blocks, cur;       /* cur: the block being filled */
-    uint64_t block_samples;     /* samples (all channels) per full block */
-} level_meter;
-
 /* What the inference thread runs.  A new set is handed over, not swapped
  * in under the thread's feet: the main thread leaves it in `pending` and
  * the inference thread adopts it between two results, so a reload never
@@ -87,7 +61,7 @@ typedef struct net_parts {
     genre_stream *stream;       /* the model's stream classifier */
     float *fresh;               /* frames new since the last turn */
     float *raw;                 /* network output */
-    float *history;             /* SMOOTHING_MAX x n_labels */
+    genred_smoother smoother;   /* its recent outputs */
     uint64_t generation;        /* which replace made it (results carry it) */
 } net_parts;
 
@@ -97,7 +71,7 @@ static void net_parts_free(net_parts *p)
     genre_model_del(p->model);
     free(p->fresh);
     free(p->raw);
-    free(p->history);
+    genred_smoother_free(&p->smoother);
     memset(p, 0, sizeof *p);
 }
 
@@ -117,7 +91,7 @@ struct genred_engine {
     genre_pipeline *pipeline;
     genre_window *window;
     float *chunk;               /* feature thread: CHUNK_FRAMES * channels */
-    level_meter level;          /* feature thread */
+    genred_level_meter level;   /* feature thread */
     genred_loss_totals seen;    /* feature thread: the current source's losses so far */
     int started;                /* genred_engine_start was called, _stop was not */
 
@@ -126,7 +100,6 @@ struct genred_engine {
     uint64_t window_gen_seen;   /* window_gen the stream was last reset for */
     uint64_t consumed;          /* window frames given to the stream */
     uint64_t stream_origin;     /* window frame that is stream frame 0 */
-    size_t history_count, history_pos;
     genred_result work;         /* result being built */
 
     /* Shared by the feature and inference threads (and the main thread
@@ -179,134 +152,6 @@ static struct timespec to_timespec(double s)
     return t;
 }
 
-/* Seconds of audio one full window spans. */
-static double window_seconds(const genre_frontend_spec *fe)
-{
-    return ((double)(fe->window_frames - 1) * fe->hop + fe->n_fft) / fe->sample_rate;
-}
-
-/* ---- level meter ------------------------------------------------------- */
-
-static void level_free(level_meter *m)
-{
-    free(m->sumsq);
-    free(m->count);
-    free(m->nonfinite);
-    free(m->loss_events);
-    free(m->lost_frames);
-    memset(m, 0, sizeof *m);
-}
-
-static int level_init(level_meter *m, const genre_frontend_spec *fe, double rate, int channels)
-{
-    memset(m, 0, sizeof *m);
-    double block_frames = round(rate * LEVEL_BLOCK_SECONDS);
-    if (block_frames < 1)
-        block_frames = 1;
-    m->block_samples = (uint64_t)block_frames * (uint64_t)channels;
-    m->n_blocks = (size_t)ceil(window_seconds(fe) / LEVEL_BLOCK_SECONDS);
-    if (m->n_blocks < 1)
-        m->n_blocks = 1;
-    m->sumsq = calloc(m->n_blocks, sizeof *m->sumsq);
-    m->count = calloc(m->n_blocks, sizeof *m->count);
-    m->nonfinite = calloc(m->n_blocks, sizeof *m->nonfinite);
-    m->loss_events = calloc(m->n_blocks, sizeof *m->loss_events);
-    m->lost_frames = calloc(m->n_blocks, sizeof *m->lost_frames);
-    if (!m->sumsq || !m->count || !m->nonfinite || !m->loss_events || !m->lost_frames) {
-        level_free(m);
-        return -1;
-    }
-    return 0;
-}
-
-static void level_reset(level_meter *m)
-{
-    if (!m->sumsq)
-        return;
-    memset(m->sumsq, 0, m->n_blocks * sizeof *m->sumsq);
-    memset(m->count, 0, m->n_blocks * sizeof *m->count);
-    memset(m->nonfinite, 0, m->n_blocks * sizeof *m->nonfinite);
-    memset(m->loss_events, 0, m->n_blocks * sizeof *m->loss_events);
-    memset(m->lost_frames, 0, m->n_blocks * sizeof *m->lost_frames);
-    m->cur = 0;
-}
-
-/* Also the input check: a NaN or infinite sample (a broken driver, a
- * float file of garbage) would slip past every comparison (NaN < x is
- * false, so even the silence test) and poison the features; it is
- * replaced by 0 in x and counted in its block, so the state says
- * bad-input for as long as it is inside the window.  Returns the number
- * replaced. */
-static size_t level_add(level_meter *m, float *x, size_t n)
-{
-    size_t replaced = 0;
-    while (n > 0) {
-        uint64_t room = m->block_samples - m->count[m->cur];
-        size_t take = n < room ? n : (size_t)room;
-        double acc = 0;
-        size_t bad = 0;
-        for (size_t i = 0; i < take; i++) {
-            if (!isfinite(x[i])) {
-                x[i] = 0;
-                bad++;
-            }
-            acc += (double)x[i] * x[i];
-        }
-        m->sumsq[m->cur] += acc;
-        m->count[m->cur] += take;
-        m->nonfinite[m->cur] += bad;
-        replaced += bad;
-        x += take;
-        n -= take;
-        if (m->count[m->cur] == m->block_samples) {
-            m->cur = (m->cur + 1) % m->n_blocks;
-            m->sumsq[m->cur] = 0;
-            m->count[m->cur] = 0;
-            m->nonfinite[m->cur] = 0;
-            m->loss_events[m->cur] = 0;
-            m->lost_frames[m->cur] = 0;
-        }
-    }
-    return replaced;
-}
-
-/* A loss (dropped or never captured audio) just before the samples that
- * come next: it stays in the window's account while its block does. */
-static void level_add_loss(level_meter *m, uint64_t events, uint64_t frames)
-{
-    m->loss_events[m->cur] += events;
-    m->lost_frames[m->cur] += frames;
-}
-
-static void level_losses(const level_meter *m, uint64_t *events, uint64_t *frames)
-{
-    *events = *frames = 0;
-    for (size_t i = 0; i < m->n_blocks; i++) {
-        *events += m->loss_events[i];
-        *frames += m->lost_frames[i];
-    }
-}
-
-static int level_has_nonfinite(const level_meter *m)
-{
-    for (size_t i = 0; i < m->n_blocks; i++)
-        if (m->nonfinite[i])
-            return 1;
-    return 0;
-}
-
-/* RMS over all blocks (genre/level.h). */
-static double level_dbfs(const level_meter *m)
-{
-    double s = 0;
-    uint64_t c = 0;
-    for (size_t i = 0; i < m->n_blocks; i++) {
-        s += m->sumsq[i];
-        c += m->count[i];
-    }
-    return genre_level_dbfs(s, c);
-}
-
 /* ---- feature thread ------------------------------------------------------- */
 
 static int on_frame(void *user, const float *frame)
@@ -333,15 +178,15 @@ static void drain(genred_engine *e, genred_ring *ring, size_t channels)
         uint64_t lost = (now.dropped_frames - e->seen.dropped_frames) +
                         (now.gap_frames - e->seen.gap_frames);
         if (events || lost)
-            level_add_loss(&e->level, events, lost);
+            genred_level_meter_add_loss(&e->level, events, lost);
         e->seen = now;
         /* The producer only ever writes whole frames, so n is too. */
         size_t frames = n / channels;
-        size_t replaced = level_add(&e->level, e->chunk, n);
-        double db = level_dbfs(&e->level);
-        int nonfinite = level_has_nonfinite(&e->level);
+        size_t replaced = genred_level_meter_add(&e->level, e->chunk, n);
+        double db = genred_level_meter_dbfs(&e->level);
+        int nonfinite = genred_level_meter_has_nonfinite(&e->level);
         uint64_t window_events, window_lost;
-        level_losses(&e->level, &window_events, &window_lost);
+        genred_level_meter_losses(&e->level, &window_events, &window_lost);
         pthread_mutex_lock(&e->lock);
         e->source_frames += frames;
         e->level_dbfs = db;
@@ -401,27 +246,6 @@ static void publish(genred_engine *e, const genred_result *r, uint64_t generatio
     pthread_mutex_unlock(&e->slot_lock);
 }
 
-static void smooth(genred_engine *e, const float *raw, size_t n_labels, size_t smoothing,
-                   float *out)
-{
-    float *history = e->active.history;
-    memcpy(history + e->history_pos * n_labels, raw, n_labels * sizeof *raw);
-    e->history_pos = (e->history_pos + 1) % SMOOTHING_MAX;
-    if (e->history_count < SMOOTHING_MAX)
-        e->history_count++;
-    size_t use = smoothing < e->history_count ? smoothing : e->history_count;
-    for (size_t k = 0; k < n_labels; k++)
-        out[k] = 0;
-    for (size_t i = 0; i < use; i++) {
-        size_t slot = (e->history_pos + SMOOTHING_MAX - 1 - i) % SMOOTHING_MAX;
-        const float *h = history + slot * n_labels;
-        for (size_t k = 0; k < n_labels; k++)
-            out[k] += h[k];
-    }
-    for (size_t k = 0; k < n_labels; k++)
-        out[k] /= (float)use;
-}
-
 /* Called with e->lock held: adopt the parts a replace left, if any.  The
  * replaced parts go to *retired, for freeing outside the lock. */
 static void adopt_pending(genred_engine *e, net_parts *retired)
@@ -433,7 +257,6 @@ static void adopt_pending(genred_engine *e, net_parts *retired)
     memset(&e->pending, 0, sizeof e->pending);
     /* The new network starts from the window's current frames. */
     e->window_gen_seen = e->window_gen - 1;
-    e->history_count = e->history_pos = 0;
     e->work.has_probs = 0;
 }
 
@@ -564,51 +387,49 @@ static void *inference_main(void *arg)
         if (have_input)
             r->level_dbfs = level;
         r->lost_s = have_input ? lost_s : 0;
-        int model_error = 0;
+        genred_window_facts facts = {
+            .have_input = have_input,
+            .nonfinite = nonfinite,
+            .full = full,
+            .output_finite = 1,
+            .level_dbfs = level,
+            .silence_dbfs = params.silence_dbfs,
+            .loss_events = loss_events,
+        };
         float *raw = e->active.raw;
-        if (!have_input) {
-            r->state = GENRED_STATE_NO_INPUT;
-            e->history_count = 0;
-        } else if (nonfinite) {
-            /* No genre for a window that had garbage in it, and no
-             * probabilities of an earlier window beside this state. */
-            r->state = GENRED_STATE_BAD_INPUT;
-            r->has_probs = 0;
-            e->history_count = 0;
-        } else if (!full) {
-            r->state = GENRED_STATE_WARMING;
-            r->progress = (double)ready / fe->window_frames;
-            e->history_count = 0;
-        } else {
+        if (have_input && !nonfinite && full) {
             memcpy(raw, w.probs, n_labels * sizeof *raw);
             r->inference_ms = (genred_mono_now() - t0) * 1000.0;
-            r->has_probs = 1;
-            for (size_t k = 0; k < n_labels && !model_error; k++)
-                model_error = !isfinite(raw[k]);
-            if (model_error) {
-                /* Overflowing weights and the like: the output must not
-                 * become a genre, nor enter the smoothing history, where
-                 * it would poison the mean of the next results too. */
-                r->state = GENRED_STATE_MODEL_ERROR;
-                r->has_probs = 0;
-                e->history_count = 0;
-            } else if (level < params.silence_dbfs) {
-                r->state = GENRED_STATE_SILENCE;
-                memcpy(r->probs, raw, n_labels * sizeof *r->probs);
-                e->history_count = 0;
-            } else {
-                /* A genre, but the window is not the continuous audio it
-                 * claims to be. */
-                r->state = loss_events ? GENRED_STATE_DEGRADED : GENRED_STATE_OK;
-                smooth(e, raw, n_labels, (size_t)params.smoothing, r->probs);
-                size_t top = 0;
-                for (size_t k = 1; k < n_labels; k++)
-                    if (r->probs[k] > r->probs[top])
-                        top = k;
-                r->top = (int)top;
-                r->confidence = r->probs[top];
-            }
+            for (size_t k = 0; k < n_labels; k++)
+                facts.output_finite &= isfinite(raw[k]) != 0;
         }
+        r->state = genred_decide_state(&facts);
+        int model_error = r->state == GENRED_STATE_MODEL_ERROR;
+        switch (r->state) {
+        case GENRED_STATE_NO_INPUT:
+            break;
+        case GENRED_STATE_WARMING:
+            r->progress = (double)ready / fe->window_frames;
+            break;
+        case GENRED_STATE_BAD_INPUT:
+        case GENRED_STATE_MODEL_ERROR:
+            /* No probabilities of an earlier window beside these states. */
+            r->has_probs = 0;
+            break;
+        case GENRED_STATE_SILENCE:
+            r->has_probs = 1;
+            memcpy(r->probs, raw, n_labels * sizeof *r->probs);
+            break;
+        case GENRED_STATE_OK:
+        case GENRED_STATE_DEGRADED:
+            r->has_probs = 1;
+            genred_smoother_push(&e->active.smoother, raw, (size_t)params.smoothing, r->probs);
+            r->top = (int)genre_argmax(r->probs, n_labels);
+            r->confidence = r->probs[r->top];
+            break;
+        }
+        if (!genred_state_has_genre(r->state))
+            genred_smoother_reset(&e->active.smoother);
         publish(e, r, generation);
 
         pthread_mutex_lock(&e->lock);
@@ -711,10 +532,14 @@ static int start_feature_thread(genred_engine *e, char *err, size_t errlen)
     return 0;
 }
 
-int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *stream,
-                          const char *model_name, genred_source *source, int replace_source,
-                          char *err, size_t errlen)
+int genred_engine_apply(genred_engine *e, const genred_engine_change *change, char *err,
+                        size_t errlen)
 {
+    genre_model *model = change->model;
+    genre_stream *stream = change->stream;
+    const char *model_name = change->model_name;
+    int replace_source = change->replace_source;
+    genred_source *source = change->source;
     if (model && !stream) {
         genre_set_error(err, errlen, "internal error: model without its stream classifier");
         return -1;
@@ -734,7 +559,7 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
     genre_window *window = NULL;
     float *chunk = NULL;
     net_parts parts = {0};
-    level_meter level = {0};
+    genred_level_meter level = {0};
     char why[256];
     if (src && (new_stream || !e->pipeline)) {
         pipeline = genre_pipeline_new(fe, genred_source_rate(src), genred_source_channels(src),
@@ -744,7 +569,8 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
                             genred_source_name(src), why);
             return -1;
         }
-        if (level_init(&level, fe, genred_source_rate(src), genred_source_channels(src)))
+        if (genred_level_meter_init(&level, genre_frontend_window_seconds(fe),
+                                    genred_source_rate(src), genred_source_channels(src)))
             goto oom;
         chunk = malloc(CHUNK_FRAMES * (size_t)genred_source_channels(src) * sizeof *chunk);
         if (!chunk)
@@ -758,8 +584,8 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
     if (model) {
         parts.fresh = malloc((size_t)fe->window_frames * fe->n_mels * sizeof *parts.fresh);
         parts.raw = malloc(model->n_labels * sizeof *parts.raw);
-        parts.history = malloc((size_t)SMOOTHING_MAX * model->n_labels * sizeof *parts.history);
-        if (!parts.fresh || !parts.raw || !parts.history)
+        if (!parts.fresh || !parts.raw ||
+            genred_smoother_init(&parts.smoother, model->n_labels, GENRED_SMOOTHING_MAX))
             goto oom;
         parts.model = model;
         parts.stream = stream;
@@ -812,7 +638,7 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
     if (pipeline || !e->source) {
         genre_pipeline_del(e->pipeline);
         e->pipeline = pipeline;
-        level_free(&e->level);
+        genred_level_meter_free(&e->level);
         e->level = level;
         free(e->chunk);
         e->chunk = chunk;
@@ -820,7 +646,7 @@ int genred_engine_replace(genred_engine *e, genre_model *model, genre_stream *st
     if (new_stream) {
         genre_window_reset(e->window);
         e->window_gen++;
-        level_reset(&e->level);
+        genred_level_meter_reset(&e->level);
         e->level_dbfs = GENRE_LEVEL_FLOOR_DBFS;
         e->input_nonfinite = 0;
         e->window_loss_events = 0;
@@ -852,12 +678,25 @@ oom:
     genre_set_error(err, errlen, "out of memory");
     genre_pipeline_del(pipeline);
     genre_window_del(window);
-    level_free(&level);
+    genred_level_meter_free(&level);
     free(chunk);
     free(parts.fresh);
     free(parts.raw);
-    free(parts.history);
+    genred_smoother_free(&parts.smoother);
     return -1;
+}
+
+int genred_engine_set_model(genred_engine *e, genre_model *model, genre_stream *stream,
+                            const char *model_name, char *err, size_t errlen)
+{
+    genred_engine_change c = {.model = model, .stream = stream, .model_name = model_name};
+    return genred_engine_apply(e, &c, err, errlen);
+}
+
+int genred_engine_set_source(genred_engine *e, genred_source *source, char *err, size_t errlen)
+{
+    genred_engine_change c = {.replace_source = 1, .source = source};
+    return genred_engine_apply(e, &c, err, errlen);
 }
 
 void genred_engine_set_params(genred_engine *e, const genred_engine_params *params)
@@ -986,7 +825,7 @@ void genred_engine_del(genred_engine *e)
     genre_window_del(e->window);
     net_parts_free(&e->active);
     net_parts_free(&e->pending);
-    level_free(&e->level);
+    genred_level_meter_free(&e->level);
     free(e->chunk);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->slot_lock);
