@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "genre/level.h"
 #include "genred/log.h"
+#include "genred/protocol.h"
 
 #include "check.h"
 
@@ -258,10 +260,214 @@ static void shipped_file(const char *path)
     CHECK(memcmp(&want, &got, sizeof want) == 0);
 }
 
+/* ---- the key table, conf/genred.conf and genred.conf(5) agree ---------------- */
+
+static const genred_config_key *find_key(const char *section, const char *name)
+{
+    for (size_t k = 0; k < genred_config_key_count; k++)
+        if (strcmp(genred_config_keys[k].section, section) == 0 &&
+            strcmp(genred_config_keys[k].name, name) == 0)
+            return &genred_config_keys[k];
+    return NULL;
+}
+
+static int key_index(const genred_config_key *key)
+{
+    return (int)(key - genred_config_keys);
+}
+
+/* Every default parses (genred_config_defaults ignores failures), and the
+ * table's facts that live elsewhere too are the same there. */
+static void table_itself(void)
+{
+    CHECK(genred_config_key_count == 20);
+    for (size_t k = 0; k < genred_config_key_count; k++) {
+        const genred_config_key *key = &genred_config_keys[k];
+        char text[512], err[512] = "";
+        snprintf(text, sizeof text, "[%s]\n%s = %s\n", key->section, key->name, key->fallback);
+        genred_config c;
+        /* An empty value is how an empty default is written. */
+        int rc = parse(&c, text, err, sizeof err);
+        CHECK_MSG(rc == 0, "[%s] %s default '%s': %s", key->section, key->name, key->fallback,
+                  err);
+        CHECK_MSG(key->help && key->help[0] && key->what && key->what[0], "[%s] %s",
+                  key->section, key->name);
+        CHECK_MSG(find_key(key->section, key->name) == key, "[%s] %s twice", key->section,
+                  key->name);
+    }
+    genred_config c;
+    genred_config_defaults(&c);
+    CHECK(c.inference.silence_dbfs == GENRE_SILENCE_DBFS);
+    CHECK(strcmp(c.socket.path, GENRED_SOCKET_DEFAULT) == 0);
+    /* The log levels' order is the log module's. */
+    const char *levels[] = {"error", "warning", "info", "debug"};
+    char err[256];
+    for (int i = 0; i < 4; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "[log]\nlevel = %s\n", levels[i]);
+        CHECK(parse(&c, text, err, sizeof err) == 0 && c.log_level == genred_log_level_parse(levels[i]));
+    }
+}
+
+/* conf/genred.conf shows every key once, commented out, with the table's
+ * default, in its section, and nothing else. */
+static void conf_agrees(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "%s", path);
+    if (!f)
+        return;
+    int seen[64] = {0};
+    char line[512], section[64] = "";
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '[') {
+            snprintf(section, sizeof section, "%.*s", (int)strcspn(line + 1, "]"), line + 1);
+            continue;
+        }
+        if (line[0] != '#' || line[1] < 'a' || line[1] > 'z' || !strstr(line, " ="))
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(line + 1, " ="), line + 1);
+        const char *value = strstr(line, " =") + 2;
+        while (*value == ' ')
+            value++;
+        const genred_config_key *key = find_key(section, name);
+        CHECK_MSG(key != NULL, "%s: [%s] %s is not a key", path, section, name);
+        if (!key)
+            continue;
+        seen[key_index(key)]++;
+        CHECK_MSG(strcmp(value, key->fallback) == 0, "%s: [%s] %s = '%s', the default is '%s'",
+                  path, section, name, value, key->fallback);
+    }
+    fclose(f);
+    for (size_t k = 0; k < genred_config_key_count; k++)
+        CHECK_MSG(seen[k] == 1, "%s shows [%s] %s %d times", path, genred_config_keys[k].section,
+                  genred_config_keys[k].name, seen[k]);
+}
+
+/* A man page line as text: the macro name, font escapes and quotes gone. */
+static void plain_text(const char *line, char *out, size_t cap)
+{
+    size_t n = 0;
+    const char *p = line;
+    if (*p == '.')
+        p += strcspn(p, " ");
+    for (; *p && n + 1 < cap; p++) {
+        if (p[0] == '\\' && p[1] == 'f' && p[2]) {
+            p += 2;
+            continue;
+        }
+        if (p[0] == '\\' && p[1] == '-') {
+            out[n++] = '-';
+            p++;
+            continue;
+        }
+        if (*p == '"' || *p == '\n')
+            continue;
+        if (*p == ' ' && (n == 0 || out[n - 1] == ' '))
+            continue;   /* one space between words, none first */
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+}
+
+static int contains_nocase(const char *text, const char *what)
+{
+    return strcasestr(text, what) != NULL;
+}
+
+/* genred.conf(5) has one entry per key under the key's section, naming its
+ * range and its default, and no entry for anything else. */
+static void man_agrees(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "%s", path);
+    if (!f)
+        return;
+    static char entry[64][2048];
+    int seen[64] = {0};
+    int current = -1, expect_header = 0;
+    char line[512], section[64] = "";
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, ".SH ", 4) == 0 || strncmp(line, ".PP", 3) == 0) {
+            current = -1;
+            if (strncmp(line, ".SH [", 5) == 0)
+                snprintf(section, sizeof section, "%.*s", (int)strcspn(line + 5, "]"), line + 5);
+            else if (line[1] == 'S')
+                section[0] = '\0';
+            continue;
+        }
+        if (strcmp(line, ".TP") == 0) {
+            current = -1;
+            expect_header = section[0] != '\0';
+            continue;
+        }
+        if (expect_header) {
+            expect_header = 0;
+            char name[64];
+            const char *p = line + strcspn(line, " ");
+            while (*p == ' ')
+                p++;
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(p, " \""), p);
+            const genred_config_key *key = find_key(section, name);
+            CHECK_MSG(key != NULL, "%s: entry [%s] %s is not a key", path, section, name);
+            if (key) {
+                current = key_index(key);
+                seen[current]++;
+                entry[current][0] = '\0';
+            }
+        }
+        if (current >= 0) {
+            char text[512];
+            plain_text(line, text, sizeof text);
+            size_t len = strlen(entry[current]);
+            snprintf(entry[current] + len, sizeof entry[current] - len, " %s", text);
+        }
+    }
+    fclose(f);
+    for (size_t k = 0; k < genred_config_key_count; k++) {
+        const genred_config_key *key = &genred_config_keys[k];
+        CHECK_MSG(seen[k] == 1, "%s: [%s] %s has %d entries", path, key->section, key->name,
+                  seen[k]);
+        if (seen[k] != 1)
+            continue;
+        const char *text = entry[k];
+        char want[128], want2[128];
+        if (key->type == GENRED_CONFIG_NUMBER || key->type == GENRED_CONFIG_INTEGER ||
+            key->type == GENRED_CONFIG_NUMBER_OR_ZERO) {
+            snprintf(want, sizeof want, "%.15g..%.15g", key->min, key->max);
+            CHECK_MSG(strstr(text, want) != NULL, "%s: [%s] %s does not give the range %s:%s",
+                      path, key->section, key->name, want, text);
+        }
+        if (key->fallback[0]) {
+            /* "default 0.1" or "0 (default)", numbers as the table's value. */
+            char value[64];
+            char *end;
+            double d = strtod(key->fallback, &end);
+            if (*end == '\0' && key->type != GENRED_CONFIG_MODE)
+                snprintf(value, sizeof value, "%.15g", d);
+            else
+                snprintf(value, sizeof value, "%s", key->fallback);
+            snprintf(want, sizeof want, "default %s", value);
+            snprintf(want2, sizeof want2, "%s (default", value);
+            CHECK_MSG(contains_nocase(text, want) || strstr(text, want2),
+                      "%s: [%s] %s does not say its default %s:%s", path, key->section, key->name,
+                      value, text);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1)
+    table_itself();
+    if (argc > 1) {
         shipped_file(argv[1]);
+        conf_agrees(argv[1]);
+    }
+    if (argc > 2)
+        man_agrees(argv[2]);
     defaults();
     every_key();
     errors();

@@ -12,12 +12,12 @@
 #include "genred/decision.h"
 #include "genred/protocol.h"
 
-#include "genre/level.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,71 +25,184 @@
 #include "genred/ini_value.h"
 #include "genred/log.h"
 
-/* sockaddr_un.sun_path is 108 bytes including the terminating NUL. */
-#define SOCKET_PATH_MAX 107
 /* inih reads a line into INI_MAX_LINE bytes including the newline and NUL. */
 #define LINE_MAX_CHARS (INI_MAX_LINE - 2)
+
+/* ---- the key table ----------------------------------------------------------
+ * One row per key: where it lives, what it takes, its default (as it would be
+ * written in the file) and a line of help.  Parsing, the defaults and the
+ * test that conf/genred.conf and genred.conf(5) agree all follow from it. */
+
+#define FIELD(member) offsetof(genred_config, member), sizeof(((genred_config *)0)->member)
+
+const genred_config_key genred_config_keys[] = {
+    {"audio", "source", GENRED_CONFIG_CHOICE, FIELD(audio.source), 0, 0, "device",
+     "source", "device|file", "live capture, or an audio file played in real time"},
+    {"audio", "device", GENRED_CONFIG_TEXT, FIELD(audio.device), 1, 0, "default",
+     "device", NULL, "capture device: default, an index or a name"},
+    {"audio", "rate", GENRED_CONFIG_NUMBER_OR_ZERO, FIELD(audio.rate), 8000, 384000, "0",
+     "rate", NULL, "sample rate in Hz; 0 = the device's native rate"},
+    {"audio", "channels", GENRED_CONFIG_INTEGER, FIELD(audio.channels), 0, 32, "0",
+     "channel count", NULL, "channels to capture; 0 = the device's own, at most 2"},
+    {"audio", "latency", GENRED_CONFIG_NUMBER, FIELD(audio.latency), 0.001, 2.0, "0.1",
+     "latency", NULL, "capture latency asked of PortAudio, seconds"},
+    {"audio", "file", GENRED_CONFIG_TEXT, FIELD(audio.file), 0, 0, "",
+     "file", NULL, "for source = file: the audio file"},
+    {"audio", "loop", GENRED_CONFIG_BOOL, FIELD(audio.loop), 0, 0, "no",
+     "loop", NULL, "for source = file: start again at the end"},
+    {"model", "path", GENRED_CONFIG_TEXT, FIELD(model_path), 0, 0, "",
+     "model path", NULL, "the model file; empty = the installed default model"},
+    {"inference", "interval", GENRED_CONFIG_NUMBER, FIELD(inference.interval), 0.05, 60, "1.0",
+     "interval", NULL, "seconds between results"},
+    {"inference", "smoothing", GENRED_CONFIG_INTEGER, FIELD(inference.smoothing), 1,
+     GENRED_SMOOTHING_MAX, "3", "smoothing", NULL, "mean of the last N network outputs"},
+    {"inference", "silence_dbfs", GENRED_CONFIG_NUMBER, FIELD(inference.silence_dbfs), -200, 0,
+     "-60", "level", NULL, "below this window level, state silence"},
+    {"inference", "threads", GENRED_CONFIG_INTEGER, FIELD(inference.threads), 1, 64, "1",
+     "thread count", NULL, "threads sharing each run of the network"},
+    {"socket", "path", GENRED_CONFIG_TEXT, FIELD(socket.path), 1, GENRED_SOCKET_PATH_MAX,
+     GENRED_SOCKET_DEFAULT, "socket path", NULL, "the UNIX socket clients connect to"},
+    {"socket", "mode", GENRED_CONFIG_MODE, FIELD(socket.mode), 0, 0777, "0660",
+     "mode", NULL, "permissions of the socket (octal)"},
+    {"socket", "group", GENRED_CONFIG_TEXT, FIELD(socket.group), 0, 0, "audio",
+     "group", NULL, "group of the socket; empty = as created"},
+    {"socket", "max_clients", GENRED_CONFIG_INTEGER, FIELD(socket.max_clients), 1, 100000, "64",
+     "client limit", NULL, "connections beyond this are refused"},
+    {"socket", "max_line", GENRED_CONFIG_INTEGER, FIELD(socket.max_line), 16, 65536, "256",
+     "line limit", NULL, "longest request line, bytes"},
+    {"socket", "max_queued", GENRED_CONFIG_INTEGER, FIELD(socket.max_queued), 4096, 1L << 30,
+     "262144", "queue limit", NULL, "unsent output per client before it is dropped, bytes"},
+    {"socket", "idle_timeout", GENRED_CONFIG_NUMBER, FIELD(socket.idle_timeout), 0.1, 86400,
+     "60", "timeout", NULL, "seconds an idle client that is not watching may stay"},
+    {"log", "level", GENRED_CONFIG_CHOICE, FIELD(log_level), 0, 0, "info",
+     "log level", "error|warning|info|debug", "what is logged"},
+};
+
+const size_t genred_config_key_count = sizeof genred_config_keys / sizeof genred_config_keys[0];
+
+#define K_COUNT (sizeof genred_config_keys / sizeof genred_config_keys[0])
+
+/* The position of word among choices ("a|b|c"), or -1. */
+static int choice_index(const char *choices, const char *word)
+{
+    size_t len = strlen(word);
+    int i = 0;
+    for (const char *p = choices;; i++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && memcmp(p, word, n) == 0)
+            return i;
+        if (!bar)
+            return -1;
+        p = bar + 1;
+    }
+}
+
+static void store_integer(void *field, size_t size, long v)
+{
+    if (size == sizeof(size_t))
+        *(size_t *)field = (size_t)v;
+    else
+        *(int *)field = (int)v;
+}
+
+/* Parse v as key k's value into cfg.  0, or -1 with why (to follow
+ * "[section] key: "). */
+static int set_value(genred_config *cfg, const genred_config_key *k, const char *v, char *why,
+                     size_t n)
+{
+    void *field = (char *)cfg + k->offset;
+    double d;
+    long l;
+    switch (k->type) {
+    case GENRED_CONFIG_TEXT:
+        if (k->max > 0 && strlen(v) > (size_t)k->max) {
+            snprintf(why, n, "%s too long (%zu bytes, at most %.0f)", k->what, strlen(v), k->max);
+            return -1;
+        }
+        return genred_ini_string(v, field, k->size, k->min == 0, why, n);
+    case GENRED_CONFIG_NUMBER:
+        if (genred_ini_double(v, k->min, k->max, &d, why, n))
+            return -1;
+        *(double *)field = d;
+        return 0;
+    case GENRED_CONFIG_NUMBER_OR_ZERO:
+        if (genred_ini_double(v, 0, k->max, &d, why, n))
+            return -1;
+        if (d != 0 && d < k->min) {
+            snprintf(why, n, "%s is too low (0, or %g..%g)", v, k->min, k->max);
+            return -1;
+        }
+        *(double *)field = d;
+        return 0;
+    case GENRED_CONFIG_INTEGER:
+        if (genred_ini_long(v, (long)k->min, (long)k->max, &l, why, n))
+            return -1;
+        store_integer(field, k->size, l);
+        return 0;
+    case GENRED_CONFIG_BOOL:
+        return genred_ini_bool(v, field, why, n);
+    case GENRED_CONFIG_CHOICE: {
+        int i = choice_index(k->choices, v);
+        if (i < 0) {
+            snprintf(why, n, "'%s' is not a %s (%s)", v, k->what, k->choices);
+            return -1;
+        }
+        *(int *)field = i;
+        return 0;
+    }
+    case GENRED_CONFIG_MODE: {
+        char *end;
+        errno = 0;
+        unsigned long m = strtoul(v, &end, 8);
+        if (end == v || *end != '\0' || errno || m > (unsigned long)k->max || *v == '-' ||
+            *v == '+') {
+            snprintf(why, n, "'%s' is not an octal permission mode (e.g. 0660)", v);
+            return -1;
+        }
+        *(unsigned *)field = (unsigned)m;
+        return 0;
+    }
+    }
+    snprintf(why, n, "internal error: unhandled key type");
+    return -1;
+}
 
 void genred_config_defaults(genred_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->audio.source = GENRED_SOURCE_DEVICE;
-    snprintf(cfg->audio.device, sizeof cfg->audio.device, "default");
-    cfg->audio.rate = 0;
-    cfg->audio.channels = 0;
-    cfg->audio.latency = 0.1;
-    cfg->audio.loop = 0;
-    cfg->inference.interval = 1.0;
-    cfg->inference.smoothing = 3;
-    cfg->inference.silence_dbfs = GENRE_SILENCE_DBFS;
-    cfg->inference.threads = 1;
-    snprintf(cfg->socket.path, sizeof cfg->socket.path, "%s", GENRED_SOCKET_DEFAULT);
-    cfg->socket.mode = 0660;
-    snprintf(cfg->socket.group, sizeof cfg->socket.group, "audio");
-    cfg->socket.max_clients = 64;
-    cfg->socket.max_line = 256;
-    cfg->socket.max_queued = 262144;
-    cfg->socket.idle_timeout = 60;
-    cfg->log_level = GENRED_LOG_INFO;
+    /* Every default is a value of the table; the daemon-config test checks
+     * each one parses, so this cannot fail. */
+    char why[256];
+    for (size_t k = 0; k < K_COUNT; k++)
+        (void)set_value(cfg, &genred_config_keys[k], genred_config_keys[k].fallback, why,
+                        sizeof why);
 }
-
-/* ---- the key table ---------------------------------------------------------- */
-
-enum key_id {
-    K_AUDIO_SOURCE, K_AUDIO_DEVICE, K_AUDIO_RATE, K_AUDIO_CHANNELS, K_AUDIO_LATENCY,
-    K_AUDIO_FILE, K_AUDIO_LOOP, K_MODEL_PATH, K_INF_INTERVAL, K_INF_SMOOTHING,
-    K_INF_SILENCE, K_INF_THREADS, K_SOCK_PATH, K_SOCK_MODE, K_SOCK_GROUP,
-    K_SOCK_MAX_CLIENTS, K_SOCK_MAX_LINE, K_SOCK_MAX_QUEUED, K_SOCK_IDLE_TIMEOUT, K_LOG_LEVEL,
-    K_COUNT
-};
-
-static const struct {
-    const char *section, *name;
-} keys[K_COUNT] = {
-    [K_AUDIO_SOURCE] = {"audio", "source"},     [K_AUDIO_DEVICE] = {"audio", "device"},
-    [K_AUDIO_RATE] = {"audio", "rate"},         [K_AUDIO_CHANNELS] = {"audio", "channels"},
-    [K_AUDIO_LATENCY] = {"audio", "latency"},   [K_AUDIO_FILE] = {"audio", "file"},
-    [K_AUDIO_LOOP] = {"audio", "loop"},         [K_MODEL_PATH] = {"model", "path"},
-    [K_INF_INTERVAL] = {"inference", "interval"},
-    [K_INF_SMOOTHING] = {"inference", "smoothing"},
-    [K_INF_SILENCE] = {"inference", "silence_dbfs"},
-    [K_INF_THREADS] = {"inference", "threads"}, [K_SOCK_PATH] = {"socket", "path"},
-    [K_SOCK_MODE] = {"socket", "mode"},         [K_SOCK_GROUP] = {"socket", "group"},
-    [K_SOCK_MAX_CLIENTS] = {"socket", "max_clients"},
-    [K_SOCK_MAX_LINE] = {"socket", "max_line"},
-    [K_SOCK_MAX_QUEUED] = {"socket", "max_queued"},
-    [K_SOCK_IDLE_TIMEOUT] = {"socket", "idle_timeout"},
-    [K_LOG_LEVEL] = {"log", "level"},
-};
-
-static const char *const sections[] = {"audio", "model", "inference", "socket", "log"};
 
 static int known_section(const char *s, size_t len)
 {
-    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
-        if (strlen(sections[i]) == len && memcmp(sections[i], s, len) == 0)
+    for (size_t k = 0; k < K_COUNT; k++) {
+        const char *section = genred_config_keys[k].section;
+        if (strlen(section) == len && memcmp(section, s, len) == 0)
             return 1;
+    }
     return 0;
+}
+
+/* "audio, model, ..." in the table's order. */
+static void section_list(char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < K_COUNT; k++) {
+        const char *section = genred_config_keys[k].section;
+        if (k > 0 && strcmp(section, genred_config_keys[k - 1].section) == 0)
+            continue;
+        int n = snprintf(out + len, cap - len, "%s%s", len ? ", " : "", section);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
 }
 
 typedef struct parse_ctx {
@@ -97,126 +210,6 @@ typedef struct parse_ctx {
     int seen[K_COUNT];
     char why[512];          /* the first complaint of the handler */
 } parse_ctx;
-
-static int set_value(genred_config *cfg, enum key_id k, const char *v, char *why, size_t n)
-{
-    double d;
-    long l;
-    switch (k) {
-    case K_AUDIO_SOURCE:
-        if (strcmp(v, "device") == 0)
-            cfg->audio.source = GENRED_SOURCE_DEVICE;
-        else if (strcmp(v, "file") == 0)
-            cfg->audio.source = GENRED_SOURCE_FILE;
-        else {
-            snprintf(why, n, "'%s' is not a source (device or file)", v);
-            return -1;
-        }
-        return 0;
-    case K_AUDIO_DEVICE:
-        return genred_ini_string(v, cfg->audio.device, sizeof cfg->audio.device, 0, why, n);
-    case K_AUDIO_RATE:
-        if (genred_ini_double(v, 0, 384000, &d, why, n))
-            return -1;
-        if (d != 0 && d < 8000) {
-            snprintf(why, n, "%s Hz is too low (0 for the native rate, or 8000..384000)", v);
-            return -1;
-        }
-        cfg->audio.rate = d;
-        return 0;
-    case K_AUDIO_CHANNELS:
-        if (genred_ini_long(v, 0, 32, &l, why, n))
-            return -1;
-        cfg->audio.channels = (int)l;
-        return 0;
-    case K_AUDIO_LATENCY:
-        if (genred_ini_double(v, 0.001, 2.0, &d, why, n))
-            return -1;
-        cfg->audio.latency = d;
-        return 0;
-    case K_AUDIO_FILE:
-        /* Empty: no file (the default). */
-        return genred_ini_string(v, cfg->audio.file, sizeof cfg->audio.file, 1, why, n);
-    case K_AUDIO_LOOP:
-        return genred_ini_bool(v, &cfg->audio.loop, why, n);
-    case K_MODEL_PATH:
-        /* Empty: the built-in default model. */
-        return genred_ini_string(v, cfg->model_path, sizeof cfg->model_path, 1, why, n);
-    case K_INF_INTERVAL:
-        if (genred_ini_double(v, 0.05, 60, &d, why, n))
-            return -1;
-        cfg->inference.interval = d;
-        return 0;
-    case K_INF_SMOOTHING:
-        if (genred_ini_long(v, 1, GENRED_SMOOTHING_MAX, &l, why, n))
-            return -1;
-        cfg->inference.smoothing = (int)l;
-        return 0;
-    case K_INF_SILENCE:
-        if (genred_ini_double(v, -200, 0, &d, why, n))
-            return -1;
-        cfg->inference.silence_dbfs = d;
-        return 0;
-    case K_INF_THREADS:
-        if (genred_ini_long(v, 1, 64, &l, why, n))
-            return -1;
-        cfg->inference.threads = (int)l;
-        return 0;
-    case K_SOCK_PATH:
-        if (strlen(v) > SOCKET_PATH_MAX) {
-            snprintf(why, n, "socket path too long (%zu bytes, at most %d)", strlen(v),
-                     SOCKET_PATH_MAX);
-            return -1;
-        }
-        return genred_ini_string(v, cfg->socket.path, sizeof cfg->socket.path, 0, why, n);
-    case K_SOCK_MODE: {
-        char *end;
-        errno = 0;
-        unsigned long m = strtoul(v, &end, 8);
-        if (end == v || *end != '\0' || errno || m > 0777 || *v == '-' || *v == '+') {
-            snprintf(why, n, "'%s' is not an octal permission mode (e.g. 0660)", v);
-            return -1;
-        }
-        cfg->socket.mode = (unsigned)m;
-        return 0;
-    }
-    case K_SOCK_GROUP:
-        return genred_ini_string(v, cfg->socket.group, sizeof cfg->socket.group, 1, why, n);
-    case K_SOCK_MAX_CLIENTS:
-        if (genred_ini_long(v, 1, 100000, &l, why, n))
-            return -1;
-        cfg->socket.max_clients = (size_t)l;
-        return 0;
-    case K_SOCK_MAX_LINE:
-        if (genred_ini_long(v, 16, 65536, &l, why, n))
-            return -1;
-        cfg->socket.max_line = (size_t)l;
-        return 0;
-    case K_SOCK_MAX_QUEUED:
-        if (genred_ini_long(v, 4096, 1L << 30, &l, why, n))
-            return -1;
-        cfg->socket.max_queued = (size_t)l;
-        return 0;
-    case K_SOCK_IDLE_TIMEOUT:
-        if (genred_ini_double(v, 0.1, 86400, &d, why, n))
-            return -1;
-        cfg->socket.idle_timeout = d;
-        return 0;
-    case K_LOG_LEVEL: {
-        int level = genred_log_level_parse(v);
-        if (level < 0) {
-            snprintf(why, n, "'%s' is not a log level (error, warning, info, debug)", v);
-            return -1;
-        }
-        cfg->log_level = level;
-        return 0;
-    }
-    case K_COUNT:
-        break;
-    }
-    snprintf(why, n, "internal error: unhandled key");
-    return -1;
-}
 
 /* inih handler: 1 to go on, 0 to report an error on this line. */
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -232,8 +225,9 @@ static int on_key(void *user, const char *section, const char *name, const char 
         snprintf(ctx->why, sizeof ctx->why, "unknown section [%s]", section);
         return 0;
     }
-    for (int k = 0; k < K_COUNT; k++) {
-        if (strcmp(keys[k].section, section) != 0 || strcmp(keys[k].name, name) != 0)
+    for (size_t k = 0; k < K_COUNT; k++) {
+        const genred_config_key *key = &genred_config_keys[k];
+        if (strcmp(key->section, section) != 0 || strcmp(key->name, name) != 0)
             continue;
         if (ctx->seen[k]) {
             snprintf(ctx->why, sizeof ctx->why, "[%s] %s given twice", section, name);
@@ -241,7 +235,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         }
         ctx->seen[k] = 1;
         char why[400];
-        if (set_value(ctx->cfg, (enum key_id)k, value, why, sizeof why)) {
+        if (set_value(ctx->cfg, key, value, why, sizeof why)) {
             snprintf(ctx->why, sizeof ctx->why, "[%s] %s: %s", section, name, why);
             return 0;
         }
@@ -289,10 +283,10 @@ static int prescan(const char *text, size_t len, const char *name, char *err, si
                 while (slen && isspace((unsigned char)s[slen - 1]))
                     slen--;
                 if (!known_section(s, slen)) {
-                    genre_set_error(err, errlen,
-                                    "%s:%zu: unknown section [%.*s] (known: audio, model, "
-                                    "inference, socket, log)",
-                                    name, line, (int)(slen > 64 ? 64 : slen), s);
+                    char known[128];
+                    section_list(known, sizeof known);
+                    genre_set_error(err, errlen, "%s:%zu: unknown section [%.*s] (known: %s)",
+                                    name, line, (int)(slen > 64 ? 64 : slen), s, known);
                     return -1;
                 }
             }
@@ -382,9 +376,9 @@ int genred_config_validate(const genred_config *cfg, char *err, size_t errlen)
         genre_set_error(err, errlen, "[socket] path must not be empty");
         return -1;
     }
-    if (strlen(cfg->socket.path) > SOCKET_PATH_MAX) {
+    if (strlen(cfg->socket.path) > GENRED_SOCKET_PATH_MAX) {
         genre_set_error(err, errlen, "socket path too long (%zu bytes, at most %d)",
-                        strlen(cfg->socket.path), SOCKET_PATH_MAX);
+                        strlen(cfg->socket.path), GENRED_SOCKET_PATH_MAX);
         return -1;
     }
     if (cfg->socket.max_queued < cfg->socket.max_line) {
