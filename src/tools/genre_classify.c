@@ -29,6 +29,7 @@
 #include "genre/rank.h"
 #include "genre/stream.h"
 
+#include "fanout.h"
 #include "plot.h"
 #include "segments.h"
 #include "walk.h"
@@ -72,7 +73,7 @@ typedef struct options {
 
 /* What one file produced: text for stdout and/or an error for stderr. */
 typedef struct file_result {
-    bool done, failed;
+    bool failed;
     bool no_genre;              /* an outcome without a genre (silence, too-short, invalid-audio) */
     char *output;               /* table row or JSON object (one line, no '\n'), or NULL */
     char error[ERRLEN];
@@ -89,10 +90,9 @@ typedef struct classify_run {
     size_t n_files;
     int name_width;             /* table column width for file names */
     file_result *results;
-    size_t next;                /* next file to take */
-    pthread_mutex_t lock;       /* next, results[].done */
-    pthread_cond_t finished;
     pthread_mutex_t fftw_lock;  /* pipeline _new/_del plan FFTW: not thread-safe */
+    bool progress;              /* a progress line on stderr between results */
+    int status;                 /* the exit status so far */
 } classify_run;
 
 /* One worker's reusable state plus the current file's accumulators. */
@@ -645,34 +645,74 @@ static void classify_one(classifier *c, classify_run *run, size_t index, file_re
 
 /* ---- workers and ordered output ---- */
 
-static void *worker(void *arg)
-{
-    classify_run *run = arg;
+/* A worker's classifier; a failure to make it fails each of its files. */
+typedef struct worker_state {
     classifier c;
-    char err[ERRLEN];
-    bool ready = classifier_init(&c, run->model, run->opt->hop_seconds, err, sizeof err) == 0;
-    c.model_id_json = run->model_id_json;
-    for (;;) {
-        pthread_mutex_lock(&run->lock);
-        size_t i = run->next++;
-        pthread_mutex_unlock(&run->lock);
-        if (i >= run->n_files)
-            break;
-        file_result r = {0};
-        if (ready) {
-            classify_one(&c, run, i, &r);
-        } else {
-            r.failed = true;
-            snprintf(r.error, sizeof r.error, "%s", err);
-        }
-        pthread_mutex_lock(&run->lock);
-        run->results[i] = r;
-        run->results[i].done = true;
-        pthread_cond_broadcast(&run->finished);
-        pthread_mutex_unlock(&run->lock);
+    bool ready;
+    char error[ERRLEN];
+} worker_state;
+
+static void *worker_start(void *ctx)
+{
+    classify_run *run = ctx;
+    worker_state *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->ready = classifier_init(&w->c, run->model, run->opt->hop_seconds, w->error,
+                               sizeof w->error) == 0;
+    w->c.model_id_json = run->model_id_json;
+    return w;
+}
+
+static void worker_classify(void *ctx, void *state, size_t i)
+{
+    classify_run *run = ctx;
+    worker_state *w = state;
+    file_result *r = &run->results[i];
+    if (w && w->ready) {
+        classify_one(&w->c, run, i, r);
+    } else {
+        r->failed = true;
+        snprintf(r->error, sizeof r->error, "%s", w ? w->error : "out of memory");
     }
-    classifier_free(&c, run);
-    return NULL;
+}
+
+static void worker_stop(void *ctx, void *state)
+{
+    worker_state *w = state;
+    if (w)
+        classifier_free(&w->c, ctx);
+    free(w);
+}
+
+/* On the main thread, in file order: the file's line and its share of the
+ * exit status. */
+static void report_file(void *ctx, size_t i)
+{
+    classify_run *run = ctx;
+    file_result *r = &run->results[i];
+    if (run->progress)
+        fprintf(stderr, "\r\033[K");
+    if (r->failed) {
+        /* Library messages about the file usually name it already. */
+        const char *f = run->items[i].path;
+        if (strncmp(r->error, f, strlen(f)) == 0)
+            fprintf(stderr, "genre-classify: %s\n", r->error);
+        else
+            fprintf(stderr, "genre-classify: %s: %s\n", f, r->error);
+        run->status = EXIT_FAILED;
+    } else if (r->no_genre && run->status == 0) {
+        run->status = EXIT_NO_GENRE;
+    }
+    if (r->output) {
+        fputs(r->output, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    free(r->output);
+    r->output = NULL;
+    if (run->progress && i + 1 < run->n_files)
+        fprintf(stderr, "[%zu/%zu] %s", i + 1, run->n_files, run->items[i].path);
 }
 
 static int parse_options(int argc, char **argv, options *opt)
@@ -820,53 +860,14 @@ static int classify_all(options opt, const walk_list *operands)
         if (len > run.name_width)
             run.name_width = len > 60 ? 60 : len;
     }
-    pthread_mutex_init(&run.lock, NULL);
     pthread_mutex_init(&run.fftw_lock, NULL);
-    pthread_cond_init(&run.finished, NULL);
-
-    int jobs = opt.jobs < (int)run.n_files ? opt.jobs : (int)run.n_files;
-    pthread_t threads[MAX_JOBS];
-    int started = 0;
-    for (; started < jobs; started++)
-        if (pthread_create(&threads[started], NULL, worker, &run) != 0)
-            break;
-    if (started == 0)   /* no thread could start: do the work here */
-        worker(&run);
-
-    bool progress = run.n_files > 1 && isatty(STDERR_FILENO);
+    run.progress = run.n_files > 1 && isatty(STDERR_FILENO);
     if (!opt.json)
         printf("%-*s  %-15s %7s  %s\n", run.name_width, "FILE", "GENRE", "CONF", "TOP-3");
-    status = 0;
-    for (size_t i = 0; i < run.n_files; i++) {
-        pthread_mutex_lock(&run.lock);
-        while (!run.results[i].done)
-            pthread_cond_wait(&run.finished, &run.lock);
-        pthread_mutex_unlock(&run.lock);
-        file_result *r = &run.results[i];
-        if (progress)
-            fprintf(stderr, "\r\033[K");
-        if (r->failed) {
-            /* Library messages about the file usually name it already. */
-            const char *f = run.items[i].path;
-            if (strncmp(r->error, f, strlen(f)) == 0)
-                fprintf(stderr, "genre-classify: %s\n", r->error);
-            else
-                fprintf(stderr, "genre-classify: %s: %s\n", f, r->error);
-            status = EXIT_FAILED;
-        } else if (r->no_genre && status == 0) {
-            status = EXIT_NO_GENRE;
-        }
-        if (r->output) {
-            fputs(r->output, stdout);
-            fputc('\n', stdout);
-            fflush(stdout);
-        }
-        free(r->output);
-        if (progress && i + 1 < run.n_files)
-            fprintf(stderr, "[%zu/%zu] %s", i + 1, run.n_files, run.items[i].path);
-    }
-    for (int t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
+    const fanout_ops ops = {.start = worker_start, .work = worker_classify, .stop = worker_stop,
+                            .done = report_file};
+    fanout_run(run.n_files, (unsigned)opt.jobs, &ops, &run);
+    status = run.status;
     if (run.plot) {
         /* The file failed or had no window to draw. */
         fprintf(stderr, "genre-classify: %s: no plot: the file gave no window\n", opt.plot_path);
@@ -874,9 +875,7 @@ static int classify_all(options opt, const walk_list *operands)
         if (status == 0 || status == EXIT_NO_GENRE)
             status = EXIT_FAILED;
     }
-    pthread_cond_destroy(&run.finished);
     pthread_mutex_destroy(&run.fftw_lock);
-    pthread_mutex_destroy(&run.lock);
     free(run.results);
     genre_json_free(&identity);
     genre_model_del(model);

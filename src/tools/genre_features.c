@@ -16,6 +16,7 @@
  * only before the file's start and after its end). */
 #include "build_config.h"
 #include "csv.h"
+#include "fanout.h"
 #include "genre/audiofile.h"
 #include "genre/error.h"
 #include "genre/frontend.h"
@@ -63,9 +64,8 @@ typedef struct features_run {
     size_t width;               /* floats per output frame */
     size_t n_items;
     item_result *results;
-    pthread_mutex_t lock;       /* next, finished, failed, progress output */
     pthread_mutex_t plan_lock;  /* FFTW's planner is not thread-safe */
-    size_t next, finished, failed;
+    size_t finished, failed;    /* main thread: reported so far */
     int progress;
 } features_run;
 
@@ -271,34 +271,50 @@ static void process_item(features_run *run, size_t i, frame_store *s)
     free(path);
 }
 
-static void *worker(void *arg)
+static void *worker_start(void *ctx)
 {
-    features_run *run = arg;
-    frame_store store = {.width = run->width};
-    for (;;) {
-        pthread_mutex_lock(&run->lock);
-        size_t i = run->next++;
-        pthread_mutex_unlock(&run->lock);
-        if (i >= run->n_items)
-            break;
-        process_item(run, i, &store);
-        pthread_mutex_lock(&run->lock);
-        run->finished++;
-        if (!run->results[i].ok) {
-            run->failed++;
-            fprintf(stderr, "%sgenre-features: %s\n", run->progress ? "\r\033[K" : "",
-                    run->results[i].error);
-        }
-        if (run->progress)
-            fprintf(stderr, "\r%zu/%zu files, %zu failed", run->finished, run->n_items, run->failed);
-        pthread_mutex_unlock(&run->lock);
-    }
-    free(store.data);
+    features_run *run = ctx;
+    frame_store *store = calloc(1, sizeof *store);
+    if (store)
+        store->width = run->width;
+    return store;
+}
+
+static void worker_process(void *ctx, void *state, size_t i)
+{
+    features_run *run = ctx;
+    if (state)
+        process_item(run, i, state);
+    else
+        genre_set_error(run->results[i].error, sizeof run->results[i].error, "out of memory");
+}
+
+static void worker_stop(void *ctx, void *state)
+{
+    features_run *run = ctx;
+    frame_store *store = state;
+    if (!store)
+        return;
+    free(store->data);
     pthread_mutex_lock(&run->plan_lock);
-    genre_pipeline_del(store.pipeline);
-    genre_stream_del(store.stream);
+    genre_pipeline_del(store->pipeline);
+    genre_stream_del(store->stream);
     pthread_mutex_unlock(&run->plan_lock);
-    return NULL;
+    free(store);
+}
+
+/* On the main thread, in manifest order: failures and progress. */
+static void report_item(void *ctx, size_t i)
+{
+    features_run *run = ctx;
+    run->finished++;
+    if (!run->results[i].ok) {
+        run->failed++;
+        fprintf(stderr, "%sgenre-features: %s\n", run->progress ? "\r\033[K" : "",
+                run->results[i].error);
+    }
+    if (run->progress)
+        fprintf(stderr, "\r%zu/%zu files, %zu failed", run->finished, run->n_items, run->failed);
 }
 
 /* Shortest decimal that reads back as the same float, so spec.json states
@@ -672,20 +688,12 @@ int main(int argc, char **argv)
         status = EXIT_FAILED;
     }
     if (status == 0) {
-        pthread_mutex_init(&run.lock, NULL);
         pthread_mutex_init(&run.plan_lock, NULL);
-        pthread_t threads[MAX_JOBS];
-        uint32_t started = 0;
-        for (; started < jobs; started++)
-            if (pthread_create(&threads[started], NULL, worker, &run) != 0)
-                break;
-        if (started == 0)
-            worker(&run); /* no thread could start: do the work here */
-        for (uint32_t t = 0; t < started; t++)
-            pthread_join(threads[t], NULL);
+        const fanout_ops ops = {.start = worker_start, .work = worker_process,
+                                .stop = worker_stop, .done = report_item};
+        fanout_run(run.n_items, jobs, &ops, &run);
         if (run.progress)
             fputc('\n', stderr);
-        pthread_mutex_destroy(&run.lock);
         pthread_mutex_destroy(&run.plan_lock);
 
         if (write_index(&run, err, sizeof err) != 0 || write_errors(&run, err, sizeof err) != 0 ||
