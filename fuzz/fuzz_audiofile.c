@@ -45,7 +45,7 @@ static int count_frame(void *user, const float *frame)
 static genre_frontend_spec default_spec(void)
 {
     genre_frontend_spec s = {
-        .sample_rate = 16000, .n_fft = 512, .hop = 256, .window = GENRE_WINDOW_HANN,
+        .sample_rate = 16000, .n_fft = 512, .hop = 256, .stft_window = GENRE_STFT_HANN,
         .n_mels = 96, .fmin = 0.0f, .fmax = 8000.0f, .mel_scale = GENRE_MEL_SLANEY,
         .log_offset = 1e-3f, .window_frames = 624, .norm_mean = NULL, .norm_std = NULL,
     };

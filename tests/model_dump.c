@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     genre_json_key(&j, "sample_rate"); genre_json_int(&j, fe->sample_rate);
     genre_json_key(&j, "n_fft"); genre_json_int(&j, fe->n_fft);
     genre_json_key(&j, "hop"); genre_json_int(&j, fe->hop);
-    genre_json_key(&j, "window"); genre_json_int(&j, fe->window);
+    genre_json_key(&j, "window"); genre_json_int(&j, fe->stft_window);
     genre_json_key(&j, "n_mels"); genre_json_int(&j, fe->n_mels);
     genre_json_key(&j, "fmin"); number(&j, fe->fmin);
     genre_json_key(&j, "fmax"); number(&j, fe->fmax);

@@ -32,7 +32,7 @@ static int print_info(const genre_model *m)
     const genre_frontend_spec *fe = &m->frontend;
     printf("format_version %u\n", (unsigned)m->format_version);
     printf("sample_rate %u\nn_fft %u\nhop %u\nwindow %u\nn_mels %u\n", (unsigned)fe->sample_rate,
-           (unsigned)fe->n_fft, (unsigned)fe->hop, (unsigned)fe->window, (unsigned)fe->n_mels);
+           (unsigned)fe->n_fft, (unsigned)fe->hop, (unsigned)fe->stft_window, (unsigned)fe->n_mels);
     printf("fmin %a\nfmax %a\nmel_scale %u\nlog_offset %a\nwindow_frames %u\n", (double)fe->fmin,
            (double)fe->fmax, (unsigned)fe->mel_scale, (double)fe->log_offset, (unsigned)fe->window_frames);
     if (fe->norm_mean == NULL || fe->norm_std == NULL) {

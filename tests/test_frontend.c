@@ -132,7 +132,7 @@ static void test_bad_specs(void)
     expect_refused(&s, "hop", "hop 0");
     s = def; s.hop = 1024;
     expect_refused(&s, "hop", "hop > n_fft");
-    s = def; s.window = 7;
+    s = def; s.stft_window = 7;
     expect_refused(&s, "window", "window kind 7");
     s = def; s.mel_scale = 0;
     expect_refused(&s, "mel scale", "mel scale 0");

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum genre_window_kind { GENRE_WINDOW_HANN = 1 };          /* periodic Hann */
+enum genre_stft_window { GENRE_STFT_HANN = 1 };              /* periodic Hann */
 enum genre_mel_scale { GENRE_MEL_SLANEY = 1, GENRE_MEL_HTK = 2 };
 /* Triangle height: peak 1, or area-normalised (each triangle scaled by
  * 2 / (f_right - f_left), Slaney's and librosa's default). */
@@ -19,7 +19,7 @@ typedef struct genre_frontend_spec {
     uint32_t sample_rate;   /* Hz */
     uint32_t n_fft;         /* frame length = FFT size, samples */
     uint32_t hop;           /* samples between frame starts */
-    uint32_t window;        /* enum genre_window_kind */
+    uint32_t stft_window;   /* enum genre_stft_window: the analysis window of each FFT */
     uint32_t n_mels;
     float fmin, fmax;       /* Hz, mel filterbank edges */
     uint32_t mel_scale;     /* enum genre_mel_scale */

@@ -486,7 +486,7 @@ genred_engine *genred_engine_new(const genred_engine_params *params, genred_log 
 static int frontends_equal(const genre_frontend_spec *a, const genre_frontend_spec *b)
 {
     if (a->sample_rate != b->sample_rate || a->n_fft != b->n_fft || a->hop != b->hop ||
-        a->window != b->window || a->n_mels != b->n_mels || a->fmin != b->fmin ||
+        a->stft_window != b->stft_window || a->n_mels != b->n_mels || a->fmin != b->fmin ||
         a->fmax != b->fmax || a->mel_scale != b->mel_scale || a->log_offset != b->log_offset ||
         a->window_frames != b->window_frames)
         return 0;

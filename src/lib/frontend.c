@@ -21,7 +21,7 @@
 struct genre_frontend {
     genre_frontend_spec spec;   /* norm pointers redirected to our copies */
     size_t n_bins;              /* n_fft/2 + 1 */
-    float *window;              /* n_fft periodic Hann weights */
+    float *stft_weights;        /* n_fft periodic Hann weights */
     float *mel;                 /* n_mels x n_bins dense filterbank */
     uint32_t *band_first;       /* first non-zero bin of each band */
     uint32_t *band_len;         /* number of bins from band_first on */
@@ -42,7 +42,7 @@ genre_frontend_spec genre_frontend_default_spec(void)
         .sample_rate = 16000,
         .n_fft = 512,
         .hop = 256,
-        .window = GENRE_WINDOW_HANN,
+        .stft_window = GENRE_STFT_HANN,
         .n_mels = 96,
         .fmin = 0.0f,
         .fmax = 8000.0f,
@@ -91,9 +91,9 @@ static int check_spec(const genre_frontend_spec *s, char *err, size_t errlen)
         genre_set_error(err, errlen, "front-end: hop %u must be in 1..n_fft (%u)", s->hop, s->n_fft);
         return -1;
     }
-    if (s->window != GENRE_WINDOW_HANN) {
+    if (s->stft_window != GENRE_STFT_HANN) {
         genre_set_error(err, errlen, "front-end: unknown window kind %u (only 1 = periodic Hann)",
-                        s->window);
+                        s->stft_window);
         return -1;
     }
     if (s->n_mels == 0 || s->n_mels > FRONTEND_MAX_MELS) {
@@ -283,7 +283,7 @@ genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, s
     const size_t n_fft = spec->n_fft, n_mels = spec->n_mels;
     fe->n_bins = n_fft / 2 + 1;
 
-    fe->window = malloc(n_fft * sizeof *fe->window);
+    fe->stft_weights = malloc(n_fft * sizeof *fe->stft_weights);
     fe->mel = calloc(n_mels * fe->n_bins, sizeof *fe->mel);
     fe->band_first = malloc(n_mels * sizeof *fe->band_first);
     fe->band_len = malloc(n_mels * sizeof *fe->band_len);
@@ -292,8 +292,8 @@ genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, s
     fe->frame = malloc(n_mels * sizeof *fe->frame);
     fe->fft_in = fftwf_malloc(n_fft * sizeof *fe->fft_in);
     fe->fft_out = fftwf_malloc(fe->n_bins * sizeof *fe->fft_out);
-    if (!fe->window || !fe->mel || !fe->band_first || !fe->band_len || !fe->ring || !fe->power ||
-        !fe->frame || !fe->fft_in || !fe->fft_out) {
+    if (!fe->stft_weights || !fe->mel || !fe->band_first || !fe->band_len || !fe->ring ||
+        !fe->power || !fe->frame || !fe->fft_in || !fe->fft_out) {
         genre_set_error(err, errlen, "front-end: out of memory");
         genre_frontend_del(fe);
         return NULL;
@@ -318,7 +318,7 @@ genre_frontend *genre_frontend_new(const genre_frontend_spec *spec, char *err, s
         fe->spec.norm_std = fe->norm_std;
     }
     for (size_t n = 0; n < n_fft; n++)
-        fe->window[n] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * (double)n / (double)n_fft));
+        fe->stft_weights[n] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * (double)n / (double)n_fft));
     if (build_filterbank(fe, err, errlen) != 0) {
         genre_frontend_del(fe);
         return NULL;
@@ -340,7 +340,7 @@ static void compute_frame(genre_frontend *fe)
 {
     const size_t n_fft = fe->spec.n_fft, n_bins = fe->n_bins;
     for (size_t n = 0; n < n_fft; n++)
-        fe->fft_in[n] = fe->ring[n] * fe->window[n];
+        fe->fft_in[n] = fe->ring[n] * fe->stft_weights[n];
     fftwf_execute(fe->plan);
     for (size_t k = 0; k < n_bins; k++) {
         const float re = fe->fft_out[k][0], im = fe->fft_out[k][1];
@@ -413,7 +413,7 @@ void genre_frontend_del(genre_frontend *fe)
         fftwf_destroy_plan(fe->plan);
     fftwf_free(fe->fft_in);
     fftwf_free(fe->fft_out);
-    free(fe->window);
+    free(fe->stft_weights);
     free(fe->mel);
     free(fe->band_first);
     free(fe->band_len);

@@ -313,7 +313,7 @@ static int read_frontend(const section *s, uint32_t version, genre_frontend_spec
     fe->sample_rate = rd32(p);
     fe->n_fft = rd32(p + 4);
     fe->hop = rd32(p + 8);
-    fe->window = rd32(p + 12);
+    fe->stft_window = rd32(p + 12);
     fe->n_mels = rd32(p + 16);
     fe->fmin = rdf32(p + 20);
     fe->fmax = rdf32(p + 24);
@@ -336,8 +336,8 @@ static int read_frontend(const section *s, uint32_t version, genre_frontend_spec
         genre_set_error(err, errlen, "front-end hop %u outside 1..n_fft (%u)", fe->hop, fe->n_fft);
         return -1;
     }
-    if (fe->window != GENRE_WINDOW_HANN) {
-        genre_set_error(err, errlen, "front-end window kind %u unknown (1 = Hann)", fe->window);
+    if (fe->stft_window != GENRE_STFT_HANN) {
+        genre_set_error(err, errlen, "front-end window kind %u unknown (1 = Hann)", fe->stft_window);
         return -1;
     }
     if (fe->n_mels < 1 || fe->n_mels > 512) {
