@@ -217,10 +217,26 @@ class Container:
                     kids = f.read().split()
             except OSError:
                 kids = []
-            if kids:
-                self.pid = int(kids[0])
-                return True
+            # nspawn's first child only sets up and exits; the container's
+            # init is the child that is pid 1 of its own namespace (taking
+            # the first child under load left nsenter without a target).
+            for kid in kids:
+                if self._is_namespace_init(int(kid)):
+                    self.pid = int(kid)
+                    return True
             time.sleep(0.1)
+        return False
+
+    @staticmethod
+    def _is_namespace_init(pid):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("NSpid:"):
+                        ids = line.split()[1:]
+                        return len(ids) >= 2 and ids[-1] == "1"
+        except OSError:
+            pass
         return False
 
     def cmd(self, args):
@@ -260,6 +276,11 @@ class Container:
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                # Killing nspawn alone would leave the container running
+                # (its systemd, a broker on the host's network...): killing
+                # the namespace's init ends every process in it.
+                if self.pid and self._is_namespace_init(self.pid):
+                    os.kill(self.pid, signal.SIGKILL)
                 self.proc.kill()
                 self.proc.wait()
         self.logf.close()
