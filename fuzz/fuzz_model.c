@@ -109,7 +109,7 @@ static double run_cost(const genre_model *m)
  * one-thread net did, and its outputs must be a distribution when finite.
  * They are not required to equal the one-thread run's: with fuzzed weights
  * (1e30, cancellations) a differently blocked sgemm rounds differently by
- * any amount; tests/test_net.c compares them on sane weights. */
+ * any amount; tests/lib/test_net.c compares them on sane weights. */
 static void check_threaded_net(const genre_model *m, const float *window, const float *single)
 {
     char err[256] = "";

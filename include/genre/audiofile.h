@@ -2,8 +2,8 @@
  * interleaved float in [-1, 1] at the file's own rate.  Plain Ogg Opus
  * (mono or stereo, one stream, no header gain) is decoded directly with
  * libopus, 2.8x faster than through libsndfile and with the same samples;
- * everything else goes through libsndfile.  Tests: tests/test_audiofile.c,
- * tests/test_ogg_opus.c. */
+ * everything else goes through libsndfile.  Tests: tests/lib/test_audiofile.c,
+ * tests/lib/test_ogg_opus.c. */
 #ifndef GENRE_AUDIOFILE_H
 #define GENRE_AUDIOFILE_H
 

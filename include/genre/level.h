@@ -2,7 +2,7 @@
  * state "silence") and genre-classify (outcome "silence"): the RMS of the
  * samples (all channels) in dB relative to full scale, a full-scale square
  * wave reading 0 dBFS and a full-scale sine -3 dBFS; audio below
- * GENRE_SILENCE_DBFS gets no genre.  Tests: tests/test_level.c. */
+ * GENRE_SILENCE_DBFS gets no genre.  Tests: tests/lib/test_level.c. */
 #ifndef GENRE_LEVEL_H
 #define GENRE_LEVEL_H
 

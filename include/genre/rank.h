@@ -3,7 +3,7 @@
  * Ties go to the lower index.  Meant for finite values: a NaN compares
  * false both ways, so it is skipped unless it comes first (callers check
  * outputs for non-finite values before ranking them: genred's model-error
- * state, genre-classify's outcome).  Test: tests/test_rank.c. */
+ * state, genre-classify's outcome).  Test: tests/lib/test_rank.c. */
 #ifndef GENRE_RANK_H
 #define GENRE_RANK_H
 

@@ -1,7 +1,7 @@
 /* genred.conf: an INI file parsed with inih into a plain struct and checked
  * completely (unknown sections and keys, bad values and out-of-range numbers
  * are errors naming file:line).  Every key is optional; what is not given
- * keeps its built-in default.  See genred.conf(5); test: tests/test_config.c. */
+ * keeps its built-in default.  See genred.conf(5); test: tests/daemon/test_config.c. */
 #ifndef GENRED_CONFIG_H
 #define GENRED_CONFIG_H
 
@@ -66,7 +66,7 @@ typedef enum genred_config_type {
 
 /* One key of genred.conf: the table is the one description of the file;
  * parsing, the defaults and the check that conf/genred.conf and
- * genred.conf(5) agree with it (daemon-config) follow from it. */
+ * genred.conf(5) agree with it (test_config) follow from it. */
 typedef struct genred_config_key {
     const char *section, *name;
     genred_config_type type;

@@ -1,7 +1,7 @@
 /* The decision: from the network's output and what is known of the
  * window's audio to what genred reports -- the state, the smoothed
  * probabilities and the genre.  Pure functions and one small history; the
- * inference thread owns the history.  Test: tests/test_decision.c.
+ * inference thread owns the history.  Test: tests/daemon/test_decision.c.
  *
  * The states, in the order they are decided (the first that applies):
  *   no-input     no source

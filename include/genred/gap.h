@@ -8,7 +8,7 @@
  * a gap.
  *
  * The detector is plain arithmetic on the times of deliveries, cheap and
- * non-blocking, for the capture callback itself (tests/test_gap.c drives it
+ * non-blocking, for the capture callback itself (tests/daemon/test_gap.c drives it
  * with made-up times):
  *
  *     genred_gap_detector g;

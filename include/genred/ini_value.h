@@ -1,7 +1,7 @@
 /* Value parsers shared by genred's INI configuration files (genred.conf,
  * genred-mqtt.conf): one home for what "a number", "yes/no" and "a path"
  * mean there.  Each returns 0, or -1 with a reason in why (written to
- * follow "[section] key: ") and *out unchanged.  Tested by daemon-config. */
+ * follow "[section] key: ") and *out unchanged.  Tested by test_config. */
 #ifndef GENRED_INI_VALUE_H
 #define GENRED_INI_VALUE_H
 

@@ -4,7 +4,7 @@
  * window; each block also counts NaN/infinite samples (replaced by 0 on
  * the way in) and the losses (dropped or never captured audio) found while
  * it filled.  The feature thread owns one; nothing here locks.
- * Test: tests/test_level_meter.c. */
+ * Test: tests/daemon/test_level_meter.c. */
 #ifndef GENRED_LEVEL_METER_H
 #define GENRED_LEVEL_METER_H
 

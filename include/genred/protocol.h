@@ -2,7 +2,7 @@
  * (doc/protocol.md).  The server (src/server), genrectl (src/ctl) and the
  * MQTT bridge (src/mqtt) take them from here, so a client can never speak
  * another version of the protocol than the daemon it was built with.
- * Test: tests/test_request.c ("command table"). */
+ * Test: tests/server/test_request.c ("command table"). */
 #ifndef GENRED_PROTOCOL_H
 #define GENRED_PROTOCOL_H
 

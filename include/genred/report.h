@@ -1,7 +1,7 @@
 /* The JSON objects genred reports (doc/protocol.md): the status/result
  * object, the change object and the daemon's part of stats.  Test: the
- * daemon's protocol tests (tests/test_daemon.py) and the output schema
- * (tests/output_schema_test.py). */
+ * daemon's protocol tests (tests/daemon/test_daemon.py) and the output schema
+ * (tests/tools/test_output_schema.py). */
 #ifndef GENRED_REPORT_H
 #define GENRED_REPORT_H
 

@@ -171,7 +171,7 @@ static int set_value(genred_config *cfg, const genred_config_key *k, const char 
 void genred_config_defaults(genred_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    /* Every default is a value of the table; the daemon-config test checks
+    /* Every default is a value of the table; test_config checks
      * each one parses, so this cannot fail. */
     char why[256];
     for (size_t k = 0; k < K_COUNT; k++)

@@ -19,7 +19,7 @@
  * multiply-add per tap on AVX2 and AVX-512, which therefore give identical
  * results; the portable code rounds the product separately).
  *
- * Tested by tests/test_conv_kernel.c against a naive sum, for every set
+ * Tested by tests/lib/test_conv_kernel.c against a naive sum, for every set
  * this CPU can run. */
 #ifndef GENRE_CONV_KERNEL_H
 #define GENRE_CONV_KERNEL_H

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The linker version script of the installed libgenre: every function the
 public headers declare is exported (version node GENRE_0), nothing else.
-The headers are the one list of the public API; the test lib-exports checks
+The headers are the one list of the public API; test_installed checks
 the built library against them.
 
   export_map.py OUT.map HEADER...

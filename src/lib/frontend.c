@@ -1,5 +1,5 @@
 /* Streaming log-mel front-end.  The exact definition every number here must
- * follow is doc/frontend.md; tests/frontend_ref.py implements the same
+ * follow is doc/frontend.md; tests/lib/test_frontend_numpy.py implements the same
  * document independently in NumPy. */
 #include "genre/frontend.h"
 #include "inspect.h"

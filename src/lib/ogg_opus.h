@@ -8,7 +8,7 @@
  * the plain decoder does not, and gives the same samples.  Everything this
  * decoder does not take -- other mappings, gain, rates, multiplexed
  * streams, non-seekable input -- is left to libsndfile (*declined), so a
- * file never decodes differently here than there (tests/test_audiofile.c
+ * file never decodes differently here than there (tests/lib/test_audiofile.c
  * compares the two sample by sample).
  *
  * Output as libsndfile gives it: the OpusHead input rate, pre-skip

@@ -3,7 +3,7 @@
  * device ids are errors naming file:line).  One [mqtt] section for the
  * broker and the topics, one [listener ID] section per genred socket; with
  * no [listener] section the bridge follows the default socket under the
- * machine's host name.  See genred-mqtt(1).  Tested by mqtt-config. */
+ * machine's host name.  See genred-mqtt(1).  Tested by test_bridge_config. */
 #ifndef GENRED_MQTT_BRIDGE_CONFIG_H
 #define GENRED_MQTT_BRIDGE_CONFIG_H
 

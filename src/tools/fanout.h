@@ -7,7 +7,7 @@
  * every earlier one are done, so output streams while later items are
  * still being worked on.  If no thread can be started the calling thread
  * does all the work itself, then reports.  Test: the tools' --jobs tests
- * (tests/classify_test.py, tests/features_tool_test.py). */
+ * (tests/tools/test_genre_classify.py, tests/tools/test_genre_features.py). */
 #ifndef GENRE_TOOLS_FANOUT_H
 #define GENRE_TOOLS_FANOUT_H
 

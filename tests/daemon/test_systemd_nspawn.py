@@ -61,6 +61,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from testutil import wait_for  # noqa: E402
+
 SKIP = 77
 SUITE = "bookworm"
 MIRROR = os.environ.get("GENRED_NSPAWN_MIRROR", "http://deb.debian.org/debian")
@@ -286,13 +289,6 @@ class Container:
         self.logf.close()
 
 
-def wait_for(predicate, timeout=20.0, step=0.25):
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > end:
-            return value
-        time.sleep(step)
 
 
 def socket_owner(c):

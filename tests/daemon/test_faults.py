@@ -33,16 +33,11 @@ import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_daemon import (GENRED, GENRECTL, TempDirTest, base_config, exit_status,  # noqa: E402
-                         excerpt_wav, test_model, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from daemon_harness import (GENRED, GENRECTL, TempDirTest, base_config, exit_status,  # noqa: E402
+                            excerpt_wav, test_model, wait_for)
+from testutil import as_nobody  # noqa: E402
 
-
-def as_nobody():
-    """preexec_fn: drop from root to nobody/nogroup (root may write anywhere)."""
-    os.setgroups([])
-    os.setgid(65534)
-    os.setuid(65534)
 
 
 def rss_kib(pid):

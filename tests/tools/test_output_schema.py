@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Real output against doc/output.schema.json (test `output-schema`).
+"""Real output against doc/output.schema.json (test `test_output_schema`).
 
 genre-classify --json --segments on music (the bundled demo), digital silence, a
 0.1-s file, a float WAV of NaN samples and a file that does not exist:
@@ -24,7 +24,7 @@ import jsonschema
 import numpy as np
 import soundfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checklist import check, summary  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """genre-classify --segments, --plot and directory operands (test
-`classify-timeline`), with the shipped model on real clips from the shared
+`test_genre_classify_timeline`), with the shipped model on real clips from the shared
 data: a classical clip followed by a metal clip must give at least two
 segments of different genres, and the plot's band must change colour.
 
@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 import soundfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checklist import check, summary  # noqa: E402
 
 

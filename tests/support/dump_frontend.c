@@ -1,4 +1,4 @@
-/* dump_frontend: test helper for frontend_ref.py.  Decodes an audio file and
+/* dump_frontend: test helper for test_frontend_numpy.py.  Decodes an audio file and
  * writes, as .npy float32:
  *   PREFIX.signal.npy  the mono signal at spec.sample_rate after downmix and
  *                      resampling (downmix + genre_resampler, no front-end)

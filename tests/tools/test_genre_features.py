@@ -17,9 +17,11 @@ import os
 import shutil
 import subprocess
 import sys
-import wave
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from testutil import write_wav  # noqa: E402
 
 failures = 0
 
@@ -31,14 +33,6 @@ def check(ok, msg):
         failures += 1
 
 
-def write_wav(path, rate, data):
-    data = np.atleast_2d(np.asarray(data).T).T
-    pcm = np.clip(np.round(data * 32767.0), -32768, 32767).astype("<i2")
-    with wave.open(path, "wb") as w:
-        w.setnchannels(data.shape[1])
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
 
 
 def main():
@@ -49,11 +43,12 @@ def main():
     os.makedirs(audio)
     rng = np.random.default_rng(7)
     t44 = np.arange(int(2.0 * 44100)) / 44100.0
-    write_wav(os.path.join(audio, "a.wav"), 44100,
-              np.stack([0.3 * np.sin(2 * np.pi * 440 * t44), 0.1 * rng.standard_normal(len(t44))], 1))
+    write_wav(os.path.join(audio, "a.wav"),
+              np.stack([0.3 * np.sin(2 * np.pi * 440 * t44), 0.1 * rng.standard_normal(len(t44))], 1),
+              44100)
     t16 = np.arange(int(1.5 * 16000)) / 16000.0
-    write_wav(os.path.join(audio, "b.wav"), 16000, 0.4 * np.sin(2 * np.pi * 2000 * t16))
-    write_wav(os.path.join(audio, "short.wav"), 16000, np.zeros(100))
+    write_wav(os.path.join(audio, "b.wav"), 0.4 * np.sin(2 * np.pi * 2000 * t16), 16000)
+    write_wav(os.path.join(audio, "short.wav"), np.zeros(100), 16000)
     with open(os.path.join(audio, "corrupt.wav"), "wb") as f:
         f.write(bytes(range(256)) * 10)
     # A float WAV with a NaN in it: refused, not NaN features (issue 14).

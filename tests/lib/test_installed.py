@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The installed libgenre, as another program uses it (test `lib-installed`).
+"""The installed libgenre, as another program uses it (test `test_installed`).
 
 Installs the build into a temporary DESTDIR, then, against that tree only:
   * every installed header compiles on its own (no header needs one that is
@@ -25,10 +25,10 @@ import shutil
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checklist import check, summary  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "lib"))
 import export_map  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """The Python tests' checklist: check() prints "ok" or "FAIL" with what was
 checked (and, on failure, the detail), keeps going, and summary() gives the
 exit status, so one run shows every broken promise.  The Python
-counterpart of tests/check.h.
+counterpart of tests/support/check.h.
 
     from checklist import check, summary
     check(x == 1, "x is one", x)

@@ -484,5 +484,5 @@ def test_refusals():
 os.makedirs(tmpdir, exist_ok=True)
 test_round_trip()
 test_refusals()
-print(f"graph-refuse: {checked} checks, {len(failures)} failures")
+print(f"test_graph_refuse: {checked} checks, {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -38,8 +38,8 @@ import unittest
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_daemon import Daemon, base_config, test_model, wait_for, write_wav  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from daemon_harness import Daemon, base_config, test_model, wait_for, write_wav  # noqa: E402
 
 BRIDGE = os.environ.get("GENRED_MQTT", "")
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

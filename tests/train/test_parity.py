@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import train_test_util as util  # noqa: E402
 from export import layers_from_model  # noqa: E402  (train/, via util)
 from genre_arch import GenreCNN  # noqa: E402

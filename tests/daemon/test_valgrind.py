@@ -22,8 +22,8 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_daemon import (GENRED, TempDirTest, base_config, excerpt_wav, exit_status,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from daemon_harness import (GENRED, TempDirTest, base_config, excerpt_wav, exit_status,  # noqa: E402
                          random_model, test_model, wait_for)
 
 INTERVAL = 0.5

@@ -1,5 +1,5 @@
 /* Model loader refusals: every class of bad file gets its own one-line
- * message.  Starts from models written by tests/make_test_models.py (the
+ * message.  Starts from models written by tests/support/make_test_models.py (the
  * Python writer) and mutates their bytes; mutations behind the CRC
  * recompute it so the deeper checks are the ones exercised.
  * Usage: test_model MODEL_DIR */

@@ -23,6 +23,9 @@ import time
 import unittest
 import grp
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from testutil import as_nobody, wait_for  # noqa: E402
+
 HARNESS = os.environ.get("GENRED_HARNESS", "")
 GENRECTL = os.environ.get("GENRECTL", "")
 # meson's project version, the one the programs report.
@@ -32,17 +35,6 @@ SERVER_STATS = ["clients", "watchers", "connections_total", "clients_dropped",
                 "clients_refused", "clients_timed_out", "requests_total", "protocol_errors"]
 COMMANDS = ["status", "watch", "unwatch", "stats", "version", "help"]
 
-
-def wait_for(predicate, timeout=10.0, step=0.02):
-    """Poll predicate until it returns something true; return it or None."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            return None
-        time.sleep(step)
 
 
 class Harness:
@@ -187,11 +179,6 @@ class Client:
         self.sock.close()
 
 
-def as_nobody():
-    """preexec_fn: drop from root to nobody/nogroup."""
-    os.setgroups([])
-    os.setgid(65534)
-    os.setuid(65534)
 
 
 def stats_of(path):
