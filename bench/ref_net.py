@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch reference for the one-window inference benchmark: the same model
-file's weights in an equivalent torch module (bench_model.torch_module),
+file's weights in an equivalent torch module (train/reference.py's torch_module),
 timed per window with the given thread count.  Prints one JSON object:
 {"threads", "runs", "median_ms", "p99_ms", "probs"}; probs are those of a
 fixed pseudo-random window so bench/run can check that libgenre computes

@@ -9,8 +9,9 @@ Input: x of shape [B, 1, T, F] -- time-major like the C window (T = 624
 frames, F = 96 mels), normalised log-mel.  Pool kernels are (time, freq).
 """
 
-import torch
 from torch import nn
+
+from reference import GlobalMeanMax  # noqa: F401  (export.py takes it from here too)
 
 # name -> (conv channels, pool kernel after each conv as (time, freq), hidden dense units or 0)
 # Pooling is heavier in time than in frequency early on: a 10-s window has
@@ -34,14 +35,6 @@ ARCHS = {
     # Tiny, with a hidden dense layer, for the tests only.
     "tiny": ([4, 8], [(4, 4), (2, 2)], 8),
 }
-
-
-class GlobalMeanMax(nn.Module):
-    """[B, C, H, W] -> [B, 2C]: per-channel means, then per-channel maxima
-    (the same order as the C layer GENRE_LAYER_GLOBAL_MEANMAX)."""
-
-    def forward(self, x):
-        return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
 
 class GenreCNN(nn.Module):

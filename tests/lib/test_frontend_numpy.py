@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Independent NumPy implementation of doc/frontend.md, compared with the C
-front-end (suite `frontend`).
+front-end (suite `frontend`); the NumPy side is train/reference.py.
 
-For each case, tests/dump_frontend decodes an audio file and writes the mono
+For each case, tests/support/dump_frontend decodes an audio file and writes the mono
 16 kHz signal it fed to the front-end (after downmix + libsamplerate), the
 frames the real pipeline produced and the C mel matrix.  This script builds
 the mel matrix and the log-mel frames from the document alone, in float64,
@@ -16,16 +16,18 @@ and asserts:
   * the comparison is sensitive: a symmetric instead of a periodic Hann
     window, or frames shifted by one sample, differ by more than 1e-3.
 
-usage: frontend_ref.py DUMP_FRONTEND DATA_DIR WORK_DIR
+usage: test_frontend_numpy.py DUMP_FRONTEND DATA_DIR WORK_DIR
 """
 import csv
-import math
 import os
 import subprocess
 import sys
 import wave
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train"))
+from reference import log_mel, mel_matrix  # noqa: E402  (the document, in NumPy)
 
 MEL_TOL = 1e-6
 LOG_TOL = 1e-3
@@ -37,54 +39,6 @@ def spec(**over):
              mel_scale="slaney", mel_norm="peak", log_offset=1e-3)
     s.update(over)
     return s
-
-
-def hz_to_mel(f, scale):
-    f = np.asarray(f, dtype=np.float64)
-    if scale == "htk":
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-    return np.where(f < 1000.0, 3.0 * f / 200.0,
-                    15.0 + np.log(np.maximum(f, 1e-12) / 1000.0) / (math.log(6.4) / 27.0))
-
-
-def mel_to_hz(m, scale):
-    m = np.asarray(m, dtype=np.float64)
-    if scale == "htk":
-        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-    return np.where(m < 15.0, 200.0 * m / 3.0, 1000.0 * np.exp((m - 15.0) * math.log(6.4) / 27.0))
-
-
-def mel_matrix(s):
-    """W[b, k] per doc/frontend.md: triangles on M+2 mel-spaced edges, with
-    peak 1 or (mel_norm "area") scaled by 2 / (f_right - f_left)."""
-    m = s["n_mels"]
-    edges_mel = np.linspace(hz_to_mel(s["fmin"], s["mel_scale"]), hz_to_mel(s["fmax"], s["mel_scale"]), m + 2)
-    f = mel_to_hz(edges_mel, s["mel_scale"])
-    fk = np.arange(s["n_fft"] // 2 + 1) * s["sample_rate"] / s["n_fft"]
-    lo, mid, hi = f[:-2, None], f[1:-1, None], f[2:, None]
-    up = (fk[None, :] - lo) / (mid - lo)
-    down = (hi - fk[None, :]) / (hi - mid)
-    height = 2.0 / (hi - lo) if s["mel_norm"] == "area" else 1.0
-    return np.maximum(0.0, np.minimum(up, down)) * height
-
-
-def periodic_hann(n):
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
-
-
-def log_mel(x, s, window=None, shift=0):
-    """Returns (L, E): log-mel frames and mel power, [frames, n_mels]."""
-    n_fft, hop = s["n_fft"], s["hop"]
-    x = np.asarray(x, dtype=np.float64)[shift:]
-    n_frames = max(0, (len(x) - n_fft) // hop + 1)
-    if n_frames == 0:
-        return np.zeros((0, s["n_mels"])), np.zeros((0, s["n_mels"]))
-    idx = np.arange(n_frames)[:, None] * hop + np.arange(n_fft)[None, :]
-    w = periodic_hann(n_fft) if window is None else window
-    spectrum = np.fft.rfft(x[idx] * w[None, :], axis=1)
-    power = spectrum.real ** 2 + spectrum.imag ** 2
-    energy = power @ mel_matrix(s).T
-    return np.log(energy + s["log_offset"]), energy
 
 
 def write_wav16(path, rate, data):

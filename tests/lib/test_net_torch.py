@@ -16,16 +16,12 @@ source_root, net_eval, tmpdir = sys.argv[1:4]
 ISAS = ("portable", "avx2", "avx512")
 sys.path.insert(0, os.path.join(source_root, "train"))
 import genre_model_file as gmf  # noqa: E402
+from reference import GlobalMeanMax  # noqa: E402
 
 TOLERANCE = 1e-5
 torch.manual_seed(1234)
 torch.set_num_threads(1)
 os.makedirs(tmpdir, exist_ok=True)
-
-
-class MeanMax(nn.Module):
-    def forward(self, x):
-        return torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1)
 
 
 def folded_conv(conv, bn):
@@ -42,7 +38,7 @@ def build(frames, n_mels, channels, n_labels):
                     nn.Conv2d(c1, c2, (3, 5), padding=(1, 2)), nn.BatchNorm2d(c2), nn.ReLU(),
                     nn.MaxPool2d((2, 3)),
                     nn.Conv2d(c2, c3, (2, 3), padding=(0, 1)), nn.ReLU(),
-                    MeanMax(), nn.Linear(2 * c3, 16), nn.ReLU(), nn.Linear(16, n_labels),
+                    GlobalMeanMax(), nn.Linear(2 * c3, 16), nn.ReLU(), nn.Linear(16, n_labels),
                     nn.Softmax(dim=1)]
     net = nn.Sequential(*torch_layers)
     with torch.no_grad():   # non-trivial batch-norm statistics
