@@ -22,12 +22,14 @@ import csv
 import os
 import subprocess
 import sys
-import wave
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train"))
 from reference import log_mel, mel_matrix  # noqa: E402  (the document, in NumPy)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from testutil import write_wav  # noqa: E402
 
 MEL_TOL = 1e-6
 LOG_TOL = 1e-3
@@ -41,16 +43,6 @@ def spec(**over):
     return s
 
 
-def write_wav16(path, rate, data):
-    """data: [n] or [n, channels] floats in [-1, 1] -> 16-bit PCM WAV."""
-    data = np.atleast_2d(np.asarray(data).T).T
-    pcm = np.clip(np.round(data * 32767.0), -32768, 32767).astype("<i2")
-    with wave.open(path, "wb") as w:
-        w.setnchannels(data.shape[1])
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    return pcm.astype(np.float64) / 32768.0
 
 
 def spec_flags(s):
@@ -134,25 +126,25 @@ def main():
 
     # (a) synthetic audio
     n = 3 * 16000
-    noise16 = write_wav16(os.path.join(workdir, "noise16k.wav"), 16000, 0.3 * rng.standard_normal(n).clip(-3, 3))
+    noise16 = write_wav(os.path.join(workdir, "noise16k.wav"), 0.3 * rng.standard_normal(n).clip(-3, 3), 16000)
     compare(chk, dump, "noise-16k", os.path.join(workdir, "noise16k.wav"), spec(), workdir,
             exact_input=noise16, sensitivity=True)
 
     t = np.arange(int(3 * 44100)) / 44100.0
     chirp = 0.5 * np.sin(2 * np.pi * (50.0 * t + 0.5 * (7500.0 - 50.0) / 3.0 * t ** 2))
     stereo = np.stack([chirp, 0.2 * rng.standard_normal(len(t)).clip(-4, 4)], axis=1)
-    write_wav16(os.path.join(workdir, "chirp44k.wav"), 44100, stereo)
+    write_wav(os.path.join(workdir, "chirp44k.wav"), stereo, 44100)
     compare(chk, dump, "chirp+noise-44.1k-stereo", os.path.join(workdir, "chirp44k.wav"), spec(), workdir)
 
     t = np.arange(int(2.5 * 22050)) / 22050.0
     tones = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (110.0, 440.0, 1000.0, 3000.0, 6000.0))
-    write_wav16(os.path.join(workdir, "tones22k.wav"), 22050, tones)
+    write_wav(os.path.join(workdir, "tones22k.wav"), tones, 22050)
     compare(chk, dump, "tones-22.05k", os.path.join(workdir, "tones22k.wav"), spec(), workdir)
 
     t = np.arange(int(2 * 48000)) / 48000.0
     am = (0.4 * np.sin(2 * np.pi * 700 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
           + 0.05 * rng.standard_normal(len(t)))
-    write_wav16(os.path.join(workdir, "am48k.wav"), 48000, am)
+    write_wav(os.path.join(workdir, "am48k.wav"), am, 48000)
     compare(chk, dump, "am-48k-htk-64mels-1024fft", os.path.join(workdir, "am48k.wav"),
             spec(mel_scale="htk", n_mels=64, n_fft=1024, hop=320, fmin=50.0, fmax=7600.0, log_offset=1e-6),
             workdir)

@@ -4,7 +4,7 @@ bad ones -- written with train/genre_model_file.py's encode_model(nodes=...)
 or made by patching bytes of a good image and recomputing its CRC-32 -- are
 refused by the C loader with a one-line message that names the node at
 fault (or the section / field, for file-level faults).
-Usage: graph_refuse.py SOURCE_ROOT MODEL_DUMP_EXE TMPDIR"""
+Usage: test_graph_refuse.py SOURCE_ROOT MODEL_DUMP_EXE TMPDIR"""
 import copy
 import json
 import os
@@ -19,16 +19,14 @@ source_root, dump_exe, tmpdir = sys.argv[1:4]
 sys.path.insert(0, os.path.join(source_root, "train"))
 import genre_model_file as gmf  # noqa: E402
 
-failures = []
-checked = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import checklist  # noqa: E402
+from checklist import check, summary  # noqa: E402
+
+checklist.verbose = False  # thousands of checks: print failures only
 
 
-def check(cond, what):
-    global checked
-    checked += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
+
 
 
 rng = np.random.default_rng(20261125)
@@ -484,5 +482,4 @@ def test_refusals():
 os.makedirs(tmpdir, exist_ok=True)
 test_round_trip()
 test_refusals()
-print(f"test_graph_refuse: {checked} checks, {len(failures)} failures")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

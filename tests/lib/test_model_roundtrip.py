@@ -1,6 +1,6 @@
 """Round trip: models written by train/genre_model_file.py are loaded by the
 C loader (through tests/model_dump) and by read_model; every field must come
-back bit-exact.  Usage: model_roundtrip.py SOURCE_ROOT MODEL_DUMP_EXE TMPDIR"""
+back bit-exact.  Usage: test_model_roundtrip.py SOURCE_ROOT MODEL_DUMP_EXE TMPDIR"""
 import json
 import os
 import subprocess
@@ -12,16 +12,17 @@ source_root, dump_exe, tmpdir = sys.argv[1:4]
 sys.path.insert(0, os.path.join(source_root, "train"))
 import genre_model_file as gmf  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import checklist  # noqa: E402
+from checklist import check, summary  # noqa: E402
+
+checklist.verbose = False  # thousands of checks: print failures only
+
 WINDOW_CODES = {"hann": 1}
 MEL_CODES = {"slaney": 1, "htk": 2}
 TYPE_CODES = gmf.LAYER_TYPES
-failures = []
 
 
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def same_f32(a, b):
@@ -143,5 +144,4 @@ for case in range(12):
     with open(path, "rb") as f:
         check(f.read() == gmf.encode_model(fe, labels, layers, meta), f"case {case}: not deterministic")
 
-print(f"{12} models round-tripped, {len(failures)} failures")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

@@ -3,7 +3,7 @@ padding, batch norm folded like the exporter does) with random weights are
 written with train/genre_model_file.py, run by tests/net_eval on random
 windows, and compared with torch.nn on the same input.
 Pass: max abs difference of probabilities <= 1e-5.
-Usage: net_torch.py SOURCE_ROOT NET_EVAL_EXE TMPDIR"""
+Usage: test_net_torch.py SOURCE_ROOT NET_EVAL_EXE TMPDIR"""
 import os
 import subprocess
 import sys

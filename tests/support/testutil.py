@@ -30,7 +30,8 @@ def as_nobody():
 
 def write_wav(path, samples, rate):
     """samples: floats in -1..1, [frames] or [frames, channels]; written as
-    16-bit PCM WAV (rounded, clipped)."""
+    16-bit PCM WAV (rounded, clipped).  Returns the samples as a reader gets
+    them back (int16 / 32768, float64, [frames, channels])."""
     data = np.asarray(samples, dtype=np.float64)
     if data.ndim == 1:
         data = data[:, None]
@@ -40,3 +41,4 @@ def write_wav(path, samples, rate):
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(pcm.tobytes())
+    return pcm.astype(np.float64) / 32768.0

@@ -5,14 +5,16 @@
 (an unknown option, a missing or extra argument) exits 2 with a message on
 stderr and nothing on stdout.
 
-usage: cli_test.py VERSION PROGRAM...
+usage: test_cli.py VERSION PROGRAM...
 Each PROGRAM is the path of a built executable; its name is the file name.
 """
 import os
 import subprocess
 import sys
 
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checklist import check, summary  # noqa: E402
+
 
 # Command lines that are usage errors for each program, beyond an unknown
 # option: a missing required argument or an argument too many.
@@ -25,11 +27,6 @@ USAGE_ERRORS = {
 }
 
 
-def check(ok, msg):
-    global failures
-    print(("ok   " if ok else "FAIL ") + msg)
-    if not ok:
-        failures += 1
 
 
 def run(exe, args):
@@ -60,8 +57,7 @@ def main():
             check(p.returncode == 2 and p.stdout == "" and name in p.stderr,
                   f"{name} {' '.join(args) or '(no arguments)'}: exit {p.returncode} (want 2), "
                   f"stderr {p.stderr.strip()[:70]!r}")
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """genre-classify end to end on generated audio (WAV 44.1 kHz stereo, FLAC
 48 kHz, Ogg Vorbis 22.05 kHz, AU 16 kHz, made with sox) and a small random
 model written with train/genre_model_file.py.
-Usage: classify_test.py SOURCE_ROOT GENRE_CLASSIFY_EXE TMPDIR"""
+Usage: test_genre_classify.py SOURCE_ROOT GENRE_CLASSIFY_EXE TMPDIR"""
 import json
 import math
 import os
@@ -13,17 +13,15 @@ import numpy as np
 source_root, exe, tmpdir = sys.argv[1:4]
 sys.path.insert(0, os.path.join(source_root, "train"))
 import genre_model_file as gmf  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import checklist  # noqa: E402
+from checklist import check, summary  # noqa: E402
+
+checklist.verbose = False  # thousands of checks: print failures only
 
 RATE, N_FFT, HOP, N_MELS, WF = 16000, 512, 256, 40, 124       # a 2.0 s window
 WINDOW_SPAN = ((WF - 1) * HOP + N_FFT) / RATE
 LABELS = ["blues", "classical", "jazz", "metal", "rock"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def run(args):
@@ -281,5 +279,4 @@ for args in (["--json"], []):
     check("null" not in r.stdout and "%" not in r.stdout.split("\n", 1)[-1],
           f"overflowing model {args}: a result was printed: {r.stdout!r}")
 
-print(f"{len(failures)} failures")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

@@ -9,7 +9,7 @@ dump_frontend gets through the same pipeline, spec.json states the spec,
 spec flags are honoured, --model takes the spec from a model file, and bad
 flags are refused.
 
-usage: features_tool_test.py GENRE_FEATURES DUMP_FRONTEND WORK_DIR [MODEL.gmdl]
+usage: test_genre_features.py GENRE_FEATURES DUMP_FRONTEND WORK_DIR [MODEL.gmdl]
 """
 import csv
 import json
@@ -21,16 +21,11 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checklist import check, summary  # noqa: E402
 from testutil import write_wav  # noqa: E402
 
-failures = 0
 
 
-def check(ok, msg):
-    global failures
-    print(("ok   " if ok else "FAIL ") + msg)
-    if not ok:
-        failures += 1
 
 
 
@@ -188,8 +183,7 @@ def main():
     run = subprocess.run([tool, unterminated, os.path.join(work, "bad")], capture_output=True, text=True)
     check(run.returncode == 1 and "unterminated" in run.stderr, f"broken CSV refused: {run.stderr.strip()}")
 
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

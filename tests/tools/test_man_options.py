@@ -6,24 +6,21 @@ manual page, and every option the page's OPTIONS section describes is in
 and its title line carry meson's project version (filled in by
 man/meson.build).
 
-usage: man_options_test.py VERSION PROGRAM=MANPAGE...
+usage: test_man_options.py VERSION PROGRAM=MANPAGE...
 """
 import os
 import re
 import subprocess
 import sys
 
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checklist import check, summary  # noqa: E402
+
 
 LONG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 SHORT = re.compile(r"(?<![\w-])-[a-zA-Z](?=[ ,\n])")
 
 
-def check(ok, msg):
-    global failures
-    print(("ok   " if ok else "FAIL ") + msg)
-    if not ok:
-        failures += 1
 
 
 def roff_text(path):
@@ -73,8 +70,7 @@ def main():
         for code in ("0", "1", "2"):
             check(re.search(r"(^\.B %s$|\b%s\b)" % (code, code), status, re.M) is not None,
                   f"{os.path.basename(page)} EXIT STATUS explains {code}")
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ in --help and used silently when the installed model was missing.  Looks
 for the paths' bytes anywhere in each executable (a debug build's DWARF
 names its directories, so meson.build runs this only without debug info).
 
-usage: no_build_paths.py SOURCE_ROOT BUILD_ROOT PROGRAM...
+usage: test_no_build_paths.py SOURCE_ROOT BUILD_ROOT PROGRAM...
 """
 import os
 import sys

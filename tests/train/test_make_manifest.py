@@ -10,7 +10,7 @@ small label are reported and the exit status is 1; a clean tree exits 0
 and a usage error 2.  Then the training side (train/genre_data.py and
 evaluate.py's reader) takes an index or manifest with only file and label.
 
-usage: make_manifest_test.py SOURCE_ROOT WORK_DIR
+usage: test_make_manifest.py SOURCE_ROOT WORK_DIR
 """
 import csv
 import json
@@ -22,14 +22,11 @@ import sys
 import numpy as np
 import soundfile
 
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checklist import check, summary  # noqa: E402
 
 
-def check(ok, msg):
-    global failures
-    print(("ok   " if ok else "FAIL ") + msg)
-    if not ok:
-        failures += 1
+
 
 
 def wav(path, seconds=0.5, rate=8000, freq=440.0):
@@ -163,8 +160,7 @@ def main():
     check(sorted(r["file"] for r in valid) == sorted(n for n in names if want[n] == "valid"),
           "evaluate.py: a file,label manifest's valid split is the same hash split")
 
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

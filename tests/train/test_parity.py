@@ -24,42 +24,9 @@ import train_test_util as util  # noqa: E402
 from export import layers_from_model  # noqa: E402  (train/, via util)
 from genre_arch import GenreCNN  # noqa: E402
 from genre_model_file import read_model, write_model  # noqa: E402
+from reference import torch_module  # noqa: E402
 
 TOLERANCE = 1e-4
-
-
-def torch_from_layers(layers):
-    """A PyTorch network computing a model file's layer list."""
-    class MeanMax(nn.Module):
-        def forward(self, x):
-            return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
-
-    mods = []
-    for layer in layers:
-        kind = layer["type"]
-        if kind == "conv2d":
-            w = torch.from_numpy(np.array(layer["weight"], dtype=np.float32))
-            conv = nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), padding=tuple(layer["pad"]))
-            conv.weight.data.copy_(w)
-            conv.bias.data.copy_(torch.from_numpy(np.array(layer["bias"], dtype=np.float32)))
-            mods.append(conv)
-        elif kind == "relu":
-            mods.append(nn.ReLU())
-        elif kind == "maxpool2d":
-            mods.append(nn.MaxPool2d(tuple(layer["kernel"])))
-        elif kind == "global_meanmax":
-            mods.append(MeanMax())
-        elif kind == "dense":
-            w = torch.from_numpy(np.array(layer["weight"], dtype=np.float32))
-            lin = nn.Linear(w.shape[1], w.shape[0])
-            lin.weight.data.copy_(w)
-            lin.bias.data.copy_(torch.from_numpy(np.array(layer["bias"], dtype=np.float32)))
-            mods.append(lin)
-        elif kind == "softmax":
-            mods.append(nn.Softmax(dim=1))
-        else:
-            util.fail(f"unknown layer type {kind}")
-    return nn.Sequential(*mods).eval()
 
 
 def random_model(n_labels, seed=7):
@@ -119,7 +86,7 @@ def main():
         frames, mean, std = int(fe["window_frames"]), fe["norm_mean"], fe["norm_std"]
         if logmel.shape[1] != int(fe["n_mels"]):
             util.fail(f"model has {fe['n_mels']} mels, features {logmel.shape[1]}")
-        reference = torch_from_layers(m["layers"])
+        reference = torch_module({"layers": m["layers"]})
 
     windows = util.real_windows(logmel, mean, std, frames)
     with torch.no_grad():
