@@ -235,24 +235,24 @@ static void test_frontend(image good)
     REFUSE(good, "n_fft not pow2", "n_fft 500 is not a power of two", put32(im, f + 4, 500));
     REFUSE(good, "n_fft small", "n_fft 32 is not", put32(im, f + 4, 32));
     REFUSE(good, "n_fft big", "n_fft 32768 is not", put32(im, f + 4, 32768));
-    REFUSE(good, "hop 0", "hop 0 outside 1..n_fft", put32(im, f + 8, 0));
-    REFUSE(good, "hop > n_fft", "hop 513 outside", put32(im, f + 8, 513));
-    REFUSE(good, "window kind", "window kind 2 unknown", put32(im, f + 12, 2));
+    REFUSE(good, "hop 0", "hop 0 must be in 1..n_fft", put32(im, f + 8, 0));
+    REFUSE(good, "hop > n_fft", "hop 513 must be in", put32(im, f + 8, 513));
+    REFUSE(good, "window kind", "unknown window kind 2", put32(im, f + 12, 2));
     REFUSE(good, "n_mels 0", "n_mels 0 outside 1..512", put32(im, f + 16, 0));
     REFUSE(good, "n_mels 513", "n_mels 513 outside", put32(im, f + 16, 513));
     REFUSE(good, "n_mels vs size", "FRNT section is 72 bytes, 5 mel bands need 80",
            put32(im, f + 16, 5));
     REFUSE(good, "fmin < 0", "need 0 <= fmin < fmax", putf(im, f + 20, -1.0f));
     REFUSE(good, "fmin = fmax", "need 0 <= fmin < fmax", putf(im, f + 20, 8000.0f));
-    REFUSE(good, "fmax > nyquist", "need 0 <= fmin < fmax", putf(im, f + 24, 8001.0f));
+    REFUSE(good, "fmax > nyquist", "fmax 8001 Hz above the Nyquist frequency", putf(im, f + 24, 8001.0f));
     REFUSE(good, "fmax NaN", "need 0 <= fmin < fmax", putf(im, f + 24, strtof("nan", NULL)));
-    REFUSE(good, "mel scale", "mel scale 3 unknown", put32(im, f + 28, 3));
-    REFUSE(good, "log_offset 0", "log_offset 0 must be finite and > 0", putf(im, f + 32, 0.0f));
-    REFUSE(good, "log_offset inf", "log_offset inf must be", putf(im, f + 32, strtof("inf", NULL)));
+    REFUSE(good, "mel scale", "unknown mel scale 3", put32(im, f + 28, 3));
+    REFUSE(good, "log_offset 0", "log_offset 0 must be positive and finite", putf(im, f + 32, 0.0f));
+    REFUSE(good, "log_offset inf", "log_offset inf must be positive", putf(im, f + 32, strtof("inf", NULL)));
     REFUSE(good, "window_frames 0", "window_frames 0 outside 1..100000", put32(im, f + 36, 0));
     REFUSE(good, "window_frames big", "window_frames 100001", put32(im, f + 36, 100001));
     REFUSE(good, "mean NaN", "norm_mean[2] is not finite", putf(im, f + 40 + 8, strtof("nan", NULL)));
-    REFUSE(good, "std 0", "norm_std[1] = 0, must be finite and > 0", putf(im, f + 56 + 4, 0.0f));
+    REFUSE(good, "std 0", "norm_std[1] = 0 must be positive and finite", putf(im, f + 56 + 4, 0.0f));
     REFUSE(good, "std < 0", "norm_std[3] = -1", putf(im, f + 56 + 12, -1.0f));
     /* What only the front-end's own check refused before issue 14 (found by
      * fuzz target model-frontend): 1/std overflows, and mel bands narrower
