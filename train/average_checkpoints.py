@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import load_checkpoint  # noqa: E402
+from genre_augment import InputNorm  # noqa: E402
 from genre_data import BalancedSampler, FeatureSet  # noqa: E402
 from recalibrate_bn import add_recalibration_args, parse_recalibration_args, recalibrate  # noqa: E402
 from train import evaluate, probability_metrics, window_probabilities  # noqa: E402
@@ -74,9 +75,10 @@ def main(argv=None):
     if args.outputs:
         total, win_clip = 0.0, None
         for c, m in loaded:
+            norm = InputNorm(data.log_offset, torch.from_numpy(c["norm_mean"]),
+                             torch.from_numpy(c["norm_std"]))
             probs, win_clip = window_probabilities(m, valid_clips, len(data.labels), data.window_frames,
-                                                   args.eval_hop, torch.from_numpy(c["norm_mean"]),
-                                                   torch.from_numpy(c["norm_std"]))
+                                                   args.eval_hop, norm)
             total = total + probs
         report("output average", probability_metrics(total / len(loaded), win_clip, valid_clips, data.labels))
         return 0
@@ -88,11 +90,11 @@ def main(argv=None):
             if not np.array_equal(other[key], ckpt[key]):
                 raise SystemExit(f"error: {path} was trained with other normalisation ({key})")
     model.load_state_dict(average_state([m.state_dict() for _, m in loaded]))
-    mean, std = torch.from_numpy(ckpt["norm_mean"]), torch.from_numpy(ckpt["norm_std"])
+    norm = InputNorm(data.log_offset, torch.from_numpy(ckpt["norm_mean"]), torch.from_numpy(ckpt["norm_std"]))
     sampler = BalancedSampler(data.split("train"), len(data.labels), data.window_frames,
                               np.random.default_rng(args.seed), ckpt.get("args", {}).get("source_power", 0.5))
-    recalibrate(model, sampler, mean, std, args.batches, args.batch)
-    m = evaluate(model, valid_clips, len(data.labels), data.labels, data.window_frames, args.eval_hop, mean, std)
+    recalibrate(model, sampler, norm, args.batches, args.batch)
+    m = evaluate(model, valid_clips, len(data.labels), data.labels, data.window_frames, args.eval_hop, norm)
     report("weight average", m)
     out = dict(ckpt, state_dict=model.state_dict(), valid=m, averaged_from=list(args.checkpoints),
                bn_recalibration=f"{args.batches}x{args.batch} clean train crops, seed {args.seed}",

@@ -11,6 +11,7 @@ genre.
 """
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -115,23 +116,38 @@ def spec_mask(x, cfg, gen):
     return x * keep_t.unsqueeze(2) * keep_f.unsqueeze(1)
 
 
-def make_batch(raw, valid, raw2, valid2, use_mix, log_offset, mean, std, centres_hz, cfg, gen, augment=True,
-               mix_w=None):
-    """Raw log-mel crops -> normalised, augmented network input [B, 1, T, F].
-    mix_w: the first crop's power weight in mixed rows (default: mix_weights)."""
-    x = torch.from_numpy(raw)
-    valid_t = torch.from_numpy(valid)
-    if augment:
-        e = (torch.exp(x) - log_offset).clamp_min(0.0)
-        e2 = (torch.exp(torch.from_numpy(raw2)) - log_offset).clamp_min(0.0)
-        mix = torch.from_numpy(use_mix)
-        if mix_w is None:
-            mix_w = mix_weights(e.shape[0], gen)
-        e = augment_power(e, e2, mix, mix_w, centres_hz, cfg, gen)
-        x = torch.log(e + log_offset)
-        valid_t = valid_t | (torch.from_numpy(valid2) & mix.view(-1, 1))
-    x = (x - mean) / std
+@dataclass
+class InputNorm:
+    """What turns raw log-mel crops into network input: the front-end's
+    log offset, the per-band normalisation (torch tensors [n_mels]) and the
+    bands' centre frequencies (for EQ and band-limiting; None when not
+    augmenting)."""
+    log_offset: float
+    mean: torch.Tensor
+    std: torch.Tensor
+    centres_hz: torch.Tensor = None
+
+
+def normalise(raw, valid, norm):
+    """Clean crops -> network input [B, 1, T, F], as the C window sees them:
+    normalised, padding rows 0 after normalisation."""
+    x = (torch.from_numpy(raw) - norm.mean) / norm.std
+    return (x * torch.from_numpy(valid).unsqueeze(2)).unsqueeze(1)
+
+
+def make_batch(batch, norm, cfg, gen, mix_w=None):
+    """A SampledBatch (genre_data.py) -> normalised, augmented network
+    input [B, 1, T, F].  mix_w: the first crop's power weight in mixed rows
+    (default: mix_weights)."""
+    e = (torch.exp(torch.from_numpy(batch.crops)) - norm.log_offset).clamp_min(0.0)
+    e2 = (torch.exp(torch.from_numpy(batch.crops2)) - norm.log_offset).clamp_min(0.0)
+    mix = torch.from_numpy(batch.use_mix)
+    if mix_w is None:
+        mix_w = mix_weights(e.shape[0], gen)
+    e = augment_power(e, e2, mix, mix_w, norm.centres_hz, cfg, gen)
+    x = torch.log(e + norm.log_offset)
+    valid_t = torch.from_numpy(batch.valid) | (torch.from_numpy(batch.valid2) & mix.view(-1, 1))
+    x = (x - norm.mean) / norm.std
     x = x * valid_t.unsqueeze(2)  # padding rows are 0 after normalisation, like the C window
-    if augment:
-        x = spec_mask(x, cfg, gen)
+    x = spec_mask(x, cfg, gen)
     return x.unsqueeze(1)

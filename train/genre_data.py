@@ -16,6 +16,8 @@ import hashlib
 import json
 import os
 
+from dataclasses import dataclass
+
 import numpy as np
 
 REQUIRED_COLUMNS = ("file", "label", "npy")
@@ -167,6 +169,21 @@ def crop(logmel, start, window):
     return out, valid
 
 
+@dataclass
+class SampledBatch:
+    """One training batch as drawn: raw log-mel crops [B, window, n_mels]
+    with their valid-frame masks [B, window], a second crop per row for
+    power-domain mixing (the first one again where use_mix is false), and
+    the genre indices of both crops."""
+    crops: np.ndarray
+    valid: np.ndarray
+    crops2: np.ndarray
+    valid2: np.ndarray
+    use_mix: np.ndarray
+    labels: np.ndarray
+    labels2: np.ndarray
+
+
 class BalancedSampler:
     """Draws training crops: genre uniformly, then a clip of that genre with
     weight n(genre, source)^-source_power (so a genre's minority sources are
@@ -199,11 +216,10 @@ class BalancedSampler:
         return crop(clip.logmel, start, self.window)
 
     def batch(self, size, mix_prob, cross_prob=0.0):
-        """Returns (x, valid, x2, valid2, use_mix, labels, labels2): raw crops
-        [size, window, n_mels], masks [size, window], a second crop for
-        power-domain mixing, its use flags, the genre indices of both crops.
-        A mixed row's second crop is of another genre with probability
-        cross_prob / (mix_prob + cross_prob), else of the same genre."""
+        """A SampledBatch of `size` rows.  A row mixes with probability
+        mix_prob + cross_prob; a mixed row's second crop is of another genre
+        with probability cross_prob / (mix_prob + cross_prob), else of the
+        same genre."""
         labels = self.rng.choice(self.present, size=size)
         labels2 = labels.copy()
         x = np.empty((size, self.window, self.clips[0].logmel.shape[1]), dtype=np.float32)
@@ -222,4 +238,5 @@ class BalancedSampler:
                 x2[b], valid2[b] = self.random_crop(self.pick_clip(labels2[b]))
             else:
                 x2[b], valid2[b] = x[b], valid[b]
-        return x, valid, x2, valid2, use_mix, labels.astype(np.int64), labels2.astype(np.int64)
+        return SampledBatch(x, valid, x2, valid2, use_mix, labels.astype(np.int64),
+                            labels2.astype(np.int64))

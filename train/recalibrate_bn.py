@@ -22,12 +22,12 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import load_checkpoint  # noqa: E402
-from genre_augment import make_batch  # noqa: E402
+from genre_augment import InputNorm, normalise  # noqa: E402
 from genre_data import BalancedSampler, FeatureSet  # noqa: E402
 from train import evaluate  # noqa: E402
 
 
-def recalibrate(model, sampler, mean, std, batches, batch):
+def recalibrate(model, sampler, norm, batches, batch):
     """Replace every BatchNorm layer's running statistics by their plain
     average over `batches` clean training crops; leaves the model in eval mode."""
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -39,8 +39,8 @@ def recalibrate(model, sampler, mean, std, batches, batch):
         bn.train()
     with torch.no_grad():
         for _ in range(batches):
-            raw, valid = sampler.batch(batch, 0.0)[:2]
-            model(make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False))
+            b = sampler.batch(batch, 0.0)
+            model(normalise(b.crops, b.valid, norm))
     model.eval()
 
 
@@ -74,13 +74,13 @@ def main(argv=None):
     data = FeatureSet(args.features or ckpt["features_dir"])
     if data.labels != ckpt["labels"]:
         raise SystemExit(f"error: the features' labels {data.labels} differ from the checkpoint's {ckpt['labels']}")
-    mean, std = torch.from_numpy(ckpt["norm_mean"]), torch.from_numpy(ckpt["norm_std"])
+    norm = InputNorm(data.log_offset, torch.from_numpy(ckpt["norm_mean"]), torch.from_numpy(ckpt["norm_std"]))
     train_clips, valid_clips = data.split("train"), data.split("valid")
     sampler = BalancedSampler(train_clips, len(data.labels), data.window_frames, np.random.default_rng(args.seed),
                               ckpt.get("args", {}).get("source_power", 0.5))
 
-    recalibrate(model, sampler, mean, std, args.batches, args.batch)
-    m = evaluate(model, valid_clips, len(data.labels), data.labels, data.window_frames, args.eval_hop, mean, std)
+    recalibrate(model, sampler, norm, args.batches, args.batch)
+    m = evaluate(model, valid_clips, len(data.labels), data.labels, data.window_frames, args.eval_hop, norm)
     before = ckpt.get("valid") or {}
     print(f"valid balanced window acc {100 * before.get('balanced_window_acc', float('nan')):.1f}% -> "
           f"{100 * m['balanced_window_acc']:.1f}%, window {100 * before.get('window_acc', float('nan')):.1f}% -> "

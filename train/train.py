@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from genre_arch import ARCHS, build_model, count_flops, count_params  # noqa: E402
-from genre_augment import AugmentConfig, make_batch, mix_weights  # noqa: E402
+from genre_augment import AugmentConfig, InputNorm, make_batch, mix_weights, normalise  # noqa: E402
 from genre_data import BalancedSampler, FeatureSet, crop, normalisation_stats, window_starts  # noqa: E402
 from genre_metrics import source_spread, window_metrics  # noqa: E402
 
@@ -82,12 +83,13 @@ def git_commit(path):
         return "unknown"
 
 
-def mixed_targets(y, y2, use_mix, mix_w, n_labels):
-    """Class-probability targets: one-hot, or for a mixed row the two crops'
-    genres weighted like their power (same genre: still one-hot)."""
-    first = torch.nn.functional.one_hot(torch.from_numpy(y), n_labels).float()
-    second = torch.nn.functional.one_hot(torch.from_numpy(y2), n_labels).float()
-    w = torch.where(torch.from_numpy(use_mix), mix_w, torch.ones_like(mix_w)).view(-1, 1)
+def mixed_targets(batch, mix_w, n_labels):
+    """Class-probability targets of a SampledBatch: one-hot, or for a mixed
+    row the two crops' genres weighted like their power (same genre: still
+    one-hot)."""
+    first = torch.nn.functional.one_hot(torch.from_numpy(batch.labels), n_labels).float()
+    second = torch.nn.functional.one_hot(torch.from_numpy(batch.labels2), n_labels).float()
+    w = torch.where(torch.from_numpy(batch.use_mix), mix_w, torch.ones_like(mix_w)).view(-1, 1)
     return w * first + (1.0 - w) * second
 
 
@@ -156,7 +158,7 @@ class Progress:
         sys.stderr.flush()
 
 
-def window_probabilities(model, clips, n_labels, window, hop, mean, std, batch=64):
+def window_probabilities(model, clips, n_labels, window, hop, norm, batch=64):
     """Softmax output for every `window`-frame window at `hop` of every clip,
     the way genre-classify slides over a file; returns (probs, clip index of
     each window)."""
@@ -170,7 +172,7 @@ def window_probabilities(model, clips, n_labels, window, hop, mean, std, batch=6
             valid = np.empty((len(chunk), window), dtype=bool)
             for j, (ci, s) in enumerate(chunk):
                 raw[j], valid[j] = crop(clips[ci].logmel, s, window)
-            x = make_batch(raw, valid, None, None, None, 0.0, mean, std, None, None, None, augment=False)
+            x = normalise(raw, valid, norm)
             probs[b0:b0 + len(chunk)] = torch.softmax(model(x), dim=1).numpy()
     return probs, np.array([ci for ci, _ in items])
 
@@ -185,86 +187,127 @@ def probability_metrics(probs, win_clip, clips, labels):
         [c.label_index for c in clips], clip_pred, [c.source for c in clips])
 
 
-def evaluate(model, clips, n_labels, labels, window, hop, mean, std, batch=64):
-    """Valid metrics of one model over every window of every clip."""
-    probs, win_clip = window_probabilities(model, clips, n_labels, window, hop, mean, std, batch)
+def evaluate(model, clips, n_labels, labels, window, hop, norm, batch=64):
+    """Valid metrics of one model over every window of every clip (norm: an
+    InputNorm)."""
+    probs, win_clip = window_probabilities(model, clips, n_labels, window, hop, norm, batch)
     return probability_metrics(probs, win_clip, clips, labels)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    started = time.time()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
+@dataclass
+class TrainingSet:
+    """The features a run trains and validates on, and how they are
+    normalised (statistics of the training clips)."""
+    data: FeatureSet
+    train_clips: list
+    valid_clips: list
+    labels: list
+    norm: InputNorm
+    mean: np.ndarray
+    std: np.ndarray
 
-    data = FeatureSet(args.features)
+
+def load_training_set(features):
+    data = FeatureSet(features)
     train_clips, valid_clips = data.split("train"), data.split("valid")
     if not train_clips:
         raise SystemExit("error: no clips with split 'train' in the index")
-    labels = data.labels
-    n_labels = len(labels)
-    missing = [l for l in labels if not any(c.label == l for c in train_clips)]
+    missing = [l for l in data.labels if not any(c.label == l for c in train_clips)]
     if missing:
         print(f"warning: no training clips for {', '.join(missing)}", file=sys.stderr)
-    window = data.window_frames
-    mean_np, std_np = normalisation_stats(train_clips)
-    mean, std = torch.from_numpy(mean_np), torch.from_numpy(std_np)
-    centres = torch.from_numpy(data.band_centres_hz())
+    mean, std = normalisation_stats(train_clips)
+    norm = InputNorm(data.log_offset, torch.from_numpy(mean), torch.from_numpy(std),
+                     torch.from_numpy(data.band_centres_hz()))
+    return TrainingSet(data, train_clips, valid_clips, data.labels, norm, mean, std)
 
-    model = build_model(args.arch, n_labels, args.dropout)
+
+def make_model(args, ts):
+    """The network to train (from --init's weights when given) and its MFLOP
+    per window."""
+    model = build_model(args.arch, len(ts.labels), args.dropout)
     if args.init:
         from export import load_checkpoint
         init, init_model = load_checkpoint(args.init)
-        if init["arch"] != args.arch or list(init["labels"]) != list(labels):
+        if init["arch"] != args.arch or list(init["labels"]) != list(ts.labels):
             raise SystemExit(f"error: --init {args.init} is arch {init['arch']} with labels {init['labels']}, "
-                             f"not {args.arch} with {labels}")
+                             f"not {args.arch} with {ts.labels}")
         model.load_state_dict(init_model.state_dict())
-    flops = count_flops(model, window, data.n_mels)
-    print(f"{len(train_clips)} train / {len(valid_clips)} valid clips, {n_labels} labels; arch {args.arch}: "
-          f"{count_params(model)} parameters, {flops / 1e6:.1f} MFLOP/window", file=sys.stderr)
+    flops = count_flops(model, ts.data.window_frames, ts.data.n_mels)
+    print(f"{len(ts.train_clips)} train / {len(ts.valid_clips)} valid clips, {len(ts.labels)} labels; "
+          f"arch {args.arch}: {count_params(model)} parameters, {flops / 1e6:.1f} MFLOP/window",
+          file=sys.stderr)
+    return model, flops
 
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.2)
-    average = WeightAverage(model, args.ema) if args.ema > 0 else None
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    sampler = BalancedSampler(train_clips, n_labels, window, rng, args.source_power)
+
+def augmentation(args):
+    """The augmentation settings (--aug-scale, --mixup, --no-augment): the
+    config and the probability of mixing a crop with another genre's."""
     aug = AugmentConfig()
     for name in ("eq_prob", "noise_prob", "bandlimit_prob", "mix_prob", "mask_prob"):
         setattr(aug, name, min(1.0, max(0.0, getattr(aug, name) * args.aug_scale)))
     cross_prob = min(args.mixup, 1.0 - aug.mix_prob)
     if args.no_augment:
         aug.mix_prob = cross_prob = 0.0
+    return aug, cross_prob
 
-    os.makedirs(args.out, exist_ok=True)
-    common = {
-        "arch": args.arch, "labels": labels, "dropout": args.dropout,
-        "norm_mean": mean_np, "norm_std": std_np, "spec": data.spec,
-        "features_dir": os.path.abspath(args.features), "index_sha256": data.index_sha256,
-        "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
-        "command": " ".join([sys.executable] + sys.argv), "args": vars(args),
-        "params": count_params(model), "flops": flops, "ema": args.ema,
-    }
-    log_path = os.path.join(args.out, "log.csv")
-    with open(log_path, "w", newline="") as f:
-        csv.writer(f).writerow(["step", "seconds", "train_loss", "valid_window_acc", "valid_balanced_acc",
-                                "valid_clip_acc", "min_genre_recall", "source_spread"])
 
+class Checkpoints:
+    """What a run leaves in --out: log.csv (one line per evaluation),
+    last.pt, best.pt (best valid balanced window accuracy, then window
+    accuracy) and the early stop after --patience evaluations without a
+    better one."""
+
+    def __init__(self, out, common, patience):
+        os.makedirs(out, exist_ok=True)
+        self.out, self.common, self.patience = out, common, patience
+        self.best, self.best_step, self.evals_since_best = None, 0, 0
+        self.log_path = os.path.join(out, "log.csv")
+        with open(self.log_path, "w", newline="") as f:
+            csv.writer(f).writerow(["step", "seconds", "train_loss", "valid_window_acc",
+                                    "valid_balanced_acc", "valid_clip_acc", "min_genre_recall",
+                                    "source_spread"])
+
+    def record(self, model, step, seconds, loss_avg, m):
+        """Save after an evaluation (m: its metrics, None without valid
+        clips); True when the run should stop early."""
+        if m:
+            with open(self.log_path, "a", newline="") as f:
+                csv.writer(f).writerow([step, round(seconds, 1), round(loss_avg, 4), m["window_acc"],
+                                        m["balanced_window_acc"], m["clip_acc"], m["min_genre_recall"],
+                                        round(source_spread(m), 2)])
+        key = (m["balanced_window_acc"], m["window_acc"]) if m else (-float(step), 0.0)
+        state = dict(self.common, state_dict=model.state_dict(), step=step, seconds=seconds, valid=m)
+        torch.save(state, os.path.join(self.out, "last.pt"))
+        if self.best is None or key > self.best:
+            self.best, self.best_step, self.evals_since_best = key, step, 0
+            torch.save(state, os.path.join(self.out, "best.pt"))
+        else:
+            self.evals_since_best += 1
+        return bool(self.patience and self.evals_since_best >= self.patience)
+
+
+def train_steps(args, ts, model, sampler, aug, cross_prob, gen, checkpoints, started):
+    """The optimisation loop with its evaluations; (steps run, why it
+    stopped)."""
+    n_labels = len(ts.labels)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.2)
+    average = WeightAverage(model, args.ema) if args.ema > 0 else None
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     progress = Progress(args.steps, args.quiet)
-    best, best_step, evals_since_best = None, 0, 0
     loss_avg, valid_text = None, "valid -"
     step = 0
-    stop_reason = "steps done"
     for step in range(1, args.steps + 1):
         model.train()
-        raw, valid, raw2, valid2, use_mix, y, y2 = sampler.batch(args.batch, aug.mix_prob, cross_prob)
+        batch = sampler.batch(args.batch, aug.mix_prob, cross_prob)
         # Drawn only when some row mixes, as before --mixup existed, so that
         # earlier runs' commands still reproduce them exactly.
-        mix_w = mix_weights(args.batch, gen) if use_mix.any() else torch.ones(args.batch)
-        x = make_batch(raw, valid, raw2, valid2, use_mix, data.log_offset, mean, std, centres, aug, gen,
-                       augment=not args.no_augment, mix_w=mix_w)
-        loss = loss_fn(model(x), mixed_targets(y, y2, use_mix, mix_w, n_labels))
+        mix_w = mix_weights(args.batch, gen) if batch.use_mix.any() else torch.ones(args.batch)
+        if args.no_augment:
+            x = normalise(batch.crops, batch.valid, ts.norm)
+        else:
+            x = make_batch(batch, ts.norm, aug, gen, mix_w=mix_w)
+        loss = loss_fn(model(x), mixed_targets(batch, mix_w, n_labels))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -277,44 +320,58 @@ def main(argv=None):
         out_of_time = args.max_minutes > 0 and time.time() - started > args.max_minutes * 60
         if step % args.eval_every == 0 or step == args.steps or out_of_time:
             kept = average.model if average else model
-            m = evaluate(kept, valid_clips, n_labels, labels, window, args.eval_hop, mean, std) if valid_clips else None
+            m = (evaluate(kept, ts.valid_clips, n_labels, ts.labels, ts.data.window_frames,
+                          args.eval_hop, ts.norm) if ts.valid_clips else None)
             seconds = time.time() - started
-            key = (m["balanced_window_acc"], m["window_acc"]) if m else (-float(step), 0.0)
             if m:
                 valid_text = f"valid bal {100 * m['balanced_window_acc']:.1f}% win {100 * m['window_acc']:.1f}%"
                 progress.message(f"step {step}: loss {loss_avg:.3f}, {valid_text}, clip {100 * m['clip_acc']:.1f}%, "
                                  f"min genre {100 * m['min_genre_recall']:.1f}%, source spread {source_spread(m):.1f} pts, "
                                  f"{seconds / 60:.1f} min")
-                with open(log_path, "a", newline="") as f:
-                    csv.writer(f).writerow([step, round(seconds, 1), round(loss_avg, 4), m["window_acc"],
-                                            m["balanced_window_acc"], m["clip_acc"], m["min_genre_recall"],
-                                            round(source_spread(m), 2)])
-            state = dict(common, state_dict=kept.state_dict(), step=step, seconds=seconds, valid=m)
-            torch.save(state, os.path.join(args.out, "last.pt"))
-            if best is None or key > best:
-                best, best_step, evals_since_best = key, step, 0
-                torch.save(state, os.path.join(args.out, "best.pt"))
-            else:
-                evals_since_best += 1
-            if args.patience and evals_since_best >= args.patience:
-                stop_reason = f"early stop: no improvement in {args.patience} evaluations"
-                break
+            if checkpoints.record(kept, step, seconds, loss_avg, m):
+                return step, f"early stop: no improvement in {args.patience} evaluations"
             if out_of_time:
-                stop_reason = f"time limit {args.max_minutes} min"
-                break
+                return step, f"time limit {args.max_minutes} min"
+    return step, "steps done"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.time()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    ts = load_training_set(args.features)
+    model, flops = make_model(args, ts)
+    sampler = BalancedSampler(ts.train_clips, len(ts.labels), ts.data.window_frames, rng,
+                              args.source_power)
+    aug, cross_prob = augmentation(args)
+    common = {
+        "arch": args.arch, "labels": ts.labels, "dropout": args.dropout,
+        "norm_mean": ts.mean, "norm_std": ts.std, "spec": ts.data.spec,
+        "features_dir": os.path.abspath(args.features), "index_sha256": ts.data.index_sha256,
+        "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
+        "command": " ".join([sys.executable] + sys.argv), "args": vars(args),
+        "params": count_params(model), "flops": flops, "ema": args.ema,
+    }
+    checkpoints = Checkpoints(args.out, common, args.patience)
+    step, stop_reason = train_steps(args, ts, model, sampler, aug, cross_prob, gen, checkpoints,
+                                    started)
 
     seconds = time.time() - started
     best_state = torch.load(os.path.join(args.out, "best.pt"), map_location="cpu")
     summary = {"arch": args.arch, "params": count_params(model), "mflop_per_window": flops / 1e6,
-               "steps_run": step, "best_step": best_step, "seconds": round(seconds, 1), "stop": stop_reason,
-               "valid": best_state["valid"], "command": common["command"]}
+               "steps_run": step, "best_step": checkpoints.best_step, "seconds": round(seconds, 1),
+               "stop": stop_reason, "valid": best_state["valid"], "command": common["command"]}
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     v = best_state["valid"]
     if v:
-        print(f"{stop_reason}; best step {best_step}: valid balanced window acc {100 * v['balanced_window_acc']:.1f}%, "
-              f"window {100 * v['window_acc']:.1f}%, clip {100 * v['clip_acc']:.1f}%, {seconds / 60:.1f} min",
-              file=sys.stderr)
+        print(f"{stop_reason}; best step {checkpoints.best_step}: valid balanced window acc "
+              f"{100 * v['balanced_window_acc']:.1f}%, window {100 * v['window_acc']:.1f}%, "
+              f"clip {100 * v['clip_acc']:.1f}%, {seconds / 60:.1f} min", file=sys.stderr)
     return 0
 
 

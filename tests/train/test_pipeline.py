@@ -18,9 +18,12 @@ def check_mixed_targets():
     import numpy as np
     import torch
     sys.path.insert(0, os.path.join(util.REPO, "train"))
+    from genre_data import SampledBatch
     from train import mixed_targets
-    t = mixed_targets(np.array([0, 1, 2]), np.array([0, 1, 1]), np.array([False, True, True]),
-                      torch.tensor([0.5, 0.4, 0.3]), 3)
+    batch = SampledBatch(crops=None, valid=None, crops2=None, valid2=None,
+                         use_mix=np.array([False, True, True]), labels=np.array([0, 1, 2]),
+                         labels2=np.array([0, 1, 1]))
+    t = mixed_targets(batch, torch.tensor([0.5, 0.4, 0.3]), 3)
     want = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.7, 0.3]])
     if not torch.allclose(t, want, atol=1e-6):
         util.fail(f"mixed_targets gave {t.tolist()}, expected {want.tolist()}")
