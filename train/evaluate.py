@@ -252,6 +252,7 @@ def main(argv=None):
     with open(args.model, "rb") as f:
         model_sha = hashlib.sha256(f.read()).hexdigest()
     if args.report:
+        os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
         stem = os.path.splitext(args.report)[0]
         png = os.path.join(os.path.dirname(os.path.abspath(args.report)), "confusion.png") \
             if os.path.basename(args.report) == "REPORT.md" else stem + ".png"

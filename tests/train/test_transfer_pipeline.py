@@ -3,8 +3,11 @@
 clips (3 genres x train/valid) and one that cannot be decoded (reported by
 genre-features and embed.py, listed in embed.json, skipped): genre-features with musicnn's front-end,
 train/embed.py (frozen MSD_musicnn front-end over whole clips),
-transfer_head.py (a tiny head, a few steps), export_transfer.py, and an
-augmented pass (augment_pooled.py, transfer_head.py --augmented); then the
+transfer_head.py (a tiny head, a few steps), export_transfer.py, an
+augmented pass (augment_pooled.py, transfer_head.py --augmented) and the
+shipped model's audio augmentation (augment_audio.py, genre-features --node
+features, pooled_pass.py, transfer_head.py --sampling natural --loss la
+--cv); then the
 exported file round-trips (read back: the nodes and the head as written)
 and genre-classify -- the C pipeline from audio -- gives, for every window
 of the valid clips, the probabilities the Python head gives on the pooled
@@ -13,6 +16,7 @@ pooled feature by its standard deviation, some of which are small, so the
 float32 rounding of two independent implementations grows; measured 5e-5)."""
 
 import argparse
+import csv
 import glob
 import json
 import os
@@ -101,7 +105,6 @@ def main():
     # ... against genre-classify on the audio (windows every 312 frames, as
     # transfer_head.py's valid windows).
     with open(os.path.join(emb, "index.csv")) as f:
-        import csv
         index = list(csv.DictReader(f))
     worst, compared = 0.0, 0
     for ci, r in enumerate(index):
@@ -148,6 +151,48 @@ def main():
               os.path.join(aug_run, "head.pt"), aug_model])
     if gmf.read_model(aug_model)["meta"].get("augmented_passes") != "1":
         util.fail("the export does not name the augmented pass")
+
+    # Audio-domain augmentation, as the shipped model is trained: pitch-
+    # shifted copies of the training clips (SoX), their trunk features from
+    # the C stream classifier (genre-features --node features), pooled into
+    # a pass; the head trains on it with natural sampling, the logit-
+    # adjusted loss and a post-hoc tau chosen by 2-fold cross-validation.
+    copies = os.path.join(work, "pitch")
+    util.run([sys.executable, os.path.join(train, "augment_audio.py"), manifest, copies,
+              "--kind", "pitch", "--seed", "3"])
+    with open(os.path.join(copies, "manifest.csv")) as f:
+        copy_rows = list(csv.DictReader(f))
+    if sorted(r["orig"] for r in copy_rows) != sorted(r["file"] for r in index if r["split"] == "train") \
+            or any(abs(float(r["amount"])) not in (1.0, 2.0) for r in copy_rows):
+        util.fail(f"augment_audio.py copies: {[(r['orig'], r['amount']) for r in copy_rows]}")
+    with open(os.path.join(copies, "errors.csv")) as f:
+        if [r["file"] for r in csv.DictReader(f)] != [broken]:
+            util.fail("augment_audio.py did not list the undecodable clip in errors.csv")
+    util.run([args.features_tool, "--jobs", "2", "--model", model, "--node", "features",
+              os.path.join(copies, "manifest.csv"), os.path.join(copies, "mid")])
+    pitch_pass = os.path.join(copies, "pass.npz")
+    util.run([sys.executable, os.path.join(train, "pooled_pass.py"), os.path.join(copies, "mid"),
+              pitch_pass, "--model", model, "--weights", weights, "--orig-column", "orig",
+              "--hop", "62"])
+    pp = np.load(pitch_pass)
+    if pp["X"].shape[1] != clean.shape[1] or sorted(set(pp["clip"].tolist())) != \
+            sorted(r["file"] for r in index if r["split"] == "train"):
+        util.fail(f"pooled_pass.py: {pp['X'].shape} windows of {sorted(set(pp['clip'].tolist()))}")
+    shifted = float(np.abs(pp["X"][:10] - clean[:10]).mean() / np.abs(clean[:10]).mean())
+    if not shifted > 0.01:
+        util.fail(f"the pitch-shifted pass barely differs from the clean windows ({shifted:.3g})")
+    la_run = os.path.join(work, "run-la")
+    out = util.run([sys.executable, os.path.join(train, "transfer_head.py"), "--trunk",
+                    f"{weights}={emb}", "--cache", os.path.join(work, "cache"), "--out", la_run,
+                    "--members", "2", "--hidden", "16", "--steps", "30", "--train-hop", "62",
+                    "--threads", "1", "--augmented", pitch_pass, "--sampling", "natural",
+                    "--loss", "la", "--cv", "2"])
+    la = torch.load(os.path.join(la_run, "head.pt"), map_location="cpu", weights_only=False)
+    if "out of fold, best tau" not in out or la["cv"] is None or \
+            la["posthoc_tau"] != la["cv"]["best"][0] or len(la["cv"]["grid"]) != 31:
+        util.fail(f"transfer_head --cv did not choose the post-hoc tau:\n{out}")
+    util.run([sys.executable, os.path.join(train, "export_transfer.py"),
+              os.path.join(la_run, "head.pt"), os.path.join(work, "model-la.gmdl")])
 
     print(f"transfer pipeline OK: 6 clips -> features -> embed -> head -> export -> "
           f"genre-classify equals the Python head on {compared} windows (max diff {worst:.1e})")
