@@ -108,12 +108,21 @@ def main():
                          stderr=subprocess.STDOUT)
     objects = []
     try:
+        # The socket file exists from bind() on, but connections are
+        # refused until genred listens (after setting its mode and group).
         end = time.monotonic() + 15
-        while not os.path.exists(sock) and time.monotonic() < end:
-            time.sleep(0.05)
-        with socket.socket(socket.AF_UNIX) as s:
+        while True:
+            s = socket.socket(socket.AF_UNIX)
             s.settimeout(1.0)
-            s.connect(sock)
+            try:
+                s.connect(sock)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                s.close()
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
+        with s:
             s.sendall(b"status\nwatch\n")
             buf = b""
             end = time.monotonic() + 14
