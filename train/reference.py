@@ -88,8 +88,6 @@ def torch_module(model):
     """A torch module computing the model file's network on [B, 1, T, F]."""
     if model.get("nodes"):
         return GraphModule(model["nodes"]).eval()
-    import torch
-    from torch import nn
 
     mods = []
     for layer in model["layers"]:
@@ -143,8 +141,6 @@ def _graph_order(nodes):
 
 
 def _graph_module_class():
-    import torch
-    from torch import nn
     import torch.nn.functional as F
 
     class GraphModule(nn.Module):
@@ -236,5 +232,5 @@ def _graph_module_class():
     return GraphModule
 
 
-def GraphModule(nodes):  # noqa: N802 (a class, built on first use so torch is imported lazily)
+def GraphModule(nodes):  # noqa: N802 (a class, built on first use)
     return _graph_module_class()(nodes)

@@ -9,24 +9,22 @@ labels.  Then genred on the demo: its status objects while warming and
 after, and the results a watcher receives, validate as
 $defs/daemon_result with the same model_id.
 
-  output_schema_test.py SCHEMA GENRE_CLASSIFY GENRED MODEL DEMO_WAV WORKDIR
+  test_output_schema.py SCHEMA GENRE_CLASSIFY GENRED MODEL DEMO_WAV WORKDIR
 """
 import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
 import jsonschema
 import numpy as np
 import soundfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import daemon_harness  # noqa: E402
 from checklist import check, summary  # noqa: E402
-
 
 
 def validator(schema, name):
@@ -97,50 +95,18 @@ def main():
             check(list(obj["probabilities"]) == mid.get("labels"),
                   "probabilities have the model's labels, in order")
 
-    # genred on the demo: warming, then results.
-    sock = os.path.join(work, "genred.sock")
-    conf = os.path.join(work, "genred.conf")
-    with open(conf, "w") as f:
-        f.write("[audio]\nsource = file\nfile = %s\nloop = yes\n[model]\npath = %s\n"
-                "[inference]\ninterval = 0.5\n[socket]\ngroup =\n" % (demo, model))
-    log = open(os.path.join(work, "genred.log"), "w")
-    d = subprocess.Popen([genred, "-c", conf, "--socket", sock], stdout=log,
-                         stderr=subprocess.STDOUT)
-    objects = []
+    # genred on the demo: warming, then results (the shared harness starts
+    # it and waits until it answers).
+    daemon_harness.GENRED = genred
+    d = daemon_harness.Daemon(work, "[audio]\nsource = file\nfile = %s\nloop = yes\n[model]\n"
+                              "path = %s\n[inference]\ninterval = 0.5\n[socket]\ngroup =\n"
+                              % (demo, model))
     try:
-        # The socket file exists from bind() on, but connections are
-        # refused until genred listens (after setting its mode and group).
-        end = time.monotonic() + 15
-        while True:
-            s = socket.socket(socket.AF_UNIX)
-            s.settimeout(1.0)
-            try:
-                s.connect(sock)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                s.close()
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.05)
-        with s:
-            s.sendall(b"status\nwatch\n")
-            buf = b""
-            end = time.monotonic() + 14
-            while time.monotonic() < end:
-                try:
-                    chunk = s.recv(65536)
-                except socket.timeout:
-                    continue
-                if not chunk:
-                    break
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    objects.append(json.loads(line))
+        objects = [d.status()] + d.watch(14)
     finally:
-        d.terminate()
-        d.wait(timeout=10)
-        log.close()
+        d.close()
+    for o in objects:
+        o.pop("_received", None)        # the harness's receive time, not genred's
     results = [o for o in objects if o.get("type") in ("status", "result")]
     states = {o["state"] for o in results}
     check("warming" in states and "ok" in states,
