@@ -12,7 +12,8 @@
 /* A config file larger than this is not a config file. */
 #define GENRED_CONFIG_FILE_MAX (1024 * 1024)
 
-enum genred_source_kind { GENRED_SOURCE_DEVICE = 0, GENRED_SOURCE_FILE = 1 };
+/* In the order of [audio] source's choices (config.c). */
+enum genred_source_kind { GENRED_SOURCE_DEVICE = 0, GENRED_SOURCE_FILE = 1, GENRED_SOURCE_PULSE = 2 };
 
 /* The values of genred.conf.  Ranges, defaults and meanings are in the key
  * table (genred_config_keys, config.c), the one place they are written. */

@@ -23,7 +23,7 @@ typedef struct genred_stats_facts {
     double uptime;                  /* seconds since start */
     enum genred_state state;        /* of the latest result */
     genred_engine_stats engine;
-    const char *source_kind;        /* "file" or "device" */
+    const char *source_kind;        /* "device", "file" or "pulse" */
     const char *source_name;        /* the open source's, else the configured file/device */
     int source_open;                /* 0: sample_rate and channels are null */
     double sample_rate;

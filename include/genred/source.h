@@ -12,6 +12,7 @@
 #ifndef GENRED_SOURCE_H
 #define GENRED_SOURCE_H
 
+#include <semaphore.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,11 +40,19 @@ enum genred_source_health genred_source_check(genred_source *s, double now, char
                                               size_t whylen);
 double genred_source_rate(const genred_source *s);
 int genred_source_channels(const genred_source *s);
-/* "device" or "file". */
+/* "device", "file" or "pulse": the source's [audio] source word. */
 const char *genred_source_kind(const genred_source *s);
+const char *genred_source_kind_name(enum genred_source_kind kind);
 /* Device name or file path. */
 const char *genred_source_name(const genred_source *s);
 genred_ring *genred_source_ring(genred_source *s);
+/* A source that can say when audio arrives (source = pulse) posts sem after
+ * each delivery from now on; NULL stops that (sem must outlive the source
+ * or be replaced by NULL first).  sem_post never blocks: the capture
+ * callback may call it.  Returns the delivery period in seconds, or 0 for
+ * a source that does not post (PortAudio's real-time callback makes no
+ * system calls; a file source has no use for it). */
+double genred_source_notify(genred_source *s, sem_t *sem);
 /* Audio the source knows it lost before the ring: totals since it opened. */
 typedef struct genred_source_losses {
     uint64_t overflows;         /* overflows the device reported (paInputOverflow) */

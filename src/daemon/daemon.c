@@ -326,7 +326,7 @@ static int stats_json(void *user, char *out, size_t cap)
     genred_stats_facts f = {
         .uptime = genred_mono_now() - d->start_mono,
         .state = d->have_last ? d->last.state : GENRED_STATE_WARMING,
-        .source_kind = a->source == GENRED_SOURCE_FILE ? "file" : "device",
+        .source_kind = genred_source_kind_name(a->source),
         .source_name = src ? genred_source_name(src)
                            : a->source == GENRED_SOURCE_FILE ? a->file : a->device,
         .source_open = src != NULL,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,10 @@ struct genred_engine {
     pthread_cond_t wake;        /* inference thread's timed wait */
     pthread_cond_t feature_wake;    /* feature thread's timed wait: a drain request or stop */
     pthread_cond_t drained_cond;    /* a drain request was served */
+    /* Posted by a source that says when audio arrives (genred_source_notify)
+     * and by whatever must end the inference thread's wait for it. */
+    sem_t audio_arrived;
+    double delivery_seconds;        /* the source's delivery period; 0: it does not post */
     uint64_t drain_requests, drains_done;
     int feature_running_shared;     /* feature_running, for the inference thread */
     int stop_inference;
@@ -270,6 +275,7 @@ static void *inference_main(void *arg)
      * waiting, so a reload that shortens it applies at once.  The first
      * result is due right away. */
     double last = genred_mono_now() - e->params.interval;
+    int waited_for_audio = 0;
     while (!e->stop_inference) {
         net_parts retired = {0};
         adopt_pending(e, &retired);
@@ -290,6 +296,23 @@ static void *inference_main(void *arg)
             if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
                 break;
             continue;   /* woken: re-check stop, pending and the due time */
+        }
+        /* A source that says when audio arrives (PulseAudio): the result
+         * waits for its next delivery, so the window ends with audio that
+         * has just arrived, not with audio up to a delivery period old
+         * (end of window -> client: doc/benchmarks.md).  Results stay one
+         * per interval on average: the due times do not move. */
+        if (e->delivery_seconds > 0 && !waited_for_audio) {
+            waited_for_audio = 1;
+            struct timespec limit = to_timespec(genred_mono_now() + 1.5 * e->delivery_seconds);
+            while (sem_trywait(&e->audio_arrived) == 0)
+                ;   /* deliveries before the due time do not count */
+            pthread_mutex_unlock(&e->lock);
+            while (sem_clockwait(&e->audio_arrived, CLOCK_MONOTONIC, &limit) != 0 &&
+                   errno == EINTR)
+                ;
+            pthread_mutex_lock(&e->lock);
+            continue;   /* re-check stop and pending; the due time has passed */
         }
         /* The window up to now: the feature thread drains the ring first. */
         if (e->feature_running_shared) {
@@ -440,6 +463,7 @@ static void *inference_main(void *arg)
             e->inference_ms_sum += r->inference_ms;
         }
         last = due;
+        waited_for_audio = 0;
         double now = genred_mono_now();
         if (now - last > params.interval)   /* late (slow machine): do not burst */
             last = now;
@@ -475,7 +499,7 @@ genred_engine *genred_engine_new(const genred_engine_params *params, genred_log 
     rc |= pthread_cond_init(&e->drained_cond, &ca);
     pthread_condattr_destroy(&ca);
     if (rc != 0 || pthread_mutex_init(&e->lock, NULL) != 0 ||
-        pthread_mutex_init(&e->slot_lock, NULL) != 0) {
+        pthread_mutex_init(&e->slot_lock, NULL) != 0 || sem_init(&e->audio_arrived, 0, 0) != 0) {
         genre_set_error(err, errlen, "cannot create engine locks");
         free(e);
         return NULL;
@@ -614,8 +638,10 @@ int genred_engine_apply(genred_engine *e, const genred_engine_change *change, ch
             e->losses_base.gap_frames += t.gap_frames;
             e->stream_base += (double)e->source_frames / genred_source_rate(e->source);
             closing = e->source;
+            genred_source_notify(closing, NULL);
         }
         e->source = source;
+        e->delivery_seconds = source ? genred_source_notify(source, &e->audio_arrived) : 0;
         e->source_frames = 0;
         e->seen = (genred_loss_totals){0};
     }
@@ -629,6 +655,7 @@ int genred_engine_apply(genred_engine *e, const genred_engine_change *change, ch
             genre_stream_cancel(e->active.stream);
         e->model = model;
         e->generation = parts.generation;
+        sem_post(&e->audio_arrived);    /* a wait for audio ends: adopt it now */
         snprintf(e->model_name, sizeof e->model_name, "%s", model_name ? model_name : "");
     }
     if (window) {
@@ -748,6 +775,7 @@ int genred_engine_stop(genred_engine *e)
     if (e->active.stream)
         genre_stream_cancel(e->active.stream);
     pthread_cond_signal(&e->wake);
+    sem_post(&e->audio_arrived);
     struct timespec deadline = to_timespec(genred_mono_now() + STOP_WAIT_SECONDS);
     int rc = 0;
     while (!e->inference_done && rc != ETIMEDOUT)
@@ -832,5 +860,6 @@ void genred_engine_del(genred_engine *e)
     pthread_cond_destroy(&e->wake);
     pthread_cond_destroy(&e->feature_wake);
     pthread_cond_destroy(&e->drained_cond);
+    sem_destroy(&e->audio_arrived);
     free(e);
 }

@@ -1,4 +1,5 @@
-/* Dispatch to the device or file implementation. */
+/* Dispatch to the PortAudio, PulseAudio or file implementation, and what
+ * the live ones share. */
 #include "source_impl.h"
 
 #include <math.h>
@@ -15,11 +16,49 @@ int genred_source_init_ring(genred_source *s, char *err, size_t errlen)
     return 0;
 }
 
+unsigned long genred_source_period_frames(double rate, double latency)
+{
+    unsigned long frames = 256;
+    while ((double)frames * 2.0 <= rate * latency / 2.0)
+        frames *= 2;
+    return frames;
+}
+
+void genred_source_stall_init(genred_source_stall *st, double latency)
+{
+    *st = (genred_source_stall){.limit = latency * SOURCE_STALL_LATENCY_FACTOR};
+    if (st->limit < SOURCE_STALL_SECONDS_MIN)
+        st->limit = SOURCE_STALL_SECONDS_MIN;
+}
+
+double genred_source_stall_check(genred_source_stall *st, uint64_t frames, double now)
+{
+    /* If the main thread itself did not run for a while (the process was
+     * stopped, the machine suspended), the device had no chance either:
+     * its silence is judged from now on, not from before the stop. */
+    int we_stalled = st->last_check > 0 && now - st->last_check > st->limit / 2;
+    st->last_check = now;
+    if (frames != st->last_frames || st->last_progress == 0 || we_stalled) {
+        st->last_frames = frames;
+        st->last_progress = now;
+        return 0;
+    }
+    return now - st->last_progress > st->limit ? now - st->last_progress : 0;
+}
+
+void genred_source_gap_init(genred_gap_detector *g, double rate, double latency)
+{
+    /* Lateness up to a few device buffers is jitter, not a gap. */
+    genred_gap_init(g, rate, SOURCE_GAP_THRESHOLD_SECONDS + SOURCE_GAP_LATENCY_FACTOR * latency);
+}
+
 genred_source *genred_source_open(const genred_audio_config *cfg, genred_log *log, char *err,
                                   size_t errlen)
 {
     if (cfg->source == GENRED_SOURCE_FILE)
         return genred_source_file_open(cfg, log, err, errlen);
+    if (cfg->source == GENRED_SOURCE_PULSE)
+        return genred_source_pulse_open(cfg, log, err, errlen);
     return genred_source_pa_open(cfg, log, err, errlen);
 }
 
@@ -34,11 +73,29 @@ enum genred_source_health genred_source_check(genred_source *s, double now, char
     return s->ops->check(s, now, why, whylen);
 }
 
+const char *genred_source_kind_name(enum genred_source_kind kind)
+{
+    switch (kind) {
+    case GENRED_SOURCE_FILE: return "file";
+    case GENRED_SOURCE_PULSE: return "pulse";
+    case GENRED_SOURCE_DEVICE: break;
+    }
+    return "device";
+}
+
 double genred_source_rate(const genred_source *s) { return s->rate; }
 int genred_source_channels(const genred_source *s) { return s->channels; }
 const char *genred_source_kind(const genred_source *s) { return s->kind; }
 const char *genred_source_name(const genred_source *s) { return s->name; }
 genred_ring *genred_source_ring(genred_source *s) { return s->ring; }
+
+double genred_source_notify(genred_source *s, sem_t *sem)
+{
+    if (s->delivery_seconds <= 0)
+        return 0;
+    atomic_store_explicit(&s->arrived, sem, memory_order_release);
+    return s->delivery_seconds;
+}
 
 void genred_source_get_losses(const genred_source *s, genred_source_losses *out)
 {

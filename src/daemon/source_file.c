@@ -144,7 +144,7 @@ genred_source *genred_source_file_open(const genred_audio_config *cfg, genred_lo
         return NULL;
     }
     s->base.ops = &file_ops;
-    s->base.kind = "file";
+    s->base.kind = genred_source_kind_name(GENRED_SOURCE_FILE);
     s->base.log = log;
     s->loop = cfg->loop;
     atomic_init(&s->stop, 0);

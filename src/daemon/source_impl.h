@@ -2,11 +2,47 @@
 #ifndef GENRED_SOURCE_IMPL_H
 #define GENRED_SOURCE_IMPL_H
 
+#include "genred/gap.h"
 #include "genred/source.h"
+
+#include <semaphore.h>
+#include <stdatomic.h>
 
 /* Seconds of audio the ring holds: enough that a feature thread held up by
  * a reload (threads stopped and restarted) or a slow moment loses nothing. */
 #define SOURCE_RING_SECONDS 4.0
+
+/* A live device that delivers nothing for this long (or for many of its own
+ * buffer periods, if those are long) is treated as gone. */
+#define SOURCE_STALL_SECONDS_MIN 2.0
+#define SOURCE_STALL_LATENCY_FACTOR 20.0
+/* A delivery later than this (plus a few buffer latencies) than the audio
+ * before it accounts for is a capture gap (genred/gap.h). */
+#define SOURCE_GAP_THRESHOLD_SECONDS 0.25
+#define SOURCE_GAP_LATENCY_FACTOR 4.0
+
+/* Frames per delivery from a live device: the largest power of two within
+ * half the latency asked for (at least 256), so that the device buffer
+ * still holds two deliveries' worth.  Left to itself PortAudio asked ALSA's
+ * pulse plugin for ~13-ms periods at latency 0.1 s: some 80 wake-ups a
+ * second in each of PortAudio's and libpulse's threads, which cost more CPU
+ * than the network (bench/run --only daemon). */
+unsigned long genred_source_period_frames(double rate, double latency);
+
+/* A live source's silence watch, on the main thread. */
+typedef struct genred_source_stall {
+    double limit;               /* seconds without frames that count as gone */
+    uint64_t last_frames;
+    double last_progress, last_check;
+} genred_source_stall;
+
+/* latency: the device's buffer latency in seconds. */
+void genred_source_stall_init(genred_source_stall *st, double latency);
+/* frames: delivered so far; now: CLOCK_MONOTONIC seconds.  The seconds the
+ * source has been silent when that is past the limit, else 0. */
+double genred_source_stall_check(genred_source_stall *st, uint64_t frames, double now);
+/* The gap detector a live source with this buffer latency uses. */
+void genred_source_gap_init(genred_gap_detector *g, double rate, double latency);
 
 typedef struct genred_source_ops {
     int (*start)(genred_source *s, char *err, size_t errlen);
@@ -23,6 +59,10 @@ struct genred_source {
     int channels;
     genred_ring *ring;
     genred_log *log;
+    /* Sources that say when audio arrives: their delivery period, and the
+     * semaphore to post after each delivery (genred_source_notify). */
+    double delivery_seconds;
+    _Atomic(sem_t *) arrived;
 };
 
 /* Allocates the ring for rate/channels into s->ring; 0 or -1. */
@@ -30,6 +70,8 @@ int genred_source_init_ring(genred_source *s, char *err, size_t errlen);
 
 genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log *log, char *err,
                                      size_t errlen);
+genred_source *genred_source_pulse_open(const genred_audio_config *cfg, genred_log *log,
+                                        char *err, size_t errlen);
 genred_source *genred_source_file_open(const genred_audio_config *cfg, genred_log *log,
                                        char *err, size_t errlen);
 

@@ -14,6 +14,7 @@
 #include "source_impl.h"
 
 #include "genred/gap.h"
+#include "portaudio_api.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -25,29 +26,18 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A device that delivers nothing for this long (or for many of its own
- * buffer periods, if those are long) is treated as gone. */
-#define STALL_SECONDS_MIN 2.0
-#define STALL_LATENCY_FACTOR 20.0
-/* A delivery later than this (plus a few buffer latencies) than the
- * audio before it accounts for is a capture gap (genred/gap.h). */
-#define GAP_THRESHOLD_SECONDS 0.25
-#define GAP_LATENCY_FACTOR 4.0
-
 typedef struct pa_source {
     genred_source base;             /* first: the generic part */
+    genred_portaudio_api pa;            /* PortAudio's calls (portaudio_api.h) */
     PaStream *stream;
     int pa_initialized;
     int started;
-    double stall_seconds;
     _Atomic uint64_t callback_frames;   /* frames seen by the callback */
     _Atomic uint64_t overflows;         /* paInputOverflow flags */
     _Atomic uint64_t gaps, gap_frames;  /* capture gaps the callback found */
     _Atomic int finished;               /* the stream-finished callback ran */
     genred_gap_detector gap;            /* the callback's own */
-    /* Main-thread bookkeeping for stall detection. */
-    uint64_t last_frames;
-    double last_progress, last_check;
+    genred_source_stall stall;          /* main thread */
 } pa_source;
 
 /* ALSA and JACK print enumeration noise (unknown PCMs, "jack server is not
@@ -90,15 +80,15 @@ static int alsa_configured(char *err, size_t errlen)
     return -1;
 }
 
-static PaError pa_initialize_quietly(genred_log *log)
+static PaError pa_initialize_quietly(const genred_portaudio_api *pa, genred_log *log)
 {
     if (genred_log_enabled(log, GENRED_LOG_DEBUG))
-        return Pa_Initialize();
+        return pa->Initialize();
     int saved = dup(STDERR_FILENO);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (saved >= 0 && devnull >= 0)
         dup2(devnull, STDERR_FILENO);
-    PaError e = Pa_Initialize();
+    PaError e = pa->Initialize();
     if (saved >= 0 && devnull >= 0)
         dup2(saved, STDERR_FILENO);
     if (saved >= 0)
@@ -108,14 +98,14 @@ static PaError pa_initialize_quietly(genred_log *log)
     return e;
 }
 
-static const char *pa_error_text(PaError e)
+static const char *pa_error_text(const genred_portaudio_api *pa, PaError e)
 {
     if (e == paUnanticipatedHostError) {
-        const PaHostErrorInfo *info = Pa_GetLastHostErrorInfo();
+        const PaHostErrorInfo *info = pa->GetLastHostErrorInfo();
         if (info && info->errorText && info->errorText[0])
             return info->errorText;
     }
-    return Pa_GetErrorText(e);
+    return pa->GetErrorText(e);
 }
 
 static int capture_callback(const void *input, void *output, unsigned long frames,
@@ -146,20 +136,6 @@ static void finished_callback(void *user)
     atomic_store_explicit(&s->finished, 1, memory_order_release);
 }
 
-/* Frames per callback: the largest power of two within half the latency
- * asked for (at least 256), so that the device buffer still holds two
- * callbacks' worth.  Left to itself PortAudio asked ALSA's pulse plugin for
- * ~13-ms periods at latency 0.1 s: some 80 wake-ups a second in each of
- * PortAudio's and libpulse's threads, which cost more CPU than the
- * network (bench/run --only daemon). */
-static unsigned long callback_frames(double rate, double latency)
-{
-    unsigned long frames = 256;
-    while ((double)frames * 2.0 <= rate * latency / 2.0)
-        frames *= 2;
-    return frames;
-}
-
 static int is_index(const char *s)
 {
     if (!*s)
@@ -172,15 +148,16 @@ static int is_index(const char *s)
 
 /* "default", an index, or a name: an exact name first, else the first
  * input device whose name contains it (case-insensitive). */
-static PaDeviceIndex find_device(const char *want, char *err, size_t errlen)
+static PaDeviceIndex find_device(const genred_portaudio_api *pa, const char *want, char *err,
+                                 size_t errlen)
 {
-    int count = Pa_GetDeviceCount();
+    int count = pa->GetDeviceCount();
     if (count < 0) {
-        genre_set_error(err, errlen, "cannot list audio devices: %s", pa_error_text(count));
+        genre_set_error(err, errlen, "cannot list audio devices: %s", pa_error_text(pa, count));
         return paNoDevice;
     }
     if (strcmp(want, "default") == 0) {
-        PaDeviceIndex d = Pa_GetDefaultInputDevice();
+        PaDeviceIndex d = pa->GetDefaultInputDevice();
         if (d == paNoDevice)
             genre_set_error(err, errlen, "there is no default input device (%d devices; see "
                             "genred --list-devices)", count);
@@ -193,7 +170,7 @@ static PaDeviceIndex find_device(const char *want, char *err, size_t errlen)
                             count);
             return paNoDevice;
         }
-        const PaDeviceInfo *info = Pa_GetDeviceInfo((PaDeviceIndex)i);
+        const PaDeviceInfo *info = pa->GetDeviceInfo((PaDeviceIndex)i);
         if (!info || info->maxInputChannels < 1) {
             genre_set_error(err, errlen, "audio device %ld (%s) has no inputs", i,
                             info && info->name ? info->name : "?");
@@ -203,7 +180,7 @@ static PaDeviceIndex find_device(const char *want, char *err, size_t errlen)
     }
     PaDeviceIndex partial = paNoDevice;
     for (int i = 0; i < count; i++) {
-        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        const PaDeviceInfo *info = pa->GetDeviceInfo(i);
         if (!info || !info->name || info->maxInputChannels < 1)
             continue;
         if (strcmp(info->name, want) == 0)
@@ -220,10 +197,11 @@ static PaDeviceIndex find_device(const char *want, char *err, size_t errlen)
 static int pa_start(genred_source *base, char *err, size_t errlen)
 {
     pa_source *s = (pa_source *)base;
-    PaError e = Pa_StartStream(s->stream);
+    const genred_portaudio_api *pa = &s->pa;
+    PaError e = pa->StartStream(s->stream);
     if (e != paNoError) {
         genre_set_error(err, errlen, "cannot start capture on %s: %s", base->name,
-                        pa_error_text(e));
+                        pa_error_text(pa, e));
         return -1;
     }
     s->started = 1;
@@ -234,28 +212,21 @@ static enum genred_source_health pa_check(genred_source *base, double now, char 
                                           size_t whylen)
 {
     pa_source *s = (pa_source *)base;
+    const genred_portaudio_api *pa = &s->pa;
     if (atomic_load_explicit(&s->finished, memory_order_acquire)) {
         genre_set_error(why, whylen, "capture stream on %s stopped", base->name);
         return GENRED_SOURCE_FAILED;
     }
-    PaError active = Pa_IsStreamActive(s->stream);
+    PaError active = pa->IsStreamActive(s->stream);
     if (active != 1) {
         genre_set_error(why, whylen, "capture stream on %s is not active%s%s", base->name,
-                        active < 0 ? ": " : "", active < 0 ? pa_error_text(active) : "");
+                        active < 0 ? ": " : "", active < 0 ? pa_error_text(pa, active) : "");
         return GENRED_SOURCE_FAILED;
     }
     uint64_t frames = atomic_load_explicit(&s->callback_frames, memory_order_relaxed);
-    /* If this thread itself did not run for a while (the process was
-     * stopped, the machine suspended), the device had no chance either:
-     * its silence is judged from now on, not from before the stop. */
-    int we_stalled = s->last_check > 0 && now - s->last_check > s->stall_seconds / 2;
-    s->last_check = now;
-    if (frames != s->last_frames || s->last_progress == 0 || we_stalled) {
-        s->last_frames = frames;
-        s->last_progress = now;
-    } else if (now - s->last_progress > s->stall_seconds) {
-        genre_set_error(why, whylen, "no audio from %s for %.1f s", base->name,
-                        now - s->last_progress);
+    double silent = genred_source_stall_check(&s->stall, frames, now);
+    if (silent > 0) {
+        genre_set_error(why, whylen, "no audio from %s for %.1f s", base->name, silent);
         return GENRED_SOURCE_FAILED;
     }
     return GENRED_SOURCE_RUNNING;
@@ -272,15 +243,16 @@ static void pa_losses(const genred_source *base, genred_source_losses *out)
 static void pa_close(genred_source *base)
 {
     pa_source *s = (pa_source *)base;
+    const genred_portaudio_api *pa = &s->pa;
     if (s->stream) {
         /* Abort rather than stop: nothing recorded is worth waiting for,
          * and a wedged device must not hold up shutdown. */
         if (s->started)
-            Pa_AbortStream(s->stream);
-        Pa_CloseStream(s->stream);
+            pa->AbortStream(s->stream);
+        pa->CloseStream(s->stream);
     }
     if (s->pa_initialized)
-        Pa_Terminate();
+        pa->Terminate();
     genred_ring_del(base->ring);
     free(s);
 }
@@ -301,7 +273,7 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
         return NULL;
     }
     s->base.ops = &pa_ops;
-    s->base.kind = "device";
+    s->base.kind = genred_source_kind_name(GENRED_SOURCE_DEVICE);
     s->base.log = log;
     atomic_init(&s->callback_frames, 0);
     atomic_init(&s->overflows, 0);
@@ -309,23 +281,24 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
     atomic_init(&s->gap_frames, 0);
     atomic_init(&s->finished, 0);
 
-    if (alsa_configured(err, errlen)) {
+    const genred_portaudio_api *pa = &s->pa;
+    if (genred_portaudio_load(&s->pa, err, errlen) || alsa_configured(err, errlen)) {
         free(s);
         return NULL;
     }
-    PaError e = pa_initialize_quietly(log);
+    PaError e = pa_initialize_quietly(pa, log);
     if (e != paNoError) {
-        genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(e));
+        genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(pa, e));
         free(s);
         return NULL;
     }
     s->pa_initialized = 1;
 
-    PaDeviceIndex dev = find_device(cfg->device, err, errlen);
+    PaDeviceIndex dev = find_device(pa, cfg->device, err, errlen);
     if (dev == paNoDevice)
         goto fail;
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(dev);
-    const PaHostApiInfo *api = info ? Pa_GetHostApiInfo(info->hostApi) : NULL;
+    const PaDeviceInfo *info = pa->GetDeviceInfo(dev);
+    const PaHostApiInfo *api = info ? pa->GetHostApiInfo(info->hostApi) : NULL;
     if (!info) {
         genre_set_error(err, errlen, "audio device %d vanished", dev);
         goto fail;
@@ -351,31 +324,29 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
         .suggestedLatency = cfg->latency,
         .hostApiSpecificStreamInfo = NULL,
     };
-    e = Pa_IsFormatSupported(&in, NULL, rate);
+    e = pa->IsFormatSupported(&in, NULL, rate);
     if (e != paFormatIsSupported) {
         genre_set_error(err, errlen, "%s cannot capture %d channel(s) at %g Hz: %s",
-                        s->base.name, channels, rate, pa_error_text(e));
+                        s->base.name, channels, rate, pa_error_text(pa, e));
         goto fail;
     }
     s->base.rate = rate;
     s->base.channels = channels;
     if (genred_source_init_ring(&s->base, err, errlen))
         goto fail;
-    e = Pa_OpenStream(&s->stream, &in, NULL, rate, callback_frames(rate, cfg->latency), paNoFlag,
-                      capture_callback, s);
+    e = pa->OpenStream(&s->stream, &in, NULL, rate,
+                       genred_source_period_frames(rate, cfg->latency), paNoFlag,
+                       capture_callback, s);
     if (e != paNoError) {
         s->stream = NULL;
-        genre_set_error(err, errlen, "cannot open %s: %s", s->base.name, pa_error_text(e));
+        genre_set_error(err, errlen, "cannot open %s: %s", s->base.name, pa_error_text(pa, e));
         goto fail;
     }
-    Pa_SetStreamFinishedCallback(s->stream, finished_callback);
-    const PaStreamInfo *si = Pa_GetStreamInfo(s->stream);
+    pa->SetStreamFinishedCallback(s->stream, finished_callback);
+    const PaStreamInfo *si = pa->GetStreamInfo(s->stream);
     double latency = si ? si->inputLatency : cfg->latency;
-    s->stall_seconds = latency * STALL_LATENCY_FACTOR;
-    if (s->stall_seconds < STALL_SECONDS_MIN)
-        s->stall_seconds = STALL_SECONDS_MIN;
-    /* Lateness up to a few device buffers is jitter, not a gap. */
-    genred_gap_init(&s->gap, rate, GAP_THRESHOLD_SECONDS + GAP_LATENCY_FACTOR * latency);
+    genred_source_stall_init(&s->stall, latency);
+    genred_source_gap_init(&s->gap, rate, latency);
     genred_debug(log, "opened %s (%s, index %d): %d channel(s), %g Hz, latency %.3f s",
                  s->base.name, api && api->name ? api->name : "?", dev, channels, rate, latency);
     return &s->base;
@@ -386,27 +357,29 @@ fail:
 
 int genred_source_list_devices(FILE *out, genred_log *log, char *err, size_t errlen)
 {
-    if (alsa_configured(err, errlen))
+    genred_portaudio_api api;
+    const genred_portaudio_api *pa = &api;
+    if (genred_portaudio_load(&api, err, errlen) || alsa_configured(err, errlen))
         return -1;
-    PaError e = pa_initialize_quietly(log);
+    PaError e = pa_initialize_quietly(pa, log);
     if (e != paNoError) {
-        genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(e));
+        genre_set_error(err, errlen, "cannot initialise PortAudio: %s", pa_error_text(pa, e));
         return -1;
     }
-    int count = Pa_GetDeviceCount();
+    int count = pa->GetDeviceCount();
     if (count < 0) {
-        genre_set_error(err, errlen, "cannot list audio devices: %s", pa_error_text(count));
-        Pa_Terminate();
+        genre_set_error(err, errlen, "cannot list audio devices: %s", pa_error_text(pa, count));
+        pa->Terminate();
         return -1;
     }
-    PaDeviceIndex def = Pa_GetDefaultInputDevice();
+    PaDeviceIndex def = pa->GetDefaultInputDevice();
     int inputs = 0;
     fprintf(out, "%5s  %-8s %4s %8s  %s\n", "index", "host-api", "in", "rate", "name");
     for (int i = 0; i < count; i++) {
-        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        const PaDeviceInfo *info = pa->GetDeviceInfo(i);
         if (!info || info->maxInputChannels < 1)
             continue;
-        const PaHostApiInfo *api = Pa_GetHostApiInfo(info->hostApi);
+        const PaHostApiInfo *api = pa->GetHostApiInfo(info->hostApi);
         fprintf(out, "%5d  %-8s %4d %8g  %s%s\n", i, api && api->name ? api->name : "?",
                 info->maxInputChannels, info->defaultSampleRate, info->name ? info->name : "?",
                 i == def ? "  (default)" : "");
@@ -414,6 +387,6 @@ int genred_source_list_devices(FILE *out, genred_log *log, char *err, size_t err
     }
     if (inputs == 0)
         fprintf(out, "(no input devices)\n");
-    Pa_Terminate();
+    pa->Terminate();
     return 0;
 }

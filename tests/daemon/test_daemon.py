@@ -528,14 +528,22 @@ class PulseTests(TempDirTest):
         return p
 
     def test_real_time_capture_and_device_loss(self):
-        model = test_model(self.dir)
+        """PortAudio through ALSA's pulse plugin (source = device)."""
         self.pulse.start()
         with open(os.path.join(self.pulse.home, ".asoundrc"), "w") as f:
             f.write('pcm.genred_pulse {\n    type pulse\n    device "v.monitor"\n}\n')
+        self.check_capture_and_loss("device = genred_pulse", "device", "genred_pulse")
+
+    def test_native_capture_and_server_loss(self):
+        """PulseAudio's own protocol (source = pulse): the same behaviour."""
+        self.pulse.start()
+        self.check_capture_and_loss("source = pulse\ndevice = v.monitor", "pulse", "v.monitor")
+
+    def check_capture_and_loss(self, audio, kind, device):
+        model = test_model(self.dir)
         wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 30.0)
         env = {"HOME": self.pulse.home, "XDG_RUNTIME_DIR": self.pulse.runtime}
-        d = self.start(base_config(model, "device = genred_pulse\nlatency = 0.05",
-                                   interval=0.25), env=env)
+        d = self.start(base_config(model, audio + "\nlatency = 0.05", interval=0.25), env=env)
         self.play(wav)
         objects = d.watch(5.0)
         results = [o for o in objects if o["type"] == "result"]
@@ -553,7 +561,7 @@ class PulseTests(TempDirTest):
         self.assertGreater(results[-1]["level_dbfs"], -40, results[-1])
         st = d.stats()
         self.assertEqual(st["overruns"], 0, st)
-        self.assertEqual(st["device"], "genred_pulse")
+        self.assertEqual((st["source"], st["device"]), (kind, device))
 
         # The sound server goes away: no-input, reported; it comes back:
         # capture resumes without a restart of genred.
@@ -592,7 +600,8 @@ class PulseTests(TempDirTest):
                "PULSE_SOURCE": "@DEFAULT_MONITOR@"}
         d = self.start(config, env=env)
         self.assertEqual(stat.S_IMODE(os.stat(d.sock).st_mode), 0o600)
-        self.assertEqual(d.stats()["device"], "pulse")
+        st = d.stats()
+        self.assertEqual((st["source"], st["device"]), ("pulse", "v.monitor"), st)
         # Nothing playing: the monitor is digital silence.
         self.assertTrue(wait_for(lambda: d.stats()["frames"] > 8000, 5), d.output())
         quiet = d.status()
@@ -601,6 +610,35 @@ class PulseTests(TempDirTest):
         self.play(excerpt_wav(os.path.join(self.dir, "clip.wav"), 15.0))
         loud = wait_for(lambda: (lambda s: s if s["level_dbfs"] > -40 else None)(d.status()), 8)
         self.assertIsNotNone(loud, d.output())
+        d.stop(self)
+
+    def test_native_source_errors(self):
+        """source = pulse: no server, and a named source that is not there
+        yet, then appears, then goes away: each reported, genred keeps
+        serving and retrying, and records once the source exists."""
+        model = test_model(self.dir)
+        env = {"HOME": self.pulse.home, "XDG_RUNTIME_DIR": self.pulse.runtime}
+        config = base_config(model, "source = pulse\ndevice = later", interval=0.25)
+        d = self.start(config, env=env)
+        self.assertTrue(wait_for(lambda: "cannot connect to the PulseAudio server" in d.output(),
+                                 5), d.output())
+        self.assertEqual(d.status()["state"], "no-input")
+        self.pulse.start()
+        # Retries fail quietly (debug level); stats says why.
+        self.assertTrue(wait_for(lambda: "no PulseAudio source later" in
+                                 (d.stats()["input_error"] or ""), 15), d.stats())
+        self.assertEqual(d.status()["state"], "no-input")
+        pactl = lambda *a: subprocess.run(["pactl"] + list(a), env=self.pulse.env, check=True,
+                                          capture_output=True, text=True).stdout.strip()
+        module = pactl("load-module", "module-null-source", "source_name=later")
+        self.assertTrue(wait_for(lambda: d.stats()["frames"] > 8000, 20), d.output())
+        self.assertEqual(d.stats()["device"], "later")
+        self.assertIn("audio input back", d.output())
+        # The named source goes away: the stream is not moved elsewhere.
+        pactl("unload-module", module)
+        self.assertTrue(wait_for(lambda: "audio input lost: recording from later stopped"
+                                 in d.output(), 5), d.output())
+        self.assertEqual(d.status()["state"], "no-input")
         d.stop(self)
 
     def test_capture_gap(self):

@@ -1,0 +1,70 @@
+/* What the live sources share (src/daemon/source.c): the silence watch that
+ * declares a device gone, driven with made-up times, the delivery size, and
+ * the source kinds' names, which must be the words of genred.conf's
+ * [audio] source. */
+#include "check.h"
+
+#include "source_impl.h"   /* private to src/daemon */
+#include "genred/config.h"
+
+#include <string.h>
+
+/* Checks every 0.5 s from t0 to t1 with frames fixed; the silence the last
+ * check reported (0 = none). */
+static double watch(genred_source_stall *st, uint64_t frames, double t0, double t1)
+{
+    double silent = 0;
+    for (double t = t0; t <= t1 + 1e-9; t += 0.5)
+        silent = genred_source_stall_check(st, frames, t);
+    return silent;
+}
+
+int main(void)
+{
+    genred_source_stall st;
+    /* A short latency: the floor, 2 s of silence. */
+    genred_source_stall_init(&st, 0.05);
+    CHECK(watch(&st, 0, 100.0, 101.5) == 0);
+    double silent = watch(&st, 0, 102.0, 102.5);
+    CHECK_MSG(silent > 2.0 && silent <= 2.5, "2.5 s without frames: %g", silent);
+    /* Frames again: no longer silent. */
+    CHECK(genred_source_stall_check(&st, 4800, 103.0) == 0);
+    CHECK(watch(&st, 4800, 103.5, 104.5) == 0);
+    /* Long buffers: 20 of them. */
+    genred_source_stall_init(&st, 0.5);
+    CHECK_MSG(watch(&st, 7, 0.5, 10.0) == 0, "9.5 s of a 0.5-s-latency device: not gone yet");
+    CHECK(watch(&st, 7, 10.5, 11.0) > 10.0);
+    /* The watcher itself did not run for 30 s (a stopped process): the
+     * device is judged from then on, not failed at once. */
+    genred_source_stall_init(&st, 0.05);
+    CHECK(genred_source_stall_check(&st, 10, 1.0) == 0);
+    CHECK(genred_source_stall_check(&st, 10, 31.0) == 0);
+    CHECK(watch(&st, 10, 31.5, 32.5) == 0);
+    CHECK(watch(&st, 10, 33.0, 33.5) > 2.0);
+
+    /* Deliveries: a power of two within half the latency, at least 256. */
+    CHECK(genred_source_period_frames(44100, 0.1) == 2048);
+    CHECK(genred_source_period_frames(48000, 0.1) == 2048);
+    CHECK(genred_source_period_frames(48000, 0.5) == 8192);
+    CHECK(genred_source_period_frames(16000, 0.001) == 256);
+
+    /* Kind names: the enum's order is the config choices' order. */
+    const genred_config_key *source = NULL;
+    for (size_t i = 0; i < genred_config_key_count; i++)
+        if (!strcmp(genred_config_keys[i].section, "audio") &&
+            !strcmp(genred_config_keys[i].name, "source"))
+            source = &genred_config_keys[i];
+    CHECK(source != NULL);
+    char words[64] = "";
+    const enum genred_source_kind kinds[] = {GENRED_SOURCE_DEVICE, GENRED_SOURCE_FILE,
+                                             GENRED_SOURCE_PULSE};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        CHECK((size_t)kinds[i] == i);
+        if (i)
+            strcat(words, "|");
+        strcat(words, genred_source_kind_name(kinds[i]));
+    }
+    CHECK_MSG(source && !strcmp(words, source->choices), "kinds %s, config choices %s", words,
+              source ? source->choices : "?");
+    return check_exit_status("test_source");
+}
