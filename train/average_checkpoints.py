@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Average the weights of checkpoints that share an ancestor (a "model
 soup"), re-estimate BatchNorm statistics on clean training crops, and
-measure valid the same way train.py does.  With --outputs, measure instead
+measure valid the same way small_cnn.py does.  With --outputs, measure instead
 what averaging the checkpoints' output probabilities (an ensemble) would
 give; the model file holds one network, so that is a measurement only.
 
-Runs continued from one checkpoint (train.py --init) with different seeds
+Runs continued from one checkpoint (small_cnn.py --init) with different seeds
 or augmentation end in nearby points of the same basin; their weight
 average is one network of the same size and cost that is often better
 than either, where averaging unrelated runs gives noise.  BatchNorm
@@ -28,7 +28,7 @@ from export import load_checkpoint  # noqa: E402
 from genre_augment import InputNorm  # noqa: E402
 from genre_data import BalancedSampler, FeatureSet  # noqa: E402
 from recalibrate_bn import add_recalibration_args, parse_recalibration_args, recalibrate  # noqa: E402
-from train import evaluate, probability_metrics, window_probabilities  # noqa: E402
+from small_cnn import evaluate, probability_metrics, window_probabilities  # noqa: E402
 
 
 def average_state(states):

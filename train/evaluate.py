@@ -182,7 +182,7 @@ def write_report(path, png_name, m, labels, args, meta, model_sha):
                 "valid_clip_acc"):
         if key in meta:
             lines.append(f"- {key}: `{meta[key]}`")
-    lines += ["", "The `valid_*` provenance values are train.py's own measurement on the same split from the "
+    lines += ["", "The `valid_*` provenance values are small_cnn.py's own measurement on the same split from the "
               "genre-features output (Python windows); the table above is the C tool on the audio.", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Export a training checkpoint (train.py's best.pt) as a genre model file.
+"""Export a training checkpoint (small_cnn.py's best.pt) as a genre model file.
 
   /usr/bin/python3 train/export.py runs/f4/best.pt models/genre.gmdl
 
@@ -87,10 +87,10 @@ def load_checkpoint(path):
     except Exception as e:  # torch.load raises many kinds on a file that is not a checkpoint
         raise SystemExit(f"error: cannot read checkpoint {path}: {type(e).__name__}: {e}")
     if not isinstance(ckpt, dict):
-        raise SystemExit(f"error: {path} is not a train.py checkpoint")
+        raise SystemExit(f"error: {path} is not a small_cnn.py checkpoint")
     for key in ("arch", "labels", "state_dict", "norm_mean", "norm_std", "spec"):
         if key not in ckpt:
-            raise SystemExit(f"error: {path} is not a train.py checkpoint (no '{key}')")
+            raise SystemExit(f"error: {path} is not a small_cnn.py checkpoint (no '{key}')")
     try:
         model = build_model(ckpt["arch"], len(ckpt["labels"]), ckpt.get("dropout", 0.3))
         model.load_state_dict(ckpt["state_dict"])
@@ -115,8 +115,8 @@ def check_against_torch(model, layers, frames, n_mels, seed=0, tol=1e-4):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Export a train.py checkpoint as a genre model file (.gmdl).")
-    p.add_argument("checkpoint", help="train.py checkpoint, e.g. runs/f4/best.pt")
+    p = argparse.ArgumentParser(description="Export a small_cnn.py checkpoint as a genre model file (.gmdl).")
+    p.add_argument("checkpoint", help="small_cnn.py checkpoint, e.g. runs/f4/best.pt")
     p.add_argument("output", help="model file to write, e.g. models/genre.gmdl")
     p.add_argument("--manifest", help="data manifest.csv the features came from (its sha256 goes into the "
                                       "provenance; default: the one named in spec.json, if any)")

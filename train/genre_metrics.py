@@ -1,4 +1,4 @@
-"""Accuracy figures shared by train.py (early stopping) and evaluate.py
+"""Accuracy figures shared by small_cnn.py (early stopping) and evaluate.py
 (the shipped report), so both measure the same thing."""
 
 import numpy as np

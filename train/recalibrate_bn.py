@@ -6,7 +6,7 @@ During training the running mean/variance of every BatchNorm layer are
 averaged over *augmented* batches (noise, masks, band-limiting, mixing),
 while the network is used on unaugmented audio.  This replaces them with
 the statistics of clean training crops (weights untouched), then measures
-the valid split the same way train.py does.
+the valid split the same way small_cnn.py does.
 
   /usr/bin/python3 train/recalibrate_bn.py runs/final/best.pt runs/final/best-bn.pt
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import load_checkpoint  # noqa: E402
 from genre_augment import InputNorm, normalise  # noqa: E402
 from genre_data import BalancedSampler, FeatureSet  # noqa: E402
-from train import evaluate  # noqa: E402
+from small_cnn import evaluate  # noqa: E402
 
 
 def recalibrate(model, sampler, norm, batches, batch):

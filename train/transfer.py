@@ -239,7 +239,7 @@ def main():
     frozen = [m for m in (model.mid, model.back) if args.mode == "head" or
               (m is model.mid and args.mode == "backend")]
 
-    from train import git_commit  # noqa: E402
+    from small_cnn import git_commit  # noqa: E402
     with open(os.path.join(args.emb, "embed.json")) as f:
         embed_info = json.load(f)
     provenance = {"labels": labels, "args": vars(args), "command": " ".join(sys.argv),

@@ -366,7 +366,7 @@ def main():
     print("  per genre: " + " ".join(f"{g} {100 * v['recall']:.0f}" for g, v in m["per_genre"].items())
           + " | per source: " + " ".join(f"{s} {100 * v['window_acc']:.1f}"
                                          for s, v in m["per_source"].items()), flush=True)
-    from train import git_commit  # noqa: E402
+    from small_cnn import git_commit  # noqa: E402
     torch.save({"kind": "head", "trunks": trunks, "augmented": augmented, "labels": labels, "mu": mu, "sd": sd,
                 "members": members, "metrics": m, "posthoc_tau": tau, "cv": cv, "args": vars(args),
                 "command": " ".join(sys.argv),

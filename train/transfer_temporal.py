@@ -319,7 +319,7 @@ def main():
     probs = torch.softmax(torch.from_numpy(np.mean(logits, axis=0)), 1).numpy()
     m = metrics_of(probs, owner_valid, clips, labels)
     print(f"ensemble of {args.members}: {summary(m)} ({time.time() - t0:.0f} s)")
-    from train import git_commit  # noqa: E402
+    from small_cnn import git_commit  # noqa: E402
     torch.save({"kind": "temporal", "trunks": [trunk], "labels": labels, "mu": mu, "sd": sd,
                 "pooled_mu": None if pmu is None else pmu.numpy().astype(np.float64),
                 "pooled_sd": None if psd is None else psd.numpy().astype(np.float64),

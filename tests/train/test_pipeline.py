@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Pipeline smoke test: genre-features on 4 real clips (2 genres x train/
-valid), train.py for a few steps, export.py, the model loads in C
+valid), small_cnn.py for a few steps, export.py, the model loads in C
 (net_probe info), genre-classify classifies a clip with it."""
 
 import argparse
@@ -19,7 +19,7 @@ def check_mixed_targets():
     import torch
     sys.path.insert(0, os.path.join(util.REPO, "train"))
     from genre_data import SampledBatch
-    from train import mixed_targets
+    from small_cnn import mixed_targets
     batch = SampledBatch(crops=None, valid=None, crops2=None, valid2=None,
                          use_mix=np.array([False, True, True]), labels=np.array([0, 1, 2]),
                          labels2=np.array([0, 1, 1]))
@@ -73,12 +73,12 @@ def main():
     manifest, feats = util.make_features(args.features_tool, data, picked, work)
 
     run_dir = os.path.join(work, "run")
-    train_py = os.path.join(util.REPO, "train", "train.py")
+    train_py = os.path.join(util.REPO, "train", "small_cnn.py")
     util.run([sys.executable, train_py, "--features", feats, "--out", run_dir, "--arch", "tiny", "--steps", "6",
               "--batch", "4", "--eval-every", "3", "--threads", "1", "--mixup", "0.5", "--quiet"])
     for name in ("best.pt", "last.pt", "log.csv", "summary.json"):
         if not os.path.isfile(os.path.join(run_dir, name)):
-            util.fail(f"train.py did not write {name}")
+            util.fail(f"small_cnn.py did not write {name}")
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
     if summary["steps_run"] != 6 or summary["valid"]["clips"] != 2:
         util.fail(f"unexpected summary: steps {summary['steps_run']}, valid clips {summary['valid']['clips']}")

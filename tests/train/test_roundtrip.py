@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Round trip: what train/export.py writes is what the C loader reads, field
-by field.  A checkpoint in train.py's format is made here (random weights,
+by field.  A checkpoint in small_cnn.py's format is made here (random weights,
 random BatchNorm statistics, a non-ASCII label), exported by running
 export.py, and every field tests/net_probe prints is compared with values
 computed here independently: the front-end spec, the normalisation, the

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Train the genre CNN on features made by genre-features.
 
-  /usr/bin/python3 train/train.py --features features/default --arch f4 \
+  /usr/bin/python3 train/small_cnn.py --features features/default --arch f4 \
       --steps 3000 --batch 32 --out runs/f4
 
 Writes <out>/best.pt (best valid balanced window accuracy), <out>/last.pt,
