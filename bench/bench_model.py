@@ -11,21 +11,20 @@ torch module with exactly the file's weights, so both engines compute the
 same function (checked by bench/run against libgenre's output before
 timing).
 
-    bench_model.py --onnx MODEL OUT.onnx
+    PYTHONPATH=. /usr/bin/python3 bench/bench_model.py --onnx MODEL OUT.onnx
 
 exports that module with torch.onnx.export (TorchScript exporter, input
 "frames" [1, 1, window_frames, n_mels], output "probs") for the ONNX
 Runtime reference (bench/ref_onnx.js)."""
 
 import os
-import sys
 
 import numpy as np
 
+from train import genre_model_file as gmf  # from the repository root: bench/run, PYTHONPATH
+from train.reference import GraphModule, torch_module  # noqa: F401  (re-exported for bench/)
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-sys.path.insert(0, os.path.join(ROOT, "train"))
-import genre_model_file as gmf  # noqa: E402
-from reference import GraphModule, torch_module  # noqa: E402,F401  (re-exported for bench/)
 
 SHIPPED = os.path.join(ROOT, "models", "genre.gmdl")
 PLANNED_CHANNELS = [16, 32, 64, 128]

@@ -8,7 +8,7 @@ zero-padded), the whole batch through the PyTorch module of the same model
 file, mean of window probabilities.  Timed from the first file opened to the
 last result (interpreter start and imports excluded).
 Prints one JSON object: {"files", "audio_s", "wall_s", "x_realtime", "top"}.
-    ref_classify.py MODEL --threads N [--hop SECONDS] FILE..."""
+    PYTHONPATH=. /usr/bin/python3 bench/ref_classify.py MODEL --threads N [--hop SECONDS] FILE..."""
 
 import argparse
 import json

@@ -9,18 +9,15 @@ ln(E + offset)), in float32 as libgenre.
 Prints one JSON object: {"seconds_audio", "median_s", "x_realtime", "frames",
 "frontend_only_x_realtime"} -- the last times the log-mel step alone on the
 16 kHz signal.
-    ref_frontend.py [--seconds S] [--runs R]"""
+    PYTHONPATH=. /usr/bin/python3 bench/ref_frontend.py [--seconds S] [--runs R]"""
 
 import argparse
 import json
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
-from reference import log_mel  # noqa: E402  (doc/frontend.md in NumPy)
+from train.reference import log_mel  # doc/frontend.md in NumPy
 
 SPEC = {"sample_rate": 16000, "n_fft": 512, "hop": 256, "n_mels": 96,
         "fmin": 0.0, "fmax": 8000.0, "mel_scale": "slaney", "mel_norm": "peak",

@@ -5,7 +5,7 @@ timed per window with the given thread count.  Prints one JSON object:
 {"threads", "runs", "median_ms", "p99_ms", "probs"}; probs are those of a
 fixed pseudo-random window so bench/run can check that libgenre computes
 the same function.
-    ref_net.py MODEL --threads N [--runs R] [--window FILE.f32]"""
+    PYTHONPATH=. /usr/bin/python3 bench/ref_net.py MODEL --threads N [--runs R] [--window FILE.f32]"""
 
 import argparse
 import json

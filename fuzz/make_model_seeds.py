@@ -5,7 +5,7 @@ odd label names and provenance text.  Tiny front-ends (16 frames x 8 mels)
 keep each net run in the fuzzer well under a millisecond.  The graph-*
 seeds are version-2 files (a graph of nodes, both mel normalisations):
 every node type, branches, a residual add, two pools, both outputs.
-    /usr/bin/python3 fuzz/make_model_seeds.py OUTDIR"""
+    PYTHONPATH=. /usr/bin/python3 fuzz/make_model_seeds.py OUTDIR"""
 
 import os
 import sys
@@ -13,8 +13,7 @@ import zlib
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
-import genre_model_file as gmf  # noqa: E402
+from train import genre_model_file as gmf
 
 
 def frontend(n_mels=8, frames=16, scale="slaney", norm=True):

@@ -1,13 +1,12 @@
-#!/usr/bin/python3
 """Pitch- or tempo-shifted copies of a manifest's training clips, made on the
 AUDIO with SoX (WSOLA `pitch` / `tempo -m`), one random draw per clip, with
 a manifest of the copies (extra columns `orig`, the original's `file`, and
 `amount`).  The copies go through the frozen trunk as the daemon computes it
-(`genre-features --model M.gmdl --node features`), then train/pooled_pass.py
-pools their windows into an augmented pass for transfer_head.py --augmented
+(`genre-features --model M.gmdl --node features`), then `python3 -m
+train.pooled_pass` pools their windows into an augmented pass for transfer_head.py --augmented
 (doc/training.md, "Transfer model").
 
-  /usr/bin/python3 train/augment_audio.py MANIFEST.csv OUT_DIR --kind pitch|tempo --seed N
+  /usr/bin/python3 -m train.augment_audio MANIFEST.csv OUT_DIR --kind pitch|tempo --seed N
 
 pitch: +-1 or +-2 semitones (one of the four, uniformly); tempo: a factor
 drawn uniformly from [0.90, 0.95] or [1.05, 1.10].  Decoding is by

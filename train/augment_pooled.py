@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Augmented passes over the training clips for the frozen-trunk head
 (transfer_head.py --augmented): each pass draws one recording chain per
 clip -- level, EQ, band-limiting and a noise floor, the project's
@@ -12,7 +11,7 @@ beyond a window's edges, so a window must be cut from a clip the trunk saw
 whole; and one chain per clip is what a recording is (one source, one
 microphone), so the head cannot learn the source's sound as the genre.
 
-  /usr/bin/python3 train/augment_pooled.py --features FEATURES_DIR \
+  /usr/bin/python3 -m train.augment_pooled --features FEATURES_DIR \
       --weights ../shared/pretrained/musicnn/MSD_musicnn.h5 --pass 1 --out AUG_DIR
 
 AUG_DIR gets pass-N.npz (X [windows, 1506] float32, clip [windows]: the
@@ -30,11 +29,10 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import musicnn  # noqa: E402
-from embed import check_spec, embed_clip  # noqa: E402
-from genre_augment import AugmentConfig, augment_power  # noqa: E402
-from genre_data import FeatureSet, sha256_file, window_starts  # noqa: E402
+from . import musicnn
+from .embed import check_spec, embed_clip
+from .genre_augment import AugmentConfig, augment_power
+from .genre_data import FeatureSet, sha256_file, window_starts
 
 WINDOW = 624
 LOG_OFFSET = 1e-4   # musicnn's features are raw ln(E + 1e-4) (embed.check_spec)

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Average the weights of checkpoints that share an ancestor (a "model
 soup"), re-estimate BatchNorm statistics on clean training crops, and
 measure valid the same way small_cnn.py does.  With --outputs, measure instead
@@ -11,24 +10,22 @@ average is one network of the same size and cost that is often better
 than either, where averaging unrelated runs gives noise.  BatchNorm
 statistics do not average like weights, so they are measured anew.
 
-  /usr/bin/python3 train/average_checkpoints.py runs/a/best.pt runs/b/best.pt --out runs/soup.pt
-  /usr/bin/python3 train/average_checkpoints.py --outputs runs/a/best.pt runs/c/best.pt
+  /usr/bin/python3 -m train.average_checkpoints runs/a/best.pt runs/b/best.pt --out runs/soup.pt
+  /usr/bin/python3 -m train.average_checkpoints --outputs runs/a/best.pt runs/c/best.pt
 """
 
 import argparse
-import os
 import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export import load_checkpoint  # noqa: E402
-from genre_augment import InputNorm  # noqa: E402
-from genre_data import BalancedSampler, FeatureSet  # noqa: E402
-from recalibrate_bn import add_recalibration_args, parse_recalibration_args, recalibrate  # noqa: E402
-from small_cnn import evaluate, probability_metrics, window_probabilities  # noqa: E402
+from .export import load_checkpoint
+from .genre_augment import InputNorm
+from .genre_data import BalancedSampler, FeatureSet, command_line
+from .recalibrate_bn import add_recalibration_args, parse_recalibration_args, recalibrate
+from .small_cnn import evaluate, probability_metrics, window_probabilities
 
 
 def average_state(states):
@@ -99,7 +96,7 @@ def main(argv=None):
     out = dict(ckpt, state_dict=model.state_dict(), valid=m, averaged_from=list(args.checkpoints),
                bn_recalibration=f"{args.batches}x{args.batch} clean train crops, seed {args.seed}",
                seconds=sum(c.get("seconds", 0) for c, _ in loaded) + time.time() - started,
-               command=" ".join([sys.executable] + sys.argv))
+               command=command_line())
     torch.save(out, args.out)
     return 0
 

@@ -1,11 +1,10 @@
-#!/usr/bin/python3
 """Run the frozen front-end of a pretrained musicnn over every clip of a
 features folder and cache its output, one frame at a time as the stream
 classifier computes it: [frames, 561] per clip, over the whole clip (zero
 padding only at the clip's start and end, as for a file streamed through
 libgenre), so training windows see the context a live stream has.
 
-  /usr/bin/python3 train/embed.py --features FEATURES_DIR \
+  /usr/bin/python3 -m train.embed --features FEATURES_DIR \
       --weights ../shared/pretrained/musicnn/MSD_musicnn.h5 --out EMB_DIR
 
 FEATURES_DIR is what genre-features wrote with musicnn's front-end
@@ -26,9 +25,8 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import musicnn  # noqa: E402
-from genre_data import sha256_file  # noqa: E402
+from . import musicnn
+from .genre_data import sha256_file
 
 
 def to_network_input(raw_logmel):

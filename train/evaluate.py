@@ -1,8 +1,7 @@
-#!/usr/bin/python3
 """Evaluate a model file the way users run it: through the C tool
 genre-classify, on the audio of one split of a manifest.
 
-  /usr/bin/python3 train/evaluate.py --model models/genre.gmdl \
+  /usr/bin/python3 -m train.evaluate --model models/genre.gmdl \
       --manifest /work/shared/data/genres/manifest.csv --split valid \
       --classify build-C/src/tools/genre-classify --report models/REPORT.md
 
@@ -27,9 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genre_data import row_split  # noqa: E402
-from genre_metrics import source_spread, window_metrics  # noqa: E402
+from .genre_data import row_split
+from .genre_metrics import source_spread, window_metrics
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -141,7 +139,7 @@ def write_report(path, png_name, m, labels, args, meta, model_sha):
         "Command:",
         "",
         "```",
-        " ".join(["/usr/bin/python3"] + [os.path.relpath(sys.argv[0], REPO) if sys.argv[0].startswith(REPO) else sys.argv[0]] + sys.argv[1:]),
+        " ".join(["/usr/bin/python3", "-m", "train.evaluate"] + sys.argv[1:]),
         "```",
         "",
         "| figure | value |",
@@ -204,8 +202,7 @@ def main(argv=None):
     if not os.path.isfile(args.model):
         raise SystemExit(f"error: model {args.model} not found")
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from genre_model_file import ModelFileError, read_model
+    from .genre_model_file import ModelFileError, read_model
     try:
         model = read_model(args.model)
     except (ModelFileError, OSError, KeyError, ValueError) as e:

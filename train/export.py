@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Export a training checkpoint (small_cnn.py's best.pt) as a genre model file.
 
-  /usr/bin/python3 train/export.py runs/f4/best.pt models/genre.gmdl
+  /usr/bin/python3 -m train.export runs/f4/best.pt models/genre.gmdl
 
 BatchNorm is folded into the conv before it (w' = w*g/sqrt(var+eps),
 b' = (b - mean)*g/sqrt(var+eps) + beta), dropout is dropped, a softmax is
@@ -20,11 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genre_arch import GlobalMeanMax, build_model  # noqa: E402
-from genre_data import sha256_file  # noqa: E402
-from genre_model_file import write_model  # noqa: E402
-from genre_numpy_net import run_layers  # noqa: E402
+from .genre_arch import GlobalMeanMax, build_model
+from .genre_data import command_line, sha256_file
+from .genre_model_file import write_model
+from .genre_numpy_net import run_layers
 
 FRONTEND_KEYS = ("sample_rate", "n_fft", "hop", "window", "n_mels", "fmin", "fmax", "mel_scale",
                  "log_offset", "window_frames")
@@ -149,7 +147,7 @@ def main(argv=None):
         "training_steps": ckpt.get("step", ""),
         "training_seconds": f"{ckpt.get('seconds', 0):.0f}",
         "features_index_sha256": ckpt.get("index_sha256", ""),
-        "export_command": " ".join([sys.executable] + sys.argv),
+        "export_command": command_line(),
         "export_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "export_torch_vs_folded_max_abs_diff": f"{diff:.2g}",
     }

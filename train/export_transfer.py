@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 """Export a transfer_head.py, transfer_temporal.py (or transfer.py) checkpoint as a version-2
 genre model file: the pretrained musicnn trunk(s) from the HDF5 file(s) the
 checkpoint names, the trained genre head, as one graph; musicnn's front-end
 spec, the labels, provenance and the musicnn attribution.
 
-  /usr/bin/python3 train/export_transfer.py runs/t1/best.pt models/genre.gmdl \
+  /usr/bin/python3 -m train.export_transfer runs/t1/best.pt models/genre.gmdl \
       --manifest ../shared/data/genres/manifest.csv
 """
 
@@ -16,11 +15,10 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import musicnn  # noqa: E402
-from genre_data import sha256_file  # noqa: E402
-from genre_model_file import write_model  # noqa: E402
-from transfer import GenreHead  # noqa: E402
+from . import musicnn
+from .genre_data import command_line, sha256_file
+from .genre_model_file import write_model
+from .transfer import GenreHead
 
 
 def frame_cost(nodes, n_mels):
@@ -213,7 +211,7 @@ def _run_head(nodes, feats):
 def check_temporal(ckpt, nodes):
     """The merged graph must give the members' mean logits: check on random
     trunk features (one window of 200 frames)."""
-    from transfer_temporal import TemporalHead, masked_maxmean  # noqa: E402
+    from .transfer_temporal import TemporalHead, masked_maxmean
     a = ckpt["args"]
     mu, sd = ckpt["mu"], ckpt["sd"]
     rng = np.random.default_rng(0)
@@ -255,7 +253,7 @@ def provenance(ckpt, args, nodes, description, weights, weights_sha256):
         "training_commit": ckpt.get("git_commit", "unknown"),
         "training_command": ckpt.get("command", ""),
         "training_seconds": f"{ckpt.get('seconds', 0):.0f}",
-        "export_command": " ".join([sys.executable] + sys.argv),
+        "export_command": command_line(),
         "export_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "valid_window_acc": f"{m['window_acc']:.4f}",
         "valid_balanced_window_acc": f"{m['balanced_window_acc']:.4f}",

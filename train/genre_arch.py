@@ -11,7 +11,7 @@ frames, F = 96 mels), normalised log-mel.  Pool kernels are (time, freq).
 
 from torch import nn
 
-from reference import GlobalMeanMax  # noqa: F401  (export.py takes it from here too)
+from .reference import GlobalMeanMax  # noqa: F401  (export.py takes it from here too)
 
 # name -> (conv channels, pool kernel after each conv as (time, freq), hidden dense units or 0)
 # Pooling is heavier in time than in frequency early on: a 10-s window has

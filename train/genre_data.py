@@ -15,6 +15,7 @@ import csv
 import hashlib
 import json
 import os
+import sys
 
 from dataclasses import dataclass
 
@@ -32,6 +33,15 @@ def sha256_file(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def command_line():
+    """The running command as it can be typed again from the repository
+    root, for provenance: `python3 -m train.<module> ARGS` (or the script
+    path when not run with -m)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    program = ["-m", spec.name] if spec is not None else sys.argv[:1]
+    return " ".join([sys.executable] + program + sys.argv[1:])
 
 
 def hash_split(key, valid=DEFAULT_VALID_FRACTION, test=0.0):

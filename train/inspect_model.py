@@ -1,17 +1,14 @@
-#!/usr/bin/python3
 """Print a genre model file: header, section table, front-end spec, labels,
 layers (with tensor shapes and value ranges) and provenance.
 
-    /usr/bin/python3 train/inspect_model.py models/genre.gmdl
+    /usr/bin/python3 -m train.inspect_model models/genre.gmdl
 """
-import os
 import struct
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import genre_model_file as gmf  # noqa: E402
+from . import genre_model_file as gmf
 
 
 def describe(array):

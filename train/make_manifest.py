@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Make a training manifest from labelled folders.
 
-  /usr/bin/python3 train/make_manifest.py FOLDER OUT.csv [--valid 0.2] [--test 0]
+  /usr/bin/python3 -m train.make_manifest FOLDER OUT.csv [--valid 0.2] [--test 0]
         [--artist-regex REGEX] [--source NAME] [--min-clips 2]
 
 FOLDER/<label>/... holds the audio (.flac .wav .ogg .opus .mp3, in
@@ -33,8 +32,7 @@ import sys
 
 import soundfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genre_data import DEFAULT_VALID_FRACTION, hash_split  # noqa: E402
+from .genre_data import DEFAULT_VALID_FRACTION, hash_split
 
 AUDIO_EXTENSIONS = (".flac", ".wav", ".ogg", ".opus", ".mp3")
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """An augmented pass for transfer_head.py --augmented from a folder of
 per-frame trunk features (`genre-features --model M.gmdl --node features`
 on train/augment_audio.py's copies: [frames, 753] per clip, musicnn's
@@ -6,7 +5,7 @@ front-end + mid-end as the daemon computes them): max and mean over every
 training window (every --hop frames, as transfer_head.py's clean windows),
 interleaved per channel like musicnn.time_maxmean.
 
-  /usr/bin/python3 train/pooled_pass.py FEATS_DIR OUT.npz --model M.gmdl \
+  /usr/bin/python3 -m train.pooled_pass FEATS_DIR OUT.npz --model M.gmdl \
       --weights MSD_musicnn.h5 [--orig-column orig] [--hop 31]
 
 OUT.npz holds X [windows, 1506] and clip (each window's original clip, the
@@ -23,9 +22,8 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import genre_model_file as gmf  # noqa: E402
-from genre_data import row_split, sha256_file, window_starts  # noqa: E402
+from . import genre_model_file as gmf
+from .genre_data import row_split, sha256_file, window_starts
 
 WINDOW = 624
 

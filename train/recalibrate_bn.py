@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Re-estimate a checkpoint's BatchNorm statistics on clean (unaugmented)
 training crops.
 
@@ -8,11 +7,10 @@ while the network is used on unaugmented audio.  This replaces them with
 the statistics of clean training crops (weights untouched), then measures
 the valid split the same way small_cnn.py does.
 
-  /usr/bin/python3 train/recalibrate_bn.py runs/final/best.pt runs/final/best-bn.pt
+  /usr/bin/python3 -m train.recalibrate_bn runs/final/best.pt runs/final/best-bn.pt
 """
 
 import argparse
-import os
 import sys
 import time
 
@@ -20,11 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export import load_checkpoint  # noqa: E402
-from genre_augment import InputNorm, normalise  # noqa: E402
-from genre_data import BalancedSampler, FeatureSet  # noqa: E402
-from small_cnn import evaluate  # noqa: E402
+from .export import load_checkpoint
+from .genre_augment import InputNorm, normalise
+from .genre_data import BalancedSampler, FeatureSet
+from .small_cnn import evaluate
 
 
 def recalibrate(model, sampler, norm, batches, batch):

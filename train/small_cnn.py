@@ -1,7 +1,6 @@
-#!/usr/bin/python3
-"""Train the genre CNN on features made by genre-features.
+"""Train the small genre CNN from scratch on features made by genre-features.
 
-  /usr/bin/python3 train/small_cnn.py --features features/default --arch f4 \
+  /usr/bin/python3 -m train.small_cnn --features features/default --arch f4 \
       --steps 3000 --batch 32 --out runs/f4
 
 Writes <out>/best.pt (best valid balanced window accuracy), <out>/last.pt,
@@ -23,11 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genre_arch import ARCHS, build_model, count_flops, count_params  # noqa: E402
-from genre_augment import AugmentConfig, InputNorm, make_batch, mix_weights, normalise  # noqa: E402
-from genre_data import BalancedSampler, FeatureSet, crop, normalisation_stats, window_starts  # noqa: E402
-from genre_metrics import source_spread, window_metrics  # noqa: E402
+from .genre_arch import ARCHS, build_model, count_flops, count_params
+from .genre_augment import AugmentConfig, InputNorm, make_batch, mix_weights, normalise
+from .genre_data import BalancedSampler, FeatureSet, command_line, crop, normalisation_stats, window_starts
+from .genre_metrics import source_spread, window_metrics
 
 
 def parse_args(argv=None):
@@ -226,7 +224,7 @@ def make_model(args, ts):
     per window."""
     model = build_model(args.arch, len(ts.labels), args.dropout)
     if args.init:
-        from export import load_checkpoint
+        from .export import load_checkpoint
         init, init_model = load_checkpoint(args.init)
         if init["arch"] != args.arch or list(init["labels"]) != list(ts.labels):
             raise SystemExit(f"error: --init {args.init} is arch {init['arch']} with labels {init['labels']}, "
@@ -353,7 +351,7 @@ def main(argv=None):
         "norm_mean": ts.mean, "norm_std": ts.std, "spec": ts.data.spec,
         "features_dir": os.path.abspath(args.features), "index_sha256": ts.data.index_sha256,
         "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
-        "command": " ".join([sys.executable] + sys.argv), "args": vars(args),
+        "command": command_line(), "args": vars(args),
         "params": count_params(model), "flops": flops, "ema": args.ema,
     }
     checkpoints = Checkpoints(args.out, common, args.patience)

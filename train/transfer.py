@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Train a genre model on top of a pretrained musicnn (transfer learning).
 
 The front-end (96 % of musicnn's work) stays frozen: train/embed.py has run
@@ -8,7 +7,7 @@ keeps them frozen) and a new genre head, on 10-s windows cut from the
 whole-clip embeddings, so each window sees the context beyond its edges
 that a live stream has (doc/training.md, "Transfer model").
 
-  /usr/bin/python3 train/transfer.py --emb EMB_DIR \
+  /usr/bin/python3 -m train.transfer --emb EMB_DIR \
       --weights ../shared/pretrained/musicnn/MSD_musicnn.h5 --mode midend --out runs/t1
 
 --mode head    only the new output layer (pooled features and the 200-unit
@@ -21,17 +20,15 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import musicnn  # noqa: E402
-from genre_data import row_split, sha256_file, window_starts  # noqa: E402
-from genre_metrics import source_spread, window_metrics  # noqa: E402
+from . import musicnn
+from .genre_data import command_line, row_split, sha256_file, window_starts
+from .genre_metrics import source_spread, window_metrics
 
 MID_CONTEXT = 9     # 3 convs of kernel 7: frames beyond a window that reach it
 
@@ -45,7 +42,7 @@ def load_embeddings(emb_dir, splits=("train", "valid"), mmap=False):
     (memory-mapped with mmap=True: read only where used)."""
     index = os.path.join(emb_dir, "index.csv")
     if not os.path.isfile(index):
-        raise SystemExit(f"error: {index} not found (run train/embed.py first)")
+        raise SystemExit(f"error: {index} not found (run python3 -m train.embed first)")
     clips = []
     with open(index, newline="") as f:
         for row in csv.DictReader(f):
@@ -239,10 +236,10 @@ def main():
     frozen = [m for m in (model.mid, model.back) if args.mode == "head" or
               (m is model.mid and args.mode == "backend")]
 
-    from small_cnn import git_commit  # noqa: E402
+    from .small_cnn import git_commit
     with open(os.path.join(args.emb, "embed.json")) as f:
         embed_info = json.load(f)
-    provenance = {"labels": labels, "args": vars(args), "command": " ".join(sys.argv),
+    provenance = {"labels": labels, "args": vars(args), "command": command_line(),
                   "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
                   "weights_sha256": sha256_file(args.weights), "embed": embed_info,
                   "emb_index_sha256": sha256_file(os.path.join(args.emb, "index.csv"))}

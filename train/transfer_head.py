@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 """Train a genre head on the frozen pooled features of one or more
 pretrained musicnn trunks (front-end + mid-end, max and mean over each 10-s
 window: 1506 values per trunk), the transfer method chosen by measurement
 (doc/training.md, "Transfer model").
 
-  /usr/bin/python3 train/transfer_head.py \
+  /usr/bin/python3 -m train.transfer_head \
       --trunk ../shared/pretrained/musicnn/MSD_musicnn.h5=EMB_MSD \
       [--trunk ../shared/pretrained/musicnn/MTT_musicnn.h5=EMB_MTT] \
       [--augmented AUG/pitch.npz ...] [--sampling natural --loss la] [--cv 5] \
@@ -39,17 +38,15 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import musicnn  # noqa: E402
-from genre_data import sha256_file, window_starts  # noqa: E402
-from genre_metrics import window_metrics  # noqa: E402
-from transfer import load_embeddings, summary  # noqa: E402
+from . import musicnn
+from .genre_data import command_line, sha256_file, window_starts
+from .genre_metrics import window_metrics
+from .transfer import load_embeddings, summary
 
 WINDOW = 624
 
@@ -302,8 +299,8 @@ def main():
     p.add_argument("--train-hop", type=int, default=31, help="frames between training windows")
     p.add_argument("--valid-hop", type=int, default=312, help="frames between evaluation windows")
     p.add_argument("--augmented", action="append", default=[], metavar="PASS.npz",
-                   help="pooled training windows of an augmented pass (train/augment_pooled.py, "
-                        "train/pooled_pass.py) added to the clean ones; one trunk only")
+                   help="pooled training windows of an augmented pass (python3 -m train.augment_pooled "
+                        "or train.pooled_pass) added to the clean ones; one trunk only")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
@@ -366,10 +363,10 @@ def main():
     print("  per genre: " + " ".join(f"{g} {100 * v['recall']:.0f}" for g, v in m["per_genre"].items())
           + " | per source: " + " ".join(f"{s} {100 * v['window_acc']:.1f}"
                                          for s, v in m["per_source"].items()), flush=True)
-    from small_cnn import git_commit  # noqa: E402
+    from .small_cnn import git_commit
     torch.save({"kind": "head", "trunks": trunks, "augmented": augmented, "labels": labels, "mu": mu, "sd": sd,
                 "members": members, "metrics": m, "posthoc_tau": tau, "cv": cv, "args": vars(args),
-                "command": " ".join(sys.argv),
+                "command": command_line(),
                 "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
                 "seconds": time.time() - t0, "window": WINDOW},
                os.path.join(args.out, "head.pt"))

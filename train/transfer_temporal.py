@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 """Train a temporal genre head on the frozen per-frame features of a
 pretrained musicnn trunk (front-end + mid-end: 753 values per frame):
 learned per-frame layers before the time pooling, then max and mean over
 each 10-s window, then a dense layer (doc/training.md, "Transfer model").
 
-  /usr/bin/python3 train/transfer_temporal.py \
+  /usr/bin/python3 -m train.transfer_temporal \
       --trunk ../shared/pretrained/musicnn/MSD_musicnn.h5=EMB_MSD \
       --cache CACHE_DIR --out runs/temporal1 [--kernel 3] [--raw]
 
@@ -28,18 +27,16 @@ mixup (on the pooled vectors) and the metrics are transfer_head.py's.
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import musicnn  # noqa: E402
-from genre_data import sha256_file, window_starts  # noqa: E402
-from transfer import load_embeddings, summary  # noqa: E402
-from transfer_head import WINDOW, balanced_weights, metrics_of, trunk_features  # noqa: E402
+from . import musicnn
+from .genre_data import command_line, sha256_file, window_starts
+from .transfer import load_embeddings, summary
+from .transfer_head import WINDOW, balanced_weights, metrics_of, trunk_features
 
 
 def frame_features(weights, emb_dir, cache_dir):
@@ -319,11 +316,11 @@ def main():
     probs = torch.softmax(torch.from_numpy(np.mean(logits, axis=0)), 1).numpy()
     m = metrics_of(probs, owner_valid, clips, labels)
     print(f"ensemble of {args.members}: {summary(m)} ({time.time() - t0:.0f} s)")
-    from small_cnn import git_commit  # noqa: E402
+    from .small_cnn import git_commit
     torch.save({"kind": "temporal", "trunks": [trunk], "labels": labels, "mu": mu, "sd": sd,
                 "pooled_mu": None if pmu is None else pmu.numpy().astype(np.float64),
                 "pooled_sd": None if psd is None else psd.numpy().astype(np.float64),
-                "members": members, "metrics": m, "args": vars(args), "command": " ".join(sys.argv),
+                "members": members, "metrics": m, "args": vars(args), "command": command_line(),
                 "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
                 "seconds": time.time() - t0, "window": WINDOW, "valid_probs": probs},
                os.path.join(args.out, "head.pt"))

@@ -25,8 +25,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train"))
-from reference import log_mel, mel_matrix  # noqa: E402  (the document, in NumPy)
+from train.reference import log_mel, mel_matrix  # the document, in NumPy
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from testutil import write_wav  # noqa: E402

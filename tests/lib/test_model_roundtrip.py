@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 
+from train import genre_model_file as gmf
+
 source_root, dump_exe, tmpdir = sys.argv[1:4]
-sys.path.insert(0, os.path.join(source_root, "train"))
-import genre_model_file as gmf  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import checklist  # noqa: E402

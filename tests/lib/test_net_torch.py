@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from train import genre_model_file as gmf
+from train.reference import GlobalMeanMax
+
 source_root, net_eval, tmpdir = sys.argv[1:4]
 ISAS = ("portable", "avx2", "avx512")
-sys.path.insert(0, os.path.join(source_root, "train"))
-import genre_model_file as gmf  # noqa: E402
-from reference import GlobalMeanMax  # noqa: E402
 
 TOLERANCE = 1e-5
 torch.manual_seed(1234)

@@ -24,7 +24,6 @@ SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.dirname(os.path.dirname(os.p
     os.path.abspath(__file__)))))
 DATA = os.environ.get("GENRE_DATA", os.path.join(SOURCE_ROOT, "..", "shared", "data", "genres"))
 
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "train"))
 from testutil import wait_for, write_wav  # noqa: E402,F401  (also the harness's users')
 
 
@@ -81,7 +80,7 @@ def random_model(path, seed, overflow=False, n_mels=96):
     and the softmax gives NaN).  n_mels: another mel band count (256 gives
     bands narrower than an FFT bin, which the front-end refuses, and so the
     loader, by the front-end's own check)."""
-    import genre_model_file as gmf
+    from train import genre_model_file as gmf
     rng = np.random.default_rng(seed)
 
     def f32(*shape, scale=1.0):
@@ -112,7 +111,7 @@ def slow_model(path, like, layers=24, width=64):
     channels, 9 x 9: about 0.5 G multiply-adds a frame, so a whole window
     costs many seconds), with the front-end of the model file `like`, so a
     swap between the two keeps the window.  Its weights are random."""
-    import genre_model_file as gmf
+    from train import genre_model_file as gmf
     rng = np.random.default_rng(5)
 
     def f32(*shape, scale=0.1):

@@ -15,9 +15,9 @@ import sys
 
 import numpy as np
 
+from train import genre_model_file as gmf
+
 source_root, outdir = sys.argv[1:3]
-sys.path.insert(0, os.path.join(source_root, "train"))
-import genre_model_file as gmf  # noqa: E402
 
 rng = np.random.default_rng(7)
 N_MELS, FRAMES = 4, 8

@@ -44,7 +44,7 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     root, work = sys.argv[1:3]
-    tool = [sys.executable, os.path.join(root, "train", "make_manifest.py")]
+    tool = [sys.executable, "-m", "train.make_manifest"]
     shutil.rmtree(work, ignore_errors=True)
     music = os.path.join(work, "music")
     artists = ["Ann", "Bob", "Cy", "Dee", "Eve", "Fay"]
@@ -133,9 +133,7 @@ def main():
     # The training side: an index with only file, label and npy (what
     # genre-features writes for a file,label manifest) loads, with the
     # split make_manifest.py would give and source "unknown".
-    sys.path.insert(0, os.path.join(root, "train"))
-    import genre_data
-    import evaluate
+    from train import evaluate, genre_data
     feats = os.path.join(work, "features")
     os.makedirs(os.path.join(feats, "feat"))
     with open(os.path.join(feats, "spec.json"), "w") as f:

@@ -38,11 +38,9 @@ REL_TOL = 1e-5
 
 def main():
     root, dump, graph_eval, pretrained, data, work, features_tool = sys.argv[1:8]
-    sys.path.insert(0, os.path.join(root, "train"))
     import torch
-    import musicnn
-    import genre_model_file as gmf
-    import genre_data
+    from train import genre_data, musicnn
+    from train import genre_model_file as gmf
     weights = os.path.join(pretrained, "MSD_musicnn.h5")
     manifest = os.path.join(data, "manifest.csv")
     if not (os.path.isfile(weights) and os.path.isfile(manifest)):
@@ -150,8 +148,7 @@ def main():
 
     # the shipped genre model: libgenre against PyTorch on the file's graph
     shipped = os.path.join(root, "models", "genre.gmdl")
-    sys.path.insert(0, os.path.join(root, "bench"))
-    import bench_model
+    from bench import bench_model
     m = gmf.read_model(shipped)
     check(m["format_version"] == 2 and "Pons" in m["meta"].get("attribution", "")
           and genre_data.sha256_file(weights) in m["meta"].get("source_weights_sha256", ""),

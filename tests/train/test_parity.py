@@ -21,10 +21,10 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import train_test_util as util  # noqa: E402
-from export import layers_from_model  # noqa: E402  (train/, via util)
-from genre_arch import GenreCNN  # noqa: E402
-from genre_model_file import read_model, write_model  # noqa: E402
-from reference import torch_module  # noqa: E402
+from train.export import layers_from_model  # noqa: E402
+from train.genre_arch import GenreCNN  # noqa: E402
+from train.genre_model_file import read_model, write_model  # noqa: E402
+from train.reference import torch_module  # noqa: E402
 
 TOLERANCE = 1e-4
 

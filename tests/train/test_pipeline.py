@@ -17,9 +17,8 @@ def check_mixed_targets():
     weight split between two genres for a cross-genre row."""
     import numpy as np
     import torch
-    sys.path.insert(0, os.path.join(util.REPO, "train"))
-    from genre_data import SampledBatch
-    from small_cnn import mixed_targets
+    from train.genre_data import SampledBatch
+    from train.small_cnn import mixed_targets
     batch = SampledBatch(crops=None, valid=None, crops2=None, valid2=None,
                          use_mix=np.array([False, True, True]), labels=np.array([0, 1, 2]),
                          labels2=np.array([0, 1, 1]))
@@ -31,8 +30,7 @@ def check_mixed_targets():
 
 def check_metrics():
     """genre_metrics on a hand-made case: 2 genres, 2 sources."""
-    sys.path.insert(0, os.path.join(util.REPO, "train"))
-    from genre_metrics import source_spread, window_metrics
+    from train.genre_metrics import source_spread, window_metrics
     m = window_metrics(["a", "b"], 2,
                        [0, 0, 0, 1, 1, 1], [0, 1, 0, 1, 1, 0], ["x", "x", "y", "x", "y", "y"],
                        [0, 1], [0, 1], ["x", "y"])
@@ -73,8 +71,7 @@ def main():
     manifest, feats = util.make_features(args.features_tool, data, picked, work)
 
     run_dir = os.path.join(work, "run")
-    train_py = os.path.join(util.REPO, "train", "small_cnn.py")
-    util.run([sys.executable, train_py, "--features", feats, "--out", run_dir, "--arch", "tiny", "--steps", "6",
+    util.run([sys.executable, "-m", "train.small_cnn", "--features", feats, "--out", run_dir, "--arch", "tiny", "--steps", "6",
               "--batch", "4", "--eval-every", "3", "--threads", "1", "--mixup", "0.5", "--quiet"])
     for name in ("best.pt", "last.pt", "log.csv", "summary.json"):
         if not os.path.isfile(os.path.join(run_dir, name)):
@@ -84,7 +81,7 @@ def main():
         util.fail(f"unexpected summary: steps {summary['steps_run']}, valid clips {summary['valid']['clips']}")
 
     model = os.path.join(work, "model.gmdl")
-    util.run([sys.executable, os.path.join(util.REPO, "train", "export.py"), os.path.join(run_dir, "best.pt"), model,
+    util.run([sys.executable, "-m", "train.export", os.path.join(run_dir, "best.pt"), model,
               "--manifest", manifest])
     info = util.run([args.probe, "info", model])
     labels = [line.split(" ", 2)[2] for line in info.splitlines() if line.startswith("label ")]

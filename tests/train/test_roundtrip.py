@@ -19,7 +19,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import train_test_util as util  # noqa: E402
-from genre_arch import build_model  # noqa: E402
+from train.genre_arch import build_model  # noqa: E402
 
 LAYER_CODES = {"conv2d": 1, "relu": 2, "maxpool2d": 3, "global_meanmax": 4, "dense": 5, "softmax": 6}
 
@@ -92,7 +92,7 @@ def main():
     with open(manifest, "w") as f:
         f.write("file,label,split\na.wav,blues,train\n")
     model_path = os.path.join(work, "model.gmdl")
-    util.run([sys.executable, os.path.join(util.REPO, "train", "export.py"), ckpt_path, model_path,
+    util.run([sys.executable, "-m", "train.export", ckpt_path, model_path,
               "--manifest", manifest])
 
     info = parse_info(util.run([args.probe, "info", model_path]))

@@ -42,10 +42,8 @@ def main():
     if not os.path.isfile(weights):
         util.skip(f"pretrained weights not found at {weights} (meson option shared_dir)")
     work = util.fresh_dir(args.workdir)
-    train = os.path.join(util.REPO, "train")
-    sys.path.insert(0, train)
     import torch
-    import genre_model_file as gmf
+    from train import genre_model_file as gmf
 
     rows = util.manifest_rows(data)
     picked = []
@@ -65,7 +63,7 @@ def main():
                                          expect_failed=True)
     emb = os.path.join(work, "emb")
     import subprocess
-    proc = subprocess.run([sys.executable, os.path.join(train, "embed.py"), "--features", feats,
+    proc = subprocess.run([sys.executable, "-m", "train.embed", "--features", feats,
                            "--weights", weights, "--out", emb, "--threads", "1"],
                           capture_output=True, text=True)
     if proc.returncode != 0 or f"skipped {broken}" not in proc.stderr or "1 skipped" not in proc.stderr:
@@ -74,11 +72,11 @@ def main():
     if info["clips"] != 6 or [x["file"] for x in info["skipped"]] != [broken]:
         util.fail(f"embed.json: {info['clips']} clips, skipped {info['skipped']}")
     run_dir = os.path.join(work, "run")
-    util.run([sys.executable, os.path.join(train, "transfer_head.py"), "--trunk", f"{weights}={emb}",
+    util.run([sys.executable, "-m", "train.transfer_head", "--trunk", f"{weights}={emb}",
               "--cache", os.path.join(work, "cache"), "--out", run_dir, "--members", "2",
               "--hidden", "16", "--steps", "30", "--train-hop", "62", "--threads", "1"])
     model = os.path.join(work, "model.gmdl")
-    util.run([sys.executable, os.path.join(train, "export_transfer.py"),
+    util.run([sys.executable, "-m", "train.export_transfer",
               os.path.join(run_dir, "head.pt"), model, "--manifest", manifest])
 
     # Round trip: what was written reads back.
@@ -128,7 +126,7 @@ def main():
     # training window, with other features; the head trains on both, and
     # the export says so.
     aug = os.path.join(work, "aug")
-    util.run([sys.executable, os.path.join(train, "augment_pooled.py"), "--features", feats,
+    util.run([sys.executable, "-m", "train.augment_pooled", "--features", feats,
               "--weights", weights, "--pass", "1", "--out", aug, "--hop", "62", "--threads", "1"])
     a = np.load(os.path.join(aug, "pass-1.npz"))
     clean = pooled["train_X"]
@@ -140,14 +138,14 @@ def main():
     if not change > 0.01:
         util.fail(f"augmented pass barely differs from the clean one (relative {change:.3g})")
     aug_run = os.path.join(work, "run-aug")
-    out = util.run([sys.executable, os.path.join(train, "transfer_head.py"), "--trunk",
+    out = util.run([sys.executable, "-m", "train.transfer_head", "--trunk",
                     f"{weights}={emb}", "--cache", os.path.join(work, "cache"), "--out", aug_run,
                     "--members", "1", "--hidden", "16", "--steps", "30", "--train-hop", "62",
                     "--threads", "1", "--augmented", os.path.join(aug, "pass-1.npz")])
     if f"train ({2 * clean.shape[0]}, 1506)" not in out:
         util.fail(f"transfer_head with --augmented did not train on {2 * clean.shape[0]} windows:\n{out}")
     aug_model = os.path.join(work, "model-aug.gmdl")
-    util.run([sys.executable, os.path.join(train, "export_transfer.py"),
+    util.run([sys.executable, "-m", "train.export_transfer",
               os.path.join(aug_run, "head.pt"), aug_model])
     if gmf.read_model(aug_model)["meta"].get("augmented_passes") != "1":
         util.fail("the export does not name the augmented pass")
@@ -158,7 +156,7 @@ def main():
     # a pass; the head trains on it with natural sampling, the logit-
     # adjusted loss and a post-hoc tau chosen by 2-fold cross-validation.
     copies = os.path.join(work, "pitch")
-    util.run([sys.executable, os.path.join(train, "augment_audio.py"), manifest, copies,
+    util.run([sys.executable, "-m", "train.augment_audio", manifest, copies,
               "--kind", "pitch", "--seed", "3"])
     with open(os.path.join(copies, "manifest.csv")) as f:
         copy_rows = list(csv.DictReader(f))
@@ -171,7 +169,7 @@ def main():
     util.run([args.features_tool, "--jobs", "2", "--model", model, "--node", "features",
               os.path.join(copies, "manifest.csv"), os.path.join(copies, "mid")])
     pitch_pass = os.path.join(copies, "pass.npz")
-    util.run([sys.executable, os.path.join(train, "pooled_pass.py"), os.path.join(copies, "mid"),
+    util.run([sys.executable, "-m", "train.pooled_pass", os.path.join(copies, "mid"),
               pitch_pass, "--model", model, "--weights", weights, "--orig-column", "orig",
               "--hop", "62"])
     pp = np.load(pitch_pass)
@@ -182,7 +180,7 @@ def main():
     if not shifted > 0.01:
         util.fail(f"the pitch-shifted pass barely differs from the clean windows ({shifted:.3g})")
     la_run = os.path.join(work, "run-la")
-    out = util.run([sys.executable, os.path.join(train, "transfer_head.py"), "--trunk",
+    out = util.run([sys.executable, "-m", "train.transfer_head", "--trunk",
                     f"{weights}={emb}", "--cache", os.path.join(work, "cache"), "--out", la_run,
                     "--members", "2", "--hidden", "16", "--steps", "30", "--train-hop", "62",
                     "--threads", "1", "--augmented", pitch_pass, "--sampling", "natural",
@@ -191,7 +189,7 @@ def main():
     if "out of fold, best tau" not in out or la["cv"] is None or \
             la["posthoc_tau"] != la["cv"]["best"][0] or len(la["cv"]["grid"]) != 31:
         util.fail(f"transfer_head --cv did not choose the post-hoc tau:\n{out}")
-    util.run([sys.executable, os.path.join(train, "export_transfer.py"),
+    util.run([sys.executable, "-m", "train.export_transfer",
               os.path.join(la_run, "head.pt"), os.path.join(work, "model-la.gmdl")])
 
     print(f"transfer pipeline OK: 6 clips -> features -> embed -> head -> export -> "
