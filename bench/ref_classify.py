@@ -2,7 +2,7 @@
 """Python reference for the file-classification benchmark: what
 genre-classify does, written with the usual Python tools -- soundfile
 (libsndfile) to decode, a channel mean, scipy.signal.resample_poly to
-16 kHz, the NumPy log-mel of ref_frontend.py, the model's normalisation,
+16 kHz, the NumPy log-mel of train/reference.py, the model's normalisation,
 10-s windows every --hop seconds (a clip shorter than one window is
 zero-padded), the whole batch through the PyTorch module of the same model
 file, mean of window probabilities.  Timed from the first file opened to the
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_model  # noqa: E402
-import ref_frontend  # noqa: E402
+from train import reference  # noqa: E402
 
 
 def main():
@@ -41,9 +41,7 @@ def main():
     fe = dict(model["frontend"])
     rate, frames_per_window = int(fe["sample_rate"]), int(fe["window_frames"])
     net = bench_model.torch_module(model)
-    mel = ref_frontend.mel_matrix(fe)
-    n_fft = int(fe["n_fft"])
-    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    mel = reference.mel_matrix(fe)
     mean = np.asarray(fe["norm_mean"], np.float32)
     inv_std = 1.0 / np.asarray(fe["norm_std"], np.float32)
     hop_frames = max(1, math.floor(a.hop * rate / int(fe["hop"]) + 0.5 - 1e-9))
@@ -57,7 +55,8 @@ def main():
         if sr != rate:
             g = math.gcd(int(sr), rate)
             x = resample_poly(x, rate // g, int(sr) // g).astype(np.float32)
-        feats = ((ref_frontend.log_mel(x, fe, mel, window) - mean) * inv_std).astype(np.float32)
+        logmel = reference.log_mel(x, fe, dtype=np.float32, mel=mel)[0]
+        feats = ((logmel - mean) * inv_std).astype(np.float32)
         if len(feats) < frames_per_window:
             feats = np.vstack([np.zeros((frames_per_window - len(feats), feats.shape[1]), np.float32), feats])
         starts = range(0, len(feats) - frames_per_window + 1, hop_frames)

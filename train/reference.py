@@ -55,11 +55,12 @@ def periodic_hann(n):
     return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
 
 
-def log_mel(x, s, window=None, shift=0, dtype=np.float64):
+def log_mel(x, s, window=None, shift=0, dtype=np.float64, mel=None):
     """Returns (L, E): log-mel frames and mel power, [frames, n_mels], of
     the signal x from sample `shift` on.  Computed in dtype: float64 for
     the comparisons, float32 where the benchmark times NumPy at the
-    precision libgenre works in."""
+    precision libgenre works in.  mel: mel_matrix(s), when the caller
+    keeps it across calls."""
     n_fft, hop = s["n_fft"], s["hop"]
     x = np.asarray(x, dtype=dtype)[shift:]
     n_frames = max(0, (len(x) - n_fft) // hop + 1)
@@ -69,7 +70,7 @@ def log_mel(x, s, window=None, shift=0, dtype=np.float64):
     w = (periodic_hann(n_fft) if window is None else np.asarray(window)).astype(dtype)
     spectrum = np.fft.rfft(frames * w[None, :], axis=1)
     power = spectrum.real ** 2 + spectrum.imag ** 2
-    energy = power @ mel_matrix(s).astype(dtype).T
+    energy = power @ (mel_matrix(s) if mel is None else mel).astype(dtype).T
     return np.log(energy + dtype(s["log_offset"])), energy
 
 
