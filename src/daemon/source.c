@@ -3,6 +3,7 @@
 #include "source_impl.h"
 
 #include <math.h>
+#include <time.h>
 
 int genred_source_init_ring(genred_source *s, char *err, size_t errlen)
 {
@@ -24,32 +25,59 @@ unsigned long genred_source_period_frames(double rate, double latency)
     return frames;
 }
 
-void genred_source_stall_init(genred_source_stall *st, double latency)
+void genred_capture_init(genred_capture *c, double rate, double latency)
 {
-    *st = (genred_source_stall){.limit = latency * SOURCE_STALL_LATENCY_FACTOR};
-    if (st->limit < SOURCE_STALL_SECONDS_MIN)
-        st->limit = SOURCE_STALL_SECONDS_MIN;
+    atomic_init(&c->frames, 0);
+    atomic_init(&c->overflows, 0);
+    atomic_init(&c->gaps, 0);
+    atomic_init(&c->gap_frames, 0);
+    /* Lateness up to a few device buffers is jitter, not a gap. */
+    genred_gap_init(&c->gap, rate, SOURCE_GAP_THRESHOLD_SECONDS + SOURCE_GAP_LATENCY_FACTOR * latency);
+    c->stall_limit = latency * SOURCE_STALL_LATENCY_FACTOR;
+    if (c->stall_limit < SOURCE_STALL_SECONDS_MIN)
+        c->stall_limit = SOURCE_STALL_SECONDS_MIN;
+    c->last_frames = 0;
+    c->last_progress = c->last_check = 0;
 }
 
-double genred_source_stall_check(genred_source_stall *st, uint64_t frames, double now)
+void genred_capture_delivered(genred_capture *c, uint64_t frames)
 {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);   /* the vDSO: no system call */
+    uint64_t lost = genred_gap_update(&c->gap, (double)now.tv_sec + now.tv_nsec * 1e-9, frames);
+    if (lost) {
+        atomic_fetch_add_explicit(&c->gap_frames, lost, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->gaps, 1, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&c->frames, frames, memory_order_relaxed);
+}
+
+void genred_capture_overflow(genred_capture *c)
+{
+    atomic_fetch_add_explicit(&c->overflows, 1, memory_order_relaxed);
+}
+
+double genred_capture_silence(genred_capture *c, double now)
+{
+    uint64_t frames = atomic_load_explicit(&c->frames, memory_order_relaxed);
     /* If the main thread itself did not run for a while (the process was
      * stopped, the machine suspended), the device had no chance either:
      * its silence is judged from now on, not from before the stop. */
-    int we_stalled = st->last_check > 0 && now - st->last_check > st->limit / 2;
-    st->last_check = now;
-    if (frames != st->last_frames || st->last_progress == 0 || we_stalled) {
-        st->last_frames = frames;
-        st->last_progress = now;
+    int we_stalled = c->last_check > 0 && now - c->last_check > c->stall_limit / 2;
+    c->last_check = now;
+    if (frames != c->last_frames || c->last_progress == 0 || we_stalled) {
+        c->last_frames = frames;
+        c->last_progress = now;
         return 0;
     }
-    return now - st->last_progress > st->limit ? now - st->last_progress : 0;
+    return now - c->last_progress > c->stall_limit ? now - c->last_progress : 0;
 }
 
-void genred_source_gap_init(genred_gap_detector *g, double rate, double latency)
+void genred_capture_losses(const genred_capture *c, genred_source_losses *out)
 {
-    /* Lateness up to a few device buffers is jitter, not a gap. */
-    genred_gap_init(g, rate, SOURCE_GAP_THRESHOLD_SECONDS + SOURCE_GAP_LATENCY_FACTOR * latency);
+    out->overflows = atomic_load_explicit(&c->overflows, memory_order_relaxed);
+    out->gaps = atomic_load_explicit(&c->gaps, memory_order_relaxed);
+    out->gap_frames = atomic_load_explicit(&c->gap_frames, memory_order_relaxed);
 }
 
 genred_source *genred_source_open(const genred_audio_config *cfg, genred_log *log, char *err,

@@ -29,20 +29,32 @@
  * than the network (bench/run --only daemon). */
 unsigned long genred_source_period_frames(double rate, double latency);
 
-/* A live source's silence watch, on the main thread. */
-typedef struct genred_source_stall {
-    double limit;               /* seconds without frames that count as gone */
+/* What a live source counts while it captures: the capture callback's
+ * deliveries, the device's own overflows and the capture gaps found from
+ * the clock (written by the callback, atomics any thread may read), and the
+ * main thread's silence watch that declares a device gone. */
+typedef struct genred_capture {
+    _Atomic uint64_t frames;            /* frames the callback saw */
+    _Atomic uint64_t overflows;         /* reported by the device or server */
+    _Atomic uint64_t gaps, gap_frames;  /* capture gaps the callback found */
+    genred_gap_detector gap;            /* the callback's own */
+    double stall_limit;                 /* main thread from here on */
     uint64_t last_frames;
     double last_progress, last_check;
-} genred_source_stall;
+} genred_capture;
 
-/* latency: the device's buffer latency in seconds. */
-void genred_source_stall_init(genred_source_stall *st, double latency);
-/* frames: delivered so far; now: CLOCK_MONOTONIC seconds.  The seconds the
- * source has been silent when that is past the limit, else 0. */
-double genred_source_stall_check(genred_source_stall *st, uint64_t frames, double now);
-/* The gap detector a live source with this buffer latency uses. */
-void genred_source_gap_init(genred_gap_detector *g, double rate, double latency);
+/* Before the callback first runs; latency: the device's buffer latency. */
+void genred_capture_init(genred_capture *c, double rate, double latency);
+/* The capture callback: frames arrived now.  Reads the vDSO clock and
+ * updates atomics: no system call, no lock. */
+void genred_capture_delivered(genred_capture *c, uint64_t frames);
+/* The capture callback: the device or server lost audio of its own. */
+void genred_capture_overflow(genred_capture *c);
+/* Main thread, now = CLOCK_MONOTONIC seconds: the seconds without frames
+ * when that is past the limit (the device counts as gone), else 0. */
+double genred_capture_silence(genred_capture *c, double now);
+/* Any thread. */
+void genred_capture_losses(const genred_capture *c, genred_source_losses *out);
 
 typedef struct genred_source_ops {
     int (*start)(genred_source *s, char *err, size_t errlen);

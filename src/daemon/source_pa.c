@@ -13,7 +13,6 @@
  * devices and finds one that was plugged back in. */
 #include "source_impl.h"
 
-#include "genred/gap.h"
 #include "portaudio_api.h"
 
 #include <ctype.h>
@@ -32,12 +31,8 @@ typedef struct pa_source {
     PaStream *stream;
     int pa_initialized;
     int started;
-    _Atomic uint64_t callback_frames;   /* frames seen by the callback */
-    _Atomic uint64_t overflows;         /* paInputOverflow flags */
-    _Atomic uint64_t gaps, gap_frames;  /* capture gaps the callback found */
+    genred_capture capture;             /* overflows: paInputOverflow flags */
     _Atomic int finished;               /* the stream-finished callback ran */
-    genred_gap_detector gap;            /* the callback's own */
-    genred_source_stall stall;          /* main thread */
 } pa_source;
 
 /* ALSA and JACK print enumeration noise (unknown PCMs, "jack server is not
@@ -115,18 +110,10 @@ static int capture_callback(const void *input, void *output, unsigned long frame
     (void)output, (void)time;
     pa_source *s = user;
     if (flags & paInputOverflow)
-        atomic_fetch_add_explicit(&s->overflows, 1, memory_order_relaxed);
-    /* The vDSO clock: no system call, nothing that can block. */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t lost = genred_gap_update(&s->gap, (double)now.tv_sec + now.tv_nsec * 1e-9, frames);
-    if (lost) {
-        atomic_fetch_add_explicit(&s->gap_frames, lost, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->gaps, 1, memory_order_relaxed);
-    }
+        genred_capture_overflow(&s->capture);
     if (input)
         genred_ring_write_all(s->base.ring, input, frames * (unsigned long)s->base.channels);
-    atomic_fetch_add_explicit(&s->callback_frames, frames, memory_order_relaxed);
+    genred_capture_delivered(&s->capture, frames);
     return paContinue;
 }
 
@@ -223,8 +210,7 @@ static enum genred_source_health pa_check(genred_source *base, double now, char 
                         active < 0 ? ": " : "", active < 0 ? pa_error_text(pa, active) : "");
         return GENRED_SOURCE_FAILED;
     }
-    uint64_t frames = atomic_load_explicit(&s->callback_frames, memory_order_relaxed);
-    double silent = genred_source_stall_check(&s->stall, frames, now);
+    double silent = genred_capture_silence(&s->capture, now);
     if (silent > 0) {
         genre_set_error(why, whylen, "no audio from %s for %.1f s", base->name, silent);
         return GENRED_SOURCE_FAILED;
@@ -235,9 +221,7 @@ static enum genred_source_health pa_check(genred_source *base, double now, char 
 static void pa_losses(const genred_source *base, genred_source_losses *out)
 {
     const pa_source *s = (const pa_source *)base;
-    out->overflows = atomic_load_explicit(&s->overflows, memory_order_relaxed);
-    out->gaps = atomic_load_explicit(&s->gaps, memory_order_relaxed);
-    out->gap_frames = atomic_load_explicit(&s->gap_frames, memory_order_relaxed);
+    genred_capture_losses(&s->capture, out);
 }
 
 static void pa_close(genred_source *base)
@@ -275,10 +259,6 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
     s->base.ops = &pa_ops;
     s->base.kind = genred_source_kind_name(GENRED_SOURCE_DEVICE);
     s->base.log = log;
-    atomic_init(&s->callback_frames, 0);
-    atomic_init(&s->overflows, 0);
-    atomic_init(&s->gaps, 0);
-    atomic_init(&s->gap_frames, 0);
     atomic_init(&s->finished, 0);
 
     const genred_portaudio_api *pa = &s->pa;
@@ -345,8 +325,7 @@ genred_source *genred_source_pa_open(const genred_audio_config *cfg, genred_log 
     pa->SetStreamFinishedCallback(s->stream, finished_callback);
     const PaStreamInfo *si = pa->GetStreamInfo(s->stream);
     double latency = si ? si->inputLatency : cfg->latency;
-    genred_source_stall_init(&s->stall, latency);
-    genred_source_gap_init(&s->gap, rate, latency);
+    genred_capture_init(&s->capture, rate, latency);
     genred_debug(log, "opened %s (%s, index %d): %d channel(s), %g Hz, latency %.3f s",
                  s->base.name, api && api->name ? api->name : "?", dev, channels, rate, latency);
     return &s->base;

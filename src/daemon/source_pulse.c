@@ -24,7 +24,6 @@
  * lock.  Opening and closing take that lock as libpulse requires. */
 #include "source_impl.h"
 
-#include "genred/gap.h"
 
 #include <pulse/pulseaudio.h>
 #include <stdatomic.h>
@@ -44,13 +43,9 @@ typedef struct pulse_source {
     size_t frame_bytes;
     double latency;                     /* the configured capture latency, seconds */
     char want[GENRED_CONFIG_NAME_MAX];  /* the source asked for; "" = the default */
-    _Atomic uint64_t callback_frames;   /* frames seen by the read callback */
-    _Atomic uint64_t overflows;         /* the server dropped data for us */
-    _Atomic uint64_t gaps, gap_frames;  /* capture gaps the callback found */
+    genred_capture capture;             /* overflows: the server dropped data for us */
     _Atomic int failed;                 /* the context or stream failed */
     _Atomic int error;                  /* its pa_context_errno */
-    genred_gap_detector gap;            /* the callback's own */
-    genred_source_stall stall;          /* main thread */
     /* Set on the mainloop thread while opening (under its lock). */
     int info_done, info_rate, info_channels;
     int timed_out;
@@ -86,7 +81,7 @@ static void stream_overflow(pa_stream *st, void *user)
 {
     (void)st;
     pulse_source *s = user;
-    atomic_fetch_add_explicit(&s->overflows, 1, memory_order_relaxed);
+    genred_capture_overflow(&s->capture);
 }
 
 static void read_fragments(pa_stream *st, size_t nbytes, void *user)
@@ -97,19 +92,11 @@ static void read_fragments(pa_stream *st, size_t nbytes, void *user)
     size_t n;
     while (pa_stream_peek(st, &data, &n) == 0 && n > 0) {
         uint64_t frames = n / s->frame_bytes;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);   /* the vDSO: no system call */
-        uint64_t lost = genred_gap_update(&s->gap, (double)now.tv_sec + now.tv_nsec * 1e-9,
-                                          frames);
-        if (lost) {
-            atomic_fetch_add_explicit(&s->gap_frames, lost, memory_order_relaxed);
-            atomic_fetch_add_explicit(&s->gaps, 1, memory_order_relaxed);
-        }
         if (data)
             genred_ring_write_all(s->base.ring, data, frames * (size_t)s->base.channels);
         else    /* a hole the server reports in the record stream: lost */
-            atomic_fetch_add_explicit(&s->overflows, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->callback_frames, frames, memory_order_relaxed);
+            genred_capture_overflow(&s->capture);
+        genred_capture_delivered(&s->capture, frames);
         pa_stream_drop(st);
     }
     sem_t *arrived = atomic_load_explicit(&s->base.arrived, memory_order_acquire);
@@ -219,8 +206,7 @@ static enum genred_source_health pulse_check(genred_source *base, double now, ch
                         e ? pa_strerror(e) : "the source went away");
         return GENRED_SOURCE_FAILED;
     }
-    uint64_t frames = atomic_load_explicit(&s->callback_frames, memory_order_relaxed);
-    double silent = genred_source_stall_check(&s->stall, frames, now);
+    double silent = genred_capture_silence(&s->capture, now);
     if (silent > 0) {
         genre_set_error(why, whylen, "no audio from %s for %.1f s", base->name, silent);
         return GENRED_SOURCE_FAILED;
@@ -231,9 +217,7 @@ static enum genred_source_health pulse_check(genred_source *base, double now, ch
 static void pulse_losses(const genred_source *base, genred_source_losses *out)
 {
     const pulse_source *s = (const pulse_source *)base;
-    out->overflows = atomic_load_explicit(&s->overflows, memory_order_relaxed);
-    out->gaps = atomic_load_explicit(&s->gaps, memory_order_relaxed);
-    out->gap_frames = atomic_load_explicit(&s->gap_frames, memory_order_relaxed);
+    genred_capture_losses(&s->capture, out);
 }
 
 static void pulse_close(genred_source *base)
@@ -280,10 +264,6 @@ genred_source *genred_source_pulse_open(const genred_audio_config *cfg, genred_l
     s->base.kind = genred_source_kind_name(GENRED_SOURCE_PULSE);
     s->base.log = log;
     s->latency = cfg->latency;
-    atomic_init(&s->callback_frames, 0);
-    atomic_init(&s->overflows, 0);
-    atomic_init(&s->gaps, 0);
-    atomic_init(&s->gap_frames, 0);
     atomic_init(&s->failed, 0);
     atomic_init(&s->error, 0);
     atomic_init(&s->base.arrived, NULL);
@@ -367,8 +347,7 @@ genred_source *genred_source_pulse_open(const genred_audio_config *cfg, genred_l
     }
     s->base.delivery_seconds =
         (double)genred_source_period_frames(s->base.rate, s->latency) / s->base.rate;
-    genred_source_stall_init(&s->stall, s->latency);
-    genred_source_gap_init(&s->gap, s->base.rate, s->latency);
+    genred_capture_init(&s->capture, s->base.rate, s->latency);
     genred_debug(log, "PulseAudio source %s: %d channel(s), %g Hz", s->base.name,
                  s->base.channels, s->base.rate);
     return &s->base;

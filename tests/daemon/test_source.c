@@ -1,5 +1,6 @@
-/* What the live sources share (src/daemon/source.c): the silence watch that
- * declares a device gone, driven with made-up times, the delivery size, and
+/* What the live sources share (src/daemon/source.c): the capture counters
+ * and the silence watch that declares a device gone, driven with made-up
+ * times (the gap detector has its own test, test_gap), the delivery size, and
  * the source kinds' names, which must be the words of genred.conf's
  * [audio] source. */
 #include "check.h"
@@ -9,38 +10,43 @@
 
 #include <string.h>
 
-/* Checks every 0.5 s from t0 to t1 with frames fixed; the silence the last
- * check reported (0 = none). */
-static double watch(genred_source_stall *st, uint64_t frames, double t0, double t1)
+/* Checks every 0.5 s from t0 to t1 with no frames arriving; the silence
+ * the last check reported (0 = none). */
+static double watch(genred_capture *c, double t0, double t1)
 {
     double silent = 0;
     for (double t = t0; t <= t1 + 1e-9; t += 0.5)
-        silent = genred_source_stall_check(st, frames, t);
+        silent = genred_capture_silence(c, t);
     return silent;
 }
 
 int main(void)
 {
-    genred_source_stall st;
+    genred_capture c;
+    genred_source_losses losses;
     /* A short latency: the floor, 2 s of silence. */
-    genred_source_stall_init(&st, 0.05);
-    CHECK(watch(&st, 0, 100.0, 101.5) == 0);
-    double silent = watch(&st, 0, 102.0, 102.5);
+    genred_capture_init(&c, 48000, 0.05);
+    CHECK(watch(&c, 100.0, 101.5) == 0);
+    double silent = watch(&c, 102.0, 102.5);
     CHECK_MSG(silent > 2.0 && silent <= 2.5, "2.5 s without frames: %g", silent);
     /* Frames again: no longer silent. */
-    CHECK(genred_source_stall_check(&st, 4800, 103.0) == 0);
-    CHECK(watch(&st, 4800, 103.5, 104.5) == 0);
+    genred_capture_delivered(&c, 4800);
+    CHECK(genred_capture_silence(&c, 103.0) == 0);
+    CHECK(watch(&c, 103.5, 104.5) == 0);
+    genred_capture_overflow(&c);
+    genred_capture_losses(&c, &losses);
+    CHECK(losses.overflows == 1 && losses.gaps == 0 && losses.gap_frames == 0);
     /* Long buffers: 20 of them. */
-    genred_source_stall_init(&st, 0.5);
-    CHECK_MSG(watch(&st, 7, 0.5, 10.0) == 0, "9.5 s of a 0.5-s-latency device: not gone yet");
-    CHECK(watch(&st, 7, 10.5, 11.0) > 10.0);
+    genred_capture_init(&c, 48000, 0.5);
+    CHECK_MSG(watch(&c, 0.5, 10.0) == 0, "9.5 s of a 0.5-s-latency device: not gone yet");
+    CHECK(watch(&c, 10.5, 11.0) > 10.0);
     /* The watcher itself did not run for 30 s (a stopped process): the
      * device is judged from then on, not failed at once. */
-    genred_source_stall_init(&st, 0.05);
-    CHECK(genred_source_stall_check(&st, 10, 1.0) == 0);
-    CHECK(genred_source_stall_check(&st, 10, 31.0) == 0);
-    CHECK(watch(&st, 10, 31.5, 32.5) == 0);
-    CHECK(watch(&st, 10, 33.0, 33.5) > 2.0);
+    genred_capture_init(&c, 48000, 0.05);
+    CHECK(genred_capture_silence(&c, 1.0) == 0);
+    CHECK(genred_capture_silence(&c, 31.0) == 0);
+    CHECK(watch(&c, 31.5, 32.5) == 0);
+    CHECK(watch(&c, 33.0, 33.5) > 2.0);
 
     /* Deliveries: a power of two within half the latency, at least 256. */
     CHECK(genred_source_period_frames(44100, 0.1) == 2048);
