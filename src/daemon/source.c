@@ -57,7 +57,8 @@ void genred_capture_overflow(genred_capture *c)
     atomic_fetch_add_explicit(&c->overflows, 1, memory_order_relaxed);
 }
 
-double genred_capture_silence(genred_capture *c, double now)
+int genred_capture_silent(genred_capture *c, const char *name, double now, char *why,
+                          size_t whylen)
 {
     uint64_t frames = atomic_load_explicit(&c->frames, memory_order_relaxed);
     /* If the main thread itself did not run for a while (the process was
@@ -70,7 +71,10 @@ double genred_capture_silence(genred_capture *c, double now)
         c->last_progress = now;
         return 0;
     }
-    return now - c->last_progress > c->stall_limit ? now - c->last_progress : 0;
+    if (now - c->last_progress <= c->stall_limit)
+        return 0;
+    genre_set_error(why, whylen, "no audio from %s for %.1f s", name, now - c->last_progress);
+    return 1;
 }
 
 void genred_capture_losses(const genred_capture *c, genred_source_losses *out)

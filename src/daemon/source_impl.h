@@ -50,9 +50,11 @@ void genred_capture_init(genred_capture *c, double rate, double latency);
 void genred_capture_delivered(genred_capture *c, uint64_t frames);
 /* The capture callback: the device or server lost audio of its own. */
 void genred_capture_overflow(genred_capture *c);
-/* Main thread, now = CLOCK_MONOTONIC seconds: the seconds without frames
- * when that is past the limit (the device counts as gone), else 0. */
-double genred_capture_silence(genred_capture *c, double now);
+/* Main thread, now = CLOCK_MONOTONIC seconds: 1 when no frames came for
+ * longer than the limit (the device counts as gone; why says so, naming
+ * the device), else 0. */
+int genred_capture_silent(genred_capture *c, const char *name, double now, char *why,
+                          size_t whylen);
 /* Any thread. */
 void genred_capture_losses(const genred_capture *c, genred_source_losses *out);
 

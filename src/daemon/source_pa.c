@@ -210,12 +210,8 @@ static enum genred_source_health pa_check(genred_source *base, double now, char 
                         active < 0 ? ": " : "", active < 0 ? pa_error_text(pa, active) : "");
         return GENRED_SOURCE_FAILED;
     }
-    double silent = genred_capture_silence(&s->capture, now);
-    if (silent > 0) {
-        genre_set_error(why, whylen, "no audio from %s for %.1f s", base->name, silent);
-        return GENRED_SOURCE_FAILED;
-    }
-    return GENRED_SOURCE_RUNNING;
+    return genred_capture_silent(&s->capture, base->name, now, why, whylen)
+               ? GENRED_SOURCE_FAILED : GENRED_SOURCE_RUNNING;
 }
 
 static void pa_losses(const genred_source *base, genred_source_losses *out)

@@ -206,12 +206,8 @@ static enum genred_source_health pulse_check(genred_source *base, double now, ch
                         e ? pa_strerror(e) : "the source went away");
         return GENRED_SOURCE_FAILED;
     }
-    double silent = genred_capture_silence(&s->capture, now);
-    if (silent > 0) {
-        genre_set_error(why, whylen, "no audio from %s for %.1f s", base->name, silent);
-        return GENRED_SOURCE_FAILED;
-    }
-    return GENRED_SOURCE_RUNNING;
+    return genred_capture_silent(&s->capture, base->name, now, why, whylen)
+               ? GENRED_SOURCE_FAILED : GENRED_SOURCE_RUNNING;
 }
 
 static void pulse_losses(const genred_source *base, genred_source_losses *out)
