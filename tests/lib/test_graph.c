@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "model_builder.h"
 
 /* ---- helpers ---- */
 
@@ -384,42 +385,6 @@ static void test_rows(rng *r)
 
 /* ---- graphs built in memory ---- */
 
-#define MAX_TEST_NODES 64
-#define MAX_TEST_LABELS 16
-
-typedef struct gbuild {
-    genre_model model;
-    genre_node nodes[MAX_TEST_NODES];
-    const char *labels[MAX_TEST_LABELS];
-    float *owned[2 * MAX_TEST_NODES];
-    int n_owned;
-} gbuild;
-
-static void gbuild_init(gbuild *b, uint32_t n_mels, uint32_t window_frames, uint32_t n_labels)
-{
-    memset(b, 0, sizeof *b);
-    b->model.format_version = 2;
-    b->model.frontend.n_mels = n_mels;
-    b->model.frontend.window_frames = window_frames;
-    b->model.n_labels = n_labels;
-    b->model.labels = b->labels;
-    b->model.nodes = b->nodes;
-    for (uint32_t i = 0; i < n_labels; i++)
-        b->labels[i] = "label";
-}
-
-static void gbuild_free(gbuild *b)
-{
-    for (int i = 0; i < b->n_owned; i++)
-        free(b->owned[i]);
-    b->n_owned = 0;
-}
-
-static const float *owned(gbuild *b, float *v)
-{
-    b->owned[b->n_owned++] = v;
-    return v;
-}
 
 #define IN(...) (const int32_t[]){__VA_ARGS__}, sizeof((const int32_t[]){__VA_ARGS__}) / sizeof(int32_t)
 #define P(...) (const uint32_t[GENRE_LAYER_PARAMS]){__VA_ARGS__}
@@ -427,7 +392,7 @@ static const float *owned(gbuild *b, float *v)
 
 /* Appends a node; weights random, scaled so activations stay O(1) through
  * a few layers (so float rounding stays far below the 1e-5 tolerance). */
-static int add_node(gbuild *b, rng *r, const char *name, uint32_t type, const int32_t *in,
+static int add_node(test_model *b, rng *r, const char *name, uint32_t type, const int32_t *in,
                     size_t n_in, const uint32_t *p)
 {
     genre_node *nd = &b->nodes[b->model.n_nodes];
@@ -440,21 +405,21 @@ static int add_node(gbuild *b, rng *r, const char *name, uint32_t type, const in
     if (type == GENRE_LAYER_CONV2D) {
         nd->weight_len = (size_t)p[0] * p[1] * p[2] * p[3];
         nd->bias_len = p[1];
-        nd->weight = owned(b, random_floats(r, nd->weight_len,
+        nd->weight = test_model_own(b, random_floats(r, nd->weight_len,
                                             1.7f / sqrtf((float)p[0] * p[2] * p[3])));
-        nd->bias = owned(b, random_floats(r, nd->bias_len, 0.2f));
+        nd->bias = test_model_own(b, random_floats(r, nd->bias_len, 0.2f));
     } else if (type == GENRE_LAYER_DENSE) {
         nd->weight_len = (size_t)p[0] * p[1];
         nd->bias_len = p[1];
-        nd->weight = owned(b, random_floats(r, nd->weight_len, 1.7f / sqrtf((float)p[0])));
-        nd->bias = owned(b, random_floats(r, nd->bias_len, 0.2f));
+        nd->weight = test_model_own(b, random_floats(r, nd->weight_len, 1.7f / sqrtf((float)p[0])));
+        nd->bias = test_model_own(b, random_floats(r, nd->bias_len, 0.2f));
     } else if (type == GENRE_LAYER_AFFINE) {
         nd->weight_len = nd->bias_len = p[0];
         float *scale = random_floats(r, p[0], 0.5f);
         for (uint32_t k = 0; k < p[0]; k++)
             scale[k] += 1.0f;       /* 0.5 .. 1.5 */
-        nd->weight = owned(b, scale);
-        nd->bias = owned(b, random_floats(r, p[0], 0.3f));
+        nd->weight = test_model_own(b, scale);
+        nd->bias = test_model_own(b, random_floats(r, p[0], 0.3f));
     }
     return (int)b->model.n_nodes++;
 }
@@ -469,11 +434,11 @@ static int add_node(gbuild *b, rng *r, const char *name, uint32_t type, const in
 typedef struct refnet {
     const genre_model *m;
     size_t T;
-    bool frames[MAX_TEST_NODES];
-    size_t f[MAX_TEST_NODES], c[MAX_TEST_NODES];
-    double *val[MAX_TEST_NODES];    /* frames: [T][f][c]; vectors: [c], per window */
+    bool frames[TEST_MODEL_MAX_NODES];
+    size_t f[TEST_MODEL_MAX_NODES], c[TEST_MODEL_MAX_NODES];
+    double *val[TEST_MODEL_MAX_NODES];    /* frames: [T][f][c]; vectors: [c], per window */
     double *x;                      /* the input frames, [T][n_mels] */
-    uint32_t order[MAX_TEST_NODES];
+    uint32_t order[TEST_MODEL_MAX_NODES];
 } refnet;
 
 static void ref_shape(refnet *rn, uint32_t i)
@@ -646,7 +611,7 @@ static void ref_init(refnet *rn, const genre_model *m, const float *frames, size
     memset(rn, 0, sizeof *rn);
     rn->m = m;
     rn->T = T;
-    bool done[MAX_TEST_NODES] = {false};
+    bool done[TEST_MODEL_MAX_NODES] = {false};
     uint32_t n = 0;
     while (n < m->n_nodes) {
         uint32_t before = n;
@@ -689,7 +654,7 @@ static void ref_window(refnet *rn, int64_t ws, int64_t we, float *probs)
 
 static void ref_free(refnet *rn)
 {
-    for (uint32_t i = 0; i < MAX_TEST_NODES; i++)
+    for (uint32_t i = 0; i < TEST_MODEL_MAX_NODES; i++)
         free(rn->val[i]);
     free(rn->x);
 }
@@ -698,8 +663,8 @@ static void ref_free(refnet *rn)
  * - pad_t) summed along any path from the input to a time_maxmean. */
 static size_t expected_lookahead(const genre_model *m)
 {
-    size_t delay[MAX_TEST_NODES] = {0}, best = 0;
-    bool done[MAX_TEST_NODES] = {false};
+    size_t delay[TEST_MODEL_MAX_NODES] = {0}, best = 0;
+    bool done[TEST_MODEL_MAX_NODES] = {false};
     for (uint32_t pass = 0; pass < m->n_nodes; pass++)
         for (uint32_t i = 0; i < m->n_nodes; i++) {
             const genre_node *nd = &m->nodes[i];
@@ -733,7 +698,7 @@ static void check_run(genre_graph *g, const genre_model *m, rng *r, size_t n, co
 {
     char err[256] = "";
     float *frames = random_floats(r, n * m->frontend.n_mels, 1.5f);
-    float probs[MAX_TEST_LABELS], ref[MAX_TEST_LABELS];
+    float probs[TEST_MODEL_MAX_LABELS], ref[TEST_MODEL_MAX_LABELS];
     refnet rn;
     ref_init(&rn, m, frames, n);
     ref_window(&rn, 0, (int64_t)n, ref);
@@ -788,7 +753,7 @@ static stream_result check_stream(genre_graph *g, const genre_model *m, const fl
         }
         while (next_end <= T && genre_graph_ready(g) >= next_end) {
             uint64_t start = next_end > W ? next_end - W : 0;
-            float *probs = res.probs + res.n_windows * L, ref[MAX_TEST_LABELS];
+            float *probs = res.probs + res.n_windows * L, ref[TEST_MODEL_MAX_LABELS];
             if (genre_graph_window(g, start, next_end, probs, err, sizeof err)) {
                 CHECK_MSG(false, "%s: window [%llu, %llu): %s", what, (unsigned long long)start,
                           (unsigned long long)next_end, err);
@@ -824,7 +789,7 @@ static void check_late_windows(genre_graph *g, const genre_model *m, const float
 {
     const size_t W = m->frontend.window_frames, L = m->n_labels;
     char err[256] = "";
-    float probs[MAX_TEST_LABELS], ref[MAX_TEST_LABELS];
+    float probs[TEST_MODEL_MAX_LABELS], ref[TEST_MODEL_MAX_LABELS];
     if (T < 2 * W + genre_graph_lookahead(g))
         return;
     genre_graph_reset(g);
@@ -872,7 +837,7 @@ static void check_late_windows(genre_graph *g, const genre_model *m, const float
 }
 
 /* Everything above for one graph. */
-static void check_graph(gbuild *b, rng *r, size_t T, size_t hop, const char *what)
+static void check_graph(test_model *b, rng *r, size_t T, size_t hop, const char *what)
 {
     const genre_model *m = &b->model;
     const size_t L = m->n_labels, W = m->frontend.window_frames;
@@ -949,9 +914,9 @@ enum {
  * conv -> relu -> affine -> freq_max, an unfused relu, concat, a residual
  * add, convs with only past or only future context, time_maxmean, dense,
  * affine / add / concat on vectors, softmax. */
-static void build_branchy(gbuild *b, rng *r)
+static void build_branchy(test_model *b, rng *r)
 {
-    gbuild_init(b, 16, 40, 5);
+    test_model_init(b, 2, 16, 40, 5, "label");
     int timbre = add_node(b, r, "timbre", CONV, IN(-1), P(1, 4, 3, 5, 1, 2));
     int t_relu = add_node(b, r, "timbre_relu", RELU, IN(timbre), NOP);
     int t_bn = add_node(b, r, "timbre_bn", AFFINE, IN(t_relu), P(4));
@@ -978,9 +943,9 @@ static void build_branchy(gbuild *b, rng *r)
 
 /* Two time_maxmean branches from one unfused relu on the input, listed out
  * of order, ending in sigmoid. */
-static void build_two_pools(gbuild *b, rng *r, uint32_t window_frames)
+static void build_two_pools(test_model *b, rng *r, uint32_t window_frames)
 {
-    gbuild_init(b, 8, window_frames, 3);
+    test_model_init(b, 2, 8, window_frames, 3, "label");
     /* indices: 0 pb, 1 a, 2 x, 3 a_fm, 4 b, 5 pa, 6 cat, 7 d, 8 out */
     add_node(b, r, "pb", TIME_MAXMEAN, IN(4), NOP);
     add_node(b, r, "a", CONV, IN(2), P(1, 3, 3, 3, 2, 1));
@@ -996,9 +961,9 @@ static void build_two_pools(gbuild *b, rng *r, uint32_t window_frames)
 /* One conv followed by more relu / affine nodes than a conv step fuses,
  * a kernel as wide as its padded input, freq_max on one bin, an affine
  * after a freq_max, and the sigmoid output. */
-static void build_long_epilogue(gbuild *b, rng *r)
+static void build_long_epilogue(test_model *b, rng *r)
 {
-    gbuild_init(b, 5, 30, 4);
+    test_model_init(b, 2, 5, 30, 4, "label");
     int prev = add_node(b, r, "c1", CONV, IN(-1), P(1, 3, 2, 3, 1, 2));      /* 5 -> 7 bins */
     for (int k = 0; k < 10; k++) {
         char name[16];
@@ -1018,9 +983,9 @@ static void build_long_epilogue(gbuild *b, rng *r)
  * affine, front convs, a residual mid conv and a pool (what
  * train/export_transfer.py writes for two musicnn trunks), musicnn's
  * window length; the pools joined into one head. */
-static void build_two_trunks(gbuild *b, rng *r)
+static void build_two_trunks(test_model *b, rng *r)
 {
-    gbuild_init(b, 12, 187, 4);
+    test_model_init(b, 2, 12, 187, 4, "label");
     int pools[2];
     for (int k = 0; k < 2; k++) {
         char n[8][16];
@@ -1041,9 +1006,9 @@ static void build_two_trunks(gbuild *b, rng *r)
 }
 
 /* time_maxmean straight on one-band input frames (the input is pooled). */
-static void build_pooled_input(gbuild *b, rng *r)
+static void build_pooled_input(test_model *b, rng *r)
 {
-    gbuild_init(b, 1, 10, 2);
+    test_model_init(b, 2, 1, 10, 2, "label");
     int pool = add_node(b, r, "pool", TIME_MAXMEAN, IN(-1), NOP);
     int d = add_node(b, r, "d", DENSE, IN(pool), P(2, 2));
     add_node(b, r, "out", SOFTMAX, IN(d), NOP);
@@ -1055,12 +1020,12 @@ static void build_pooled_input(gbuild *b, rng *r)
  * over frequency and pooled (so there are often several time_maxmeans,
  * and frame steps shared by branches), the pools joined, then a dense
  * head ending in softmax or sigmoid. */
-static void build_random(gbuild *b, rng *r)
+static void build_random(test_model *b, rng *r)
 {
     uint32_t n_mels = (uint32_t)irange(r, 1, 12), labels = (uint32_t)irange(r, 1, 6);
-    gbuild_init(b, n_mels, (uint32_t)irange(r, 5, 80), labels);
-    size_t f[MAX_TEST_NODES], c[MAX_TEST_NODES];
-    bool used[MAX_TEST_NODES] = {false}, input_used = false;
+    test_model_init(b, 2, n_mels, (uint32_t)irange(r, 5, 80), labels, "label");
+    size_t f[TEST_MODEL_MAX_NODES], c[TEST_MODEL_MAX_NODES];
+    bool used[TEST_MODEL_MAX_NODES] = {false}, input_used = false;
     char name[16];
     /* Each op reads at least one value, so at most n_ops ends: a concat takes them all. */
     int n_ops = (int)irange(r, 1, GENRE_NODE_MAX_INPUTS);
@@ -1130,7 +1095,7 @@ static void build_random(gbuild *b, rng *r)
             input_used = true;
     }
     /* Pool every value nothing reads (and the input, if nothing did). */
-    int n_frames = (int)b->model.n_nodes, pools[MAX_TEST_NODES], n_pools = 0;
+    int n_frames = (int)b->model.n_nodes, pools[TEST_MODEL_MAX_NODES], n_pools = 0;
     size_t pooled_c = 0;
     for (int i = -1; i < n_frames; i++) {
         if (i < 0 ? input_used : used[i])
@@ -1164,7 +1129,7 @@ static void build_random(gbuild *b, rng *r)
 static void test_random_graphs(rng *r, int count)
 {
     for (int k = 0; k < count; k++) {
-        gbuild b;
+        test_model b;
         build_random(&b, r);
         char what[32];
         snprintf(what, sizeof what, "random graph %d", k);
@@ -1175,42 +1140,42 @@ static void test_random_graphs(rng *r, int count)
         size_t W = b.model.frontend.window_frames;
         if (g)
             check_graph(&b, r, irange(r, 3 * W + 20, 3 * W + 300), irange(r, 1, W + 20), what);
-        gbuild_free(&b);
+        test_model_free(&b);
     }
 }
 
 static void test_graphs(rng *r)
 {
-    gbuild b;
+    test_model b;
     build_branchy(&b, r);
     check_graph(&b, r, 301, 13, "branchy");
     check_graph(&b, r, 5000, 37, "branchy, long");
 
     check_graph(&b, r, 3000, 250, "branchy, rare windows");
-    gbuild_free(&b);
+    test_model_free(&b);
 
     build_two_pools(&b, r, 24);
     check_graph(&b, r, 301, 7, "two pools");
     check_graph(&b, r, 5000, 29, "two pools, long");
     check_graph(&b, r, 1000, 61, "two pools, windows every 61");
     check_graph(&b, r, 3000, 250, "two pools, rare windows");
-    gbuild_free(&b);
+    test_model_free(&b);
     build_two_pools(&b, r, 200);
     check_graph(&b, r, 1000, 50, "two pools, 200-frame windows");
-    gbuild_free(&b);
+    test_model_free(&b);
 
     build_two_trunks(&b, r);
     check_graph(&b, r, 3000, 94, "two trunks");
     check_graph(&b, r, 3000, 400, "two trunks, rare windows");
-    gbuild_free(&b);
+    test_model_free(&b);
 
     build_long_epilogue(&b, r);
     check_graph(&b, r, 500, 11, "long epilogue");
-    gbuild_free(&b);
+    test_model_free(&b);
 
     build_pooled_input(&b, r);
     check_graph(&b, r, 2000, 3, "pooled input");
-    gbuild_free(&b);
+    test_model_free(&b);
 }
 
 /* ---- API errors ---- */
@@ -1223,12 +1188,12 @@ static void expect_error(int rc, const char *err, const char *want, const char *
 
 static void test_api_errors(rng *r)
 {
-    gbuild b;
+    test_model b;
     build_branchy(&b, r);
     const genre_model *m = &b.model;
     const size_t W = m->frontend.window_frames;
     char err[256] = "";
-    float probs[MAX_TEST_LABELS];
+    float probs[TEST_MODEL_MAX_LABELS];
 
     for (size_t threads = 0; threads <= 65; threads += 65) {
         err[0] = '\0';
@@ -1256,7 +1221,7 @@ static void test_api_errors(rng *r)
     genre_graph *g = genre_graph_new(m, 1, err, sizeof err);
     CHECK_MSG(g != NULL, "graph: %s", err);
     if (!g) {
-        gbuild_free(&b);
+        test_model_free(&b);
         return;
     }
     size_t la = genre_graph_lookahead(g), n_mels = m->frontend.n_mels;
@@ -1328,12 +1293,12 @@ static void test_api_errors(rng *r)
     err[0] = '\0';
     CHECK_MSG(genre_graph_new(m, 1, err, sizeof err) == NULL && strstr(err, "probs"),
               "output not softmax: \"%s\"", err);
-    gbuild_free(&b);
+    test_model_free(&b);
 
     /* A frame as large as the shape check allows (512 bins x 8192
      * channels = 2^22 floats) needs buffers beyond the plan's limit:
      * refused with a message, not attempted. */
-    gbuild_init(&b, 512, 100, 2);
+    test_model_init(&b, 2, 512, 100, 2, "label");
     int big = add_node(&b, r, "big", CONV, IN(-1), P(1, 8192, 1, 1, 0, 0));
     int fm = add_node(&b, r, "big_fm", FREQ_MAX, IN(big), NOP);
     int bn = add_node(&b, r, "bn", AFFINE, IN(fm), P(8192));
@@ -1345,7 +1310,7 @@ static void test_api_errors(rng *r)
     CHECK_MSG(g == NULL && one_line(err) && strstr(err, "too large"),
               "huge conv output: \"%s\"", g ? "accepted" : err);
     genre_graph_del(g);
-    gbuild_free(&b);
+    test_model_free(&b);
 }
 
 /* test_graph [RANDOM_GRAPHS [SEED]]: more random graphs, or other ones,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "model_builder.h"
 
 /* Deterministic xorshift generator: the test state lives in main's frame. */
 typedef struct rng {
@@ -313,21 +314,7 @@ static void test_dense_softmax(rng *r)
 
 /* ---- whole nets built by hand ---- */
 
-typedef struct handmade {
-    genre_model model;
-    genre_layer layers[16];
-    const char *labels[8];
-    float *owned[16];
-    int n_owned;
-} handmade;
-
-static const float *owned(handmade *h, float *v)
-{
-    h->owned[h->n_owned++] = v;
-    return v;
-}
-
-static void add_layer(handmade *h, uint32_t type, uint32_t p0, uint32_t p1, uint32_t p2,
+static void add_layer(test_model *h, uint32_t type, uint32_t p0, uint32_t p1, uint32_t p2,
                       uint32_t p3, uint32_t p4, uint32_t p5, rng *r)
 {
     genre_layer *l = &h->layers[h->model.n_layers++];
@@ -344,27 +331,8 @@ static void add_layer(handmade *h, uint32_t type, uint32_t p0, uint32_t p1, uint
     } else {
         return;
     }
-    l->weight = owned(h, random_floats(r, l->weight_len));
-    l->bias = owned(h, random_floats(r, l->bias_len));
-}
-
-static void handmade_init(handmade *h, uint32_t frames, uint32_t n_mels, uint32_t n_labels)
-{
-    memset(h, 0, sizeof *h);
-    h->model.format_version = 1;
-    h->model.frontend.window_frames = frames;
-    h->model.frontend.n_mels = n_mels;
-    h->model.n_labels = n_labels;
-    h->model.labels = h->labels;
-    h->model.layers = h->layers;
-    for (uint32_t i = 0; i < n_labels; i++)
-        h->labels[i] = "x";
-}
-
-static void handmade_free(handmade *h)
-{
-    for (int i = 0; i < h->n_owned; i++)
-        free(h->owned[i]);
+    l->weight = test_model_own(h, random_floats(r, l->weight_len));
+    l->bias = test_model_own(h, random_floats(r, l->bias_len));
 }
 
 /* The reference forward pass: each layer by its naive function. */
@@ -417,7 +385,7 @@ static void ref_forward(const genre_model *m, const float *window, float *probs)
     free(cur);
 }
 
-static void check_net_against_reference(handmade *h, rng *r, const char *what)
+static void check_net_against_reference(test_model *h, rng *r, const char *what)
 {
     char err[256] = "";
     genre_net *net = genre_net_new(&h->model, err, sizeof err);
@@ -458,9 +426,9 @@ static void check_net_against_reference(handmade *h, rng *r, const char *what)
 
 static void test_whole_nets(rng *r)
 {
-    handmade h;
+    test_model h;
     /* Every layer type; conv+relu pairs get fused, a relu after pooling not. */
-    handmade_init(&h, 23, 13, 5);
+    test_model_init(&h, 1, 13, 23, 5, "x");
     add_layer(&h, GENRE_LAYER_CONV2D, 1, 4, 3, 3, 1, 1, r);
     add_layer(&h, GENRE_LAYER_RELU, 0, 0, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_MAXPOOL2D, 2, 2, 0, 0, 0, 0, r);
@@ -474,43 +442,43 @@ static void test_whole_nets(rng *r)
     add_layer(&h, GENRE_LAYER_DENSE, 9, 5, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
     check_net_against_reference(&h, r, "every layer");
-    handmade_free(&h);
+    test_model_free(&h);
 
     /* Element-wise layers straight on the caller's (read-only) window, and
      * dense on a flattened [C][H][W] activation. */
-    handmade_init(&h, 6, 5, 3);
+    test_model_init(&h, 1, 5, 6, 3, "x");
     add_layer(&h, GENRE_LAYER_RELU, 0, 0, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_MAXPOOL2D, 2, 2, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_DENSE, 6, 3, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
     check_net_against_reference(&h, r, "relu on input, flatten");
-    handmade_free(&h);
+    test_model_free(&h);
 
     /* Dense on a conv's several channels: the file's [C][H][W] order,
      * whatever order the engine keeps activations in. */
-    handmade_init(&h, 6, 5, 3);
+    test_model_init(&h, 1, 5, 6, 3, "x");
     add_layer(&h, GENRE_LAYER_CONV2D, 1, 3, 3, 3, 1, 1, r);
     add_layer(&h, GENRE_LAYER_DENSE, 90, 3, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
     check_net_against_reference(&h, r, "dense on channels");
-    handmade_free(&h);
+    test_model_free(&h);
 }
 
-static void expect_net_refused(handmade *h, const char *what, const char *message)
+static void expect_net_refused(test_model *h, const char *what, const char *message)
 {
     char err[256] = "";
     genre_net *net = genre_net_new(&h->model, err, sizeof err);
     CHECK_MSG(net == NULL && strstr(err, message), "%s: got \"%s\", expected \"%s\"", what,
               net ? "accepted" : err, message);
     genre_net_del(net);
-    handmade_free(h);
+    test_model_free(h);
 }
 
 static void test_refusals(rng *r)
 {
     {
-        handmade h;
-        handmade_init(&h, 6, 5, 3);
+        test_model h;
+        test_model_init(&h, 1, 5, 6, 3, "x");
         add_layer(&h, GENRE_LAYER_MAXPOOL2D, 2, 2, 0, 0, 0, 0, r);
         add_layer(&h, GENRE_LAYER_DENSE, 6, 3, 0, 0, 0, 0, r);
         add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
@@ -523,58 +491,58 @@ static void test_refusals(rng *r)
         CHECK_MSG(net == NULL && strstr(err, "must be 1..64"), "65 threads: got \"%s\"",
                   net ? "accepted" : err);
         genre_net_del(net);
-        handmade_free(&h);
+        test_model_free(&h);
     }
-    handmade h;
-    handmade_init(&h, 8, 4, 3);
+    test_model h;
+    test_model_init(&h, 1, 4, 8, 3, "x");
     add_layer(&h, GENRE_LAYER_CONV2D, 2, 4, 3, 3, 1, 1, r);
     expect_net_refused(&h, "conv channels", "layer 0 (conv2d) expects 2 input channels, gets 1");
 
-    handmade_init(&h, 2, 4, 3);
+    test_model_init(&h, 1, 4, 2, 3, "x");
     add_layer(&h, GENRE_LAYER_CONV2D, 1, 4, 5, 3, 1, 1, r);
     expect_net_refused(&h, "conv kernel too large", "kernel 5x3 larger than its padded input 4x6");
 
-    handmade_init(&h, 8, 4, 3);
+    test_model_init(&h, 1, 4, 8, 3, "x");
     add_layer(&h, GENRE_LAYER_MAXPOOL2D, 9, 1, 0, 0, 0, 0, r);
     expect_net_refused(&h, "pool too large", "layer 0 (maxpool2d) kernel 9x1 does not fit input 8x4");
 
-    handmade_init(&h, 8, 4, 3);
+    test_model_init(&h, 1, 4, 8, 3, "x");
     add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_CONV2D, 1, 1, 1, 1, 0, 0, r);
     expect_net_refused(&h, "conv on a vector", "layer 1 (conv2d) needs a [C][H][W] input but gets a vector of 2");
 
-    handmade_init(&h, 8, 4, 3);
+    test_model_init(&h, 1, 4, 8, 3, "x");
     add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_DENSE, 3, 3, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
     expect_net_refused(&h, "dense inputs", "layer 1 (dense) expects 3 inputs, gets 2");
 
-    handmade_init(&h, 8, 4, 3);
+    test_model_init(&h, 1, 4, 8, 3, "x");
     add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
     expect_net_refused(&h, "softmax on 3-D", "layer 0 (softmax) needs a vector input");
 
-    handmade_init(&h, 8, 4, 3);
+    test_model_init(&h, 1, 4, 8, 3, "x");
     add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_DENSE, 2, 4, 0, 0, 0, 0, r);
     add_layer(&h, GENRE_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, r);
     expect_net_refused(&h, "label count", "the network outputs 4 values for 3 labels");
 
-    handmade_init(&h, 8, 4, 2);
+    test_model_init(&h, 1, 4, 8, 2, "x");
     add_layer(&h, GENRE_LAYER_GLOBAL_MEANMAX, 0, 0, 0, 0, 0, 0, r);
     expect_net_refused(&h, "no softmax", "the last layer is global_meanmax; it must be softmax");
 
-    handmade_init(&h, 8, 4, 2);
+    test_model_init(&h, 1, 4, 8, 2, "x");
     add_layer(&h, 42, 0, 0, 0, 0, 0, 0, r);
     expect_net_refused(&h, "unknown type", "layer 0: unknown layer type 42");
 
-    handmade_init(&h, 8, 4, 2);
+    test_model_init(&h, 1, 4, 8, 2, "x");
     add_layer(&h, GENRE_LAYER_CONV2D, 1, 2, 3, 3, 0, 0, r);
     h.layers[0].weight_len--;
     expect_net_refused(&h, "short weights", "layer 0 (conv2d) weights do not match its parameters");
 
     /* 100000 frames x 512 mels through a 3x3 conv with 1024 channels needs
      * far more memory than the plan allows: refused, not attempted. */
-    handmade_init(&h, 100000, 512, 2);
+    test_model_init(&h, 1, 512, 100000, 2, "x");
     genre_layer big = {.type = GENRE_LAYER_CONV2D, .p = {1, 1024, 3, 3, 1, 1}};
     static const float dummy[9216 + 1024];
     big.weight = dummy, big.bias = dummy, big.weight_len = 9216, big.bias_len = 1024;
