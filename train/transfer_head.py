@@ -276,33 +276,52 @@ def metrics_of(probs, owner, clips, labels):
                           clip_probs.argmax(1), [clips[c].source for c in clip_ids])
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--trunk", action="append", required=True, metavar="WEIGHTS.h5=EMB_DIR")
+def parse_trunk(spec):
+    """--trunk WEIGHTS.h5=EMB_DIR -> (weights, emb_dir, the trunk's
+    provenance record for the model file)."""
+    weights, _, emb = spec.partition("=")
+    if not emb:
+        raise SystemExit(f"error: --trunk {spec}: expected WEIGHTS.h5=EMB_DIR")
+    with open(os.path.join(emb, "embed.json")) as fh:
+        embed_info = json.load(fh)
+    return weights, emb, {"weights": os.path.abspath(weights), "weights_sha256": sha256_file(weights),
+                          "emb": os.path.abspath(emb), "embed": embed_info,
+                          "emb_index_sha256": sha256_file(os.path.join(emb, "index.csv"))}
+
+
+def add_head_options(p, steps, batch, hidden_help=None, mixup_help="Beta(a, a) mixup; 0 = off"):
+    """The options every transfer head trainer takes (cache, output,
+    ensemble, optimiser, regularisation, window hops, seed, threads)."""
     p.add_argument("--cache", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--members", type=int, default=5)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--hidden", type=int, default=256, help=hidden_help)
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--batch", type=int, default=batch)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--input-dropout", type=float, default=0.2)
-    p.add_argument("--mixup", type=float, default=0.4, help="Beta(a, a) mixup; 0 = off")
+    p.add_argument("--mixup", type=float, default=0.4, help=mixup_help)
+    p.add_argument("--train-hop", type=int, default=31, help="frames between training windows")
+    p.add_argument("--valid-hop", type=int, default=312, help="frames between evaluation windows")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--trunk", action="append", required=True, metavar="WEIGHTS.h5=EMB_DIR")
+    add_head_options(p, steps=2000, batch=128)
     p.add_argument("--sampling", default="genre-source", choices=("genre-source", "genre", "natural"))
     p.add_argument("--loss", default="ce", choices=("ce", "la"),
                    help="la: logit-adjusted by the sampling's genre prior")
     p.add_argument("--loss-tau", type=float, default=1.0, help="--loss la's strength")
     p.add_argument("--cv", type=int, default=0, help="folds for choosing the post-hoc tau (0: none)")
     p.add_argument("--tau", type=float, default=None, help="the post-hoc tau (default: --cv's, or 0)")
-    p.add_argument("--train-hop", type=int, default=31, help="frames between training windows")
-    p.add_argument("--valid-hop", type=int, default=312, help="frames between evaluation windows")
     p.add_argument("--augmented", action="append", default=[], metavar="PASS.npz",
                    help="pooled training windows of an augmented pass (python3 -m train.augment_pooled "
                         "or train.pooled_pass) added to the clean ones; one trunk only")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
@@ -310,9 +329,7 @@ def main():
 
     trunks, feats, clips, labels = [], {"train": [], "valid": []}, None, None
     for spec in args.trunk:
-        weights, _, emb = spec.partition("=")
-        if not emb:
-            raise SystemExit(f"error: --trunk {spec}: expected WEIGHTS.h5=EMB_DIR")
+        weights, emb, record = parse_trunk(spec)
         c, l, f = trunk_features(weights, emb, args.cache, args.train_hop, args.valid_hop)
         if clips is None:
             clips, labels = c, l
@@ -320,11 +337,7 @@ def main():
             raise SystemExit(f"error: {emb} holds other clips than {args.trunk[0]}")
         for s in feats:
             feats[s].append(f[s])
-        with open(os.path.join(emb, "embed.json")) as fh:
-            embed_info = json.load(fh)
-        trunks.append({"weights": os.path.abspath(weights), "weights_sha256": sha256_file(weights),
-                       "emb": os.path.abspath(emb), "embed": embed_info,
-                       "emb_index_sha256": sha256_file(os.path.join(emb, "index.csv"))})
+        trunks.append(record)
     X = {s: np.concatenate([f[0] for f in feats[s]], axis=1) for s in feats}
     owner = {s: feats[s][0][1] for s in feats}
     n_clean = len(owner["train"])

@@ -36,7 +36,8 @@ from torch import nn
 from . import musicnn
 from .genre_data import command_line, sha256_file, window_starts
 from .transfer import load_embeddings, summary
-from .transfer_head import WINDOW, balanced_weights, metrics_of, trunk_features
+from .transfer_head import (WINDOW, add_head_options, balanced_weights, metrics_of, parse_trunk,
+                            trunk_features)
 
 
 def frame_features(weights, emb_dir, cache_dir):
@@ -189,28 +190,15 @@ def valid_logits(net, data, clips, picks, pmu, psd, stride=1, exact=None):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trunk", required=True, metavar="WEIGHTS.h5=EMB_DIR")
-    p.add_argument("--cache", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--members", type=int, default=5)
-    p.add_argument("--hidden", type=int, default=256, help="learned per-frame channels H")
+    add_head_options(p, steps=1000, batch=32, hidden_help="learned per-frame channels H",
+                     mixup_help="Beta(a, a) mixup of pooled vectors; 0 = off")
     p.add_argument("--kernel", type=int, default=1, help="second per-frame conv's kernel (1: none)")
     p.add_argument("--raw", action="store_true", help="also the raw trunk's pooled 1506 values")
     p.add_argument("--mlp", type=int, default=0,
                    help="hidden units of an MLP classifier on the pooled vectors (0: one dense layer)")
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--input-dropout", type=float, default=0.2)
-    p.add_argument("--mixup", type=float, default=0.4, help="Beta(a, a) mixup of pooled vectors; 0 = off")
-    p.add_argument("--train-hop", type=int, default=31, help="frames between training windows")
-    p.add_argument("--valid-hop", type=int, default=312, help="frames between evaluation windows")
     p.add_argument("--frame-stride", type=int, default=1,
                    help="train on every S-th frame of a window (random phase; --kernel 1 only): "
                         "S times less work, evaluation on every frame")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     if args.kernel < 1 or args.kernel % 2 == 0:
         raise SystemExit("error: --kernel must be odd")
@@ -220,15 +208,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
 
-    weights, _, emb = args.trunk.partition("=")
-    if not emb:
-        raise SystemExit(f"error: --trunk {args.trunk}: expected WEIGHTS.h5=EMB_DIR")
+    weights, emb, trunk = parse_trunk(args.trunk)
     clips, labels, frames, offsets = frame_features(weights, emb, args.cache)
-    with open(os.path.join(emb, "embed.json")) as fh:
-        embed_info = json.load(fh)
-    trunk = {"weights": os.path.abspath(weights), "weights_sha256": sha256_file(weights),
-             "emb": os.path.abspath(emb), "embed": embed_info,
-             "emb_index_sha256": sha256_file(os.path.join(emb, "index.csv"))}
     train_picks = window_list(clips, offsets, "train", args.train_hop)
     valid_picks = window_list(clips, offsets, "valid", args.valid_hop)
     total, sq, n = np.zeros(frames.shape[1]), np.zeros(frames.shape[1]), 0

@@ -28,6 +28,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import train_test_util as util  # noqa: E402
 
 
+def index_valid_file(emb):
+    """The first valid clip embed.py indexed."""
+    with open(os.path.join(emb, "index.csv")) as f:
+        return next(r["file"] for r in csv.DictReader(f) if r["split"] == "valid")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--features-tool", required=True)
@@ -121,6 +127,26 @@ def main():
             compared += 1
     if compared == 0 or worst > 5e-4:
         util.fail(f"C vs Python over {compared} windows: max |difference| {worst:.2e}")
+    # The temporal head (learned per-frame layers before the pooling) on
+    # the same trunk trains, and exports as a graph libgenre reads back.
+    temporal_dir = os.path.join(work, "temporal")
+    util.run([sys.executable, "-m", "train.transfer_temporal", "--trunk", f"{weights}={emb}",
+              "--cache", os.path.join(work, "cache"), "--out", temporal_dir, "--members", "1",
+              "--hidden", "8", "--kernel", "3", "--steps", "20", "--batch", "4", "--train-hop", "62",
+              "--threads", "1"])
+    temporal = torch.load(os.path.join(temporal_dir, "head.pt"), map_location="cpu",
+                          weights_only=False)
+    if temporal["kind"] != "temporal" or temporal["labels"] != ckpt["labels"] or \
+            temporal["trunks"][0]["weights_sha256"] != m["meta"]["source_weights_sha256"]:
+        util.fail(f"temporal head: kind {temporal['kind']}, labels {temporal['labels']}, "
+                  f"trunk {temporal['trunks'][0]['weights_sha256']}")
+    temporal_model = os.path.join(work, "temporal.gmdl")
+    util.run([sys.executable, "-m", "train.export_transfer", os.path.join(temporal_dir, "head.pt"),
+              temporal_model, "--manifest", manifest])
+    out = util.run([args.classify, "--json", "--model", temporal_model, index_valid_file(emb)])
+    if set(json.loads(out.splitlines()[0])["windows"][0]["probabilities"]) != set(ckpt["labels"]):
+        util.fail(f"genre-classify on the temporal model: {out[:300]}")
+
     # The project's augmentation for the frozen trunk: one augmented pass
     # (a recording chain drawn per clip) adds a window for every clean
     # training window, with other features; the head trains on both, and
