@@ -51,7 +51,7 @@ genred_ring *genred_source_ring(genred_source *s);
  * or be replaced by NULL first).  sem_post never blocks: the capture
  * callback may call it.  Returns the delivery period in seconds, or 0 for
  * a source that does not post (PortAudio's real-time callback makes no
- * system calls; a file source has no use for it). */
+ * system calls). */
 double genred_source_notify(genred_source *s, sem_t *sem);
 /* Audio the source knows it lost before the ring: totals since it opened. */
 typedef struct genred_source_losses {
