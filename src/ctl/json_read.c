@@ -45,6 +45,18 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* One or more digits (a fraction's or an exponent's), or "invalid number". */
+static int required_digits(parser *p)
+{
+    if (p->pos >= p->end || !is_digit(*p->pos)) {
+        fail(p, "invalid number");
+        return -1;
+    }
+    while (p->pos < p->end && is_digit(*p->pos))
+        p->pos++;
+    return 0;
+}
+
 static int parse_number(parser *p, json_value *v)
 {
     const char *start = p->pos;
@@ -61,23 +73,15 @@ static int parse_number(parser *p, json_value *v)
             p->pos++;
     if (p->pos < p->end && *p->pos == '.') {
         p->pos++;
-        if (p->pos >= p->end || !is_digit(*p->pos)) {
-            fail(p, "invalid number");
+        if (required_digits(p))
             return -1;
-        }
-        while (p->pos < p->end && is_digit(*p->pos))
-            p->pos++;
     }
     if (p->pos < p->end && (*p->pos == 'e' || *p->pos == 'E')) {
         p->pos++;
         if (p->pos < p->end && (*p->pos == '+' || *p->pos == '-'))
             p->pos++;
-        if (p->pos >= p->end || !is_digit(*p->pos)) {
-            fail(p, "invalid number");
+        if (required_digits(p))
             return -1;
-        }
-        while (p->pos < p->end && is_digit(*p->pos))
-            p->pos++;
     }
     /* strtod needs a terminated copy: the source line is not. */
     char buf[64];

@@ -49,6 +49,21 @@ static SNDFILE *sndfile_open(int fd, const char *path, SF_INFO *info, char *err,
     return sf;
 }
 
+/* A zeroed genre_audiofile holding a copy of path, or NULL with a message. */
+static genre_audiofile *new_audiofile(const char *path, char *err, size_t errlen)
+{
+    genre_audiofile *f = calloc(1, sizeof *f);
+    char *copy = strdup(path);
+    if (!f || !copy) {
+        genre_set_error(err, errlen, "%s: out of memory", path);
+        free(f);
+        free(copy);
+        return NULL;
+    }
+    f->path = copy;
+    return f;
+}
+
 /* The direct Opus decoder on a regular file: the file, NULL with
  * *declined = 1 (fd untouched, to be read by libsndfile), or NULL with a
  * reason (fd closed). */
@@ -63,19 +78,14 @@ static genre_audiofile *try_opus(int fd, const char *path, int *declined, char *
             *declined = 1;
         return NULL;
     }
-    genre_audiofile *f = calloc(1, sizeof *f);
-    char *copy = strdup(path);
-    if (!f || !copy) {
-        genre_set_error(err, errlen, "%s: out of memory", path);
-        free(f);
-        free(copy);
+    genre_audiofile *f = new_audiofile(path, err, errlen);
+    if (!f) {
         genre_ogg_opus_del(o);
         close(fd);
         return NULL;
     }
     f->opus = o;
     f->fd = fd;
-    f->path = copy;
     f->info.samplerate = genre_ogg_opus_rate(o);
     f->info.channels = genre_ogg_opus_channels(o);
     int64_t frames = genre_ogg_opus_frames(o);
@@ -93,19 +103,14 @@ static genre_audiofile *wrap(SNDFILE *sf, const SF_INFO *info, const char *path,
         sf_close(sf);
         return NULL;
     }
-    genre_audiofile *f = calloc(1, sizeof *f);
-    char *copy = strdup(path);
-    if (!f || !copy) {
-        genre_set_error(err, errlen, "%s: out of memory", path);
-        free(f);
-        free(copy);
+    genre_audiofile *f = new_audiofile(path, err, errlen);
+    if (!f) {
         sf_close(sf);
         return NULL;
     }
     f->sf = sf;
     f->fd = -1;
     f->info = *info;
-    f->path = copy;
     /* Integer files are normalised to [-1, 1) by libsndfile's default; float
      * files are passed through as stored.  Clipping float files would hide
      * level problems, so it is not requested. */

@@ -389,32 +389,26 @@ static int write_spec_json(const char *outdir, const genre_frontend_spec *s, con
     return rc;
 }
 
-static int write_index(const features_run *run, char *err, size_t errlen)
+/* OUTDIR/name opened for writing (*path gets its path, to free), or NULL
+ * with a message. */
+static FILE *create_output(const features_run *run, const char *name, char **path, char *err,
+                           size_t errlen)
 {
-    char *path = join_path(run->outdir, "index.csv");
-    FILE *f = path ? fopen(path, "w") : NULL;
+    *path = join_path(run->outdir, name);
+    FILE *f = *path ? fopen(*path, "w") : NULL;
     if (!f) {
-        genre_set_error(err, errlen, "%s: cannot create: %s", path ? path : "index.csv", strerror(errno));
-        free(path);
-        return -1;
+        genre_set_error(err, errlen, "%s: cannot create: %s", *path ? *path : name,
+                        strerror(errno));
+        free(*path);
+        *path = NULL;
     }
-    const csv_row *head = &run->manifest->rows[0];
-    for (size_t c = 0; c < head->n_fields; c++) {
-        csv_write_field(f, head->fields[c]);
-        putc(',', f);
-    }
-    fputs("npy,frames,seconds\n", f);
-    for (size_t i = 0; i < run->n_items; i++) {
-        const item_result *r = &run->results[i];
-        if (!r->ok)
-            continue;
-        const csv_row *row = &run->manifest->rows[i + 1];
-        for (size_t c = 0; c < row->n_fields; c++) {
-            csv_write_field(f, row->fields[c]);
-            putc(',', f);
-        }
-        fprintf(f, "feat/%05zu.npy,%zu,%.3f\n", i, r->frames, r->seconds);
-    }
+    return f;
+}
+
+/* Closes what create_output opened and frees its path: 0, or -1 with a
+ * message when anything failed to reach the file. */
+static int finish_output(FILE *f, char *path, char *err, size_t errlen)
+{
     int rc = ferror(f) ? -1 : 0;
     if (fclose(f) != 0)
         rc = -1;
@@ -424,15 +418,39 @@ static int write_index(const features_run *run, char *err, size_t errlen)
     return rc;
 }
 
+/* A manifest row's fields, each followed by a comma. */
+static void write_row_fields(FILE *f, const csv_row *row)
+{
+    for (size_t c = 0; c < row->n_fields; c++) {
+        csv_write_field(f, row->fields[c]);
+        putc(',', f);
+    }
+}
+
+static int write_index(const features_run *run, char *err, size_t errlen)
+{
+    char *path;
+    FILE *f = create_output(run, "index.csv", &path, err, errlen);
+    if (!f)
+        return -1;
+    write_row_fields(f, &run->manifest->rows[0]);
+    fputs("npy,frames,seconds\n", f);
+    for (size_t i = 0; i < run->n_items; i++) {
+        const item_result *r = &run->results[i];
+        if (!r->ok)
+            continue;
+        write_row_fields(f, &run->manifest->rows[i + 1]);
+        fprintf(f, "feat/%05zu.npy,%zu,%.3f\n", i, r->frames, r->seconds);
+    }
+    return finish_output(f, path, err, errlen);
+}
+
 static int write_errors(const features_run *run, char *err, size_t errlen)
 {
-    char *path = join_path(run->outdir, "errors.csv");
-    FILE *f = path ? fopen(path, "w") : NULL;
-    if (!f) {
-        genre_set_error(err, errlen, "%s: cannot create: %s", path ? path : "errors.csv", strerror(errno));
-        free(path);
+    char *path;
+    FILE *f = create_output(run, "errors.csv", &path, err, errlen);
+    if (!f)
         return -1;
-    }
     fputs("line,file,error\n", f);
     for (size_t i = 0; i < run->n_items; i++) {
         const item_result *r = &run->results[i];
@@ -445,13 +463,7 @@ static int write_errors(const features_run *run, char *err, size_t errlen)
         csv_write_field(f, r->error);
         putc('\n', f);
     }
-    int rc = ferror(f) ? -1 : 0;
-    if (fclose(f) != 0)
-        rc = -1;
-    if (rc)
-        genre_set_error(err, errlen, "%s: write failed", path);
-    free(path);
-    return rc;
+    return finish_output(f, path, err, errlen);
 }
 
 static int make_dir(const char *path)

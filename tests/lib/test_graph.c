@@ -20,40 +20,9 @@
 
 #include "check.h"
 #include "model_builder.h"
+#include "test_random.h"
 
 /* ---- helpers ---- */
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t next_u64(rng *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return r->s;
-}
-
-/* Uniform in [-1, 1). */
-static float uniform(rng *r)
-{
-    return (float)((next_u64(r) >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-
-/* Uniform integer in [lo, hi]. */
-static size_t irange(rng *r, size_t lo, size_t hi)
-{
-    return lo + (size_t)(next_u64(r) % (uint64_t)(hi - lo + 1));
-}
-
-static float *random_floats(rng *r, size_t n, float scale)
-{
-    float *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = uniform(r) * scale;
-    return v;
-}
 
 static float *nan_floats(size_t n)
 {
@@ -63,17 +32,6 @@ static float *nan_floats(size_t n)
     return v;
 }
 
-/* Largest |a-b| relative to max(1, |b|); infinity when either is NaN. */
-static double max_rel_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
-        if (!(d <= worst))
-            worst = isnan(d) ? INFINITY : d;
-    }
-    return worst;
-}
 
 static bool one_line(const char *s)
 {

@@ -14,39 +14,8 @@
 
 #include "check.h"
 #include "model_builder.h"
+#include "test_random.h"
 
-/* Deterministic xorshift generator: the test state lives in main's frame. */
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static float uniform(rng *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (float)((r->s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-
-static float *random_floats(rng *r, size_t n)
-{
-    float *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = uniform(r);
-    return v;
-}
-
-/* Largest |a-b| relative to max(1, |b|). */
-static double max_rel_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
-        if (!(d <= worst))
-            worst = isnan(d) ? INFINITY : d;
-    }
-    return worst;
-}
 
 /* ---- naive references ---- */
 
@@ -153,11 +122,11 @@ static void conv_case(rng *r, const size_t *p, size_t t, genre_isa isa)
     CHECK_MSG(oh == p[1] + 2 * p[6] - p[4] + 1 && ow == p[2] + 2 * p[7] - p[5] + 1,
               "conv case %zu out shape", t);
     size_t n_out = s.out_c * oh * ow;
-    float *in = random_floats(r, s.in_c * s.h * s.w);
-    float *wt = random_floats(r, s.out_c * s.in_c * s.kh * s.kw);
-    float *b = random_floats(r, s.out_c);
+    float *in = random_floats(r, s.in_c * s.h * s.w, 1.0f);
+    float *wt = random_floats(r, s.out_c * s.in_c * s.kh * s.kw, 1.0f);
+    float *b = random_floats(r, s.out_c, 1.0f);
     /* garbage: must be overwritten where read */
-    float *padded = random_floats(r, genre_conv_padded_size(&s) + 1);
+    float *padded = random_floats(r, genre_conv_padded_size(&s) + 1, 1.0f);
     float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
     genre_conv_plan plan;
     CHECK_MSG(genre_conv_plan_init(&plan, &s, wt, b, isa) == 0, "%s: conv plan", name);
@@ -202,7 +171,7 @@ static void conv_case(rng *r, const size_t *p, size_t t, genre_isa isa)
         float *want = malloc(n_pooled * sizeof *want), *got = malloc(n_pooled * sizeof *got);
         genre_layer_maxpool2d(out, s.out_c, oh, ow, kh, kw, want);
         for (size_t rows = 1; rows <= ph; rows += 2) {
-            float *scratch = random_floats(r, rows * kh * ow * s.out_c);
+            float *scratch = random_floats(r, rows * kh * ow * s.out_c, 1.0f);
             for (size_t y0 = 0; y0 < ph; y0 += rows)
                 genre_layer_conv2d_pool_rows(&plan, src, true, kh, kw, y0,
                                              y0 + rows < ph ? y0 + rows : ph, scratch, got);
@@ -244,7 +213,7 @@ static void test_pool_relu_meanmax(rng *r)
     for (size_t t = 0; t < sizeof pools / sizeof pools[0]; t++) {
         const size_t *p = pools[t];
         size_t n_out = p[0] * (p[1] / p[3]) * (p[2] / p[4]);
-        float *in = random_floats(r, p[0] * p[1] * p[2]), *hwc = to_hwc(in, p[0], p[1], p[2]);
+        float *in = random_floats(r, p[0] * p[1] * p[2], 1.0f), *hwc = to_hwc(in, p[0], p[1], p[2]);
         float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
         ref_maxpool(in, p[0], p[1], p[2], p[3], p[4], ref);
         genre_layer_maxpool2d(hwc, p[0], p[1], p[2], p[3], p[4], out);
@@ -253,7 +222,7 @@ static void test_pool_relu_meanmax(rng *r)
         free(in), free(hwc), free(chw), free(out), free(ref);
     }
 
-    float *v = random_floats(r, 1001), *o = malloc(1001 * sizeof *o);
+    float *v = random_floats(r, 1001, 1.0f), *o = malloc(1001 * sizeof *o);
     genre_layer_relu(v, 1001, o);
     int ok = 1;
     for (size_t i = 0; i < 1001; i++)
@@ -266,7 +235,7 @@ static void test_pool_relu_meanmax(rng *r)
     static const size_t mm[][3] = {{1, 1, 1}, {3, 5, 7}, {16, 78, 12}, {2, 624, 96}};
     for (size_t t = 0; t < sizeof mm / sizeof mm[0]; t++) {
         size_t c = mm[t][0], h = mm[t][1], w = mm[t][2];
-        float *in = random_floats(r, c * h * w);
+        float *in = random_floats(r, c * h * w, 1.0f);
         in[c * h * w - 1] = 5.0f;   /* the max in the last element of the last channel */
         float out[64], ref[64], *hwc = to_hwc(in, c, h, w);
         ref_meanmax(in, c, h, w, ref);
@@ -284,8 +253,8 @@ static void test_dense_softmax(rng *r)
     static const size_t sizes[][2] = {{1, 1}, {6, 3}, {37, 10}, {256, 129}, {5, 1}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         size_t n_in = sizes[t][0], n_out = sizes[t][1];
-        float *in = random_floats(r, n_in), *wt = random_floats(r, n_in * n_out);
-        float *b = random_floats(r, n_out);
+        float *in = random_floats(r, n_in, 1.0f), *wt = random_floats(r, n_in * n_out, 1.0f);
+        float *b = random_floats(r, n_out, 1.0f);
         float *out = malloc(n_out * sizeof *out), *ref = malloc(n_out * sizeof *ref);
         ref_dense(in, n_in, wt, b, n_out, ref);
         genre_layer_dense(in, n_in, wt, b, n_out, out);
@@ -331,8 +300,8 @@ static void add_layer(test_model *h, uint32_t type, uint32_t p0, uint32_t p1, ui
     } else {
         return;
     }
-    l->weight = test_model_own(h, random_floats(r, l->weight_len));
-    l->bias = test_model_own(h, random_floats(r, l->bias_len));
+    l->weight = test_model_own(h, random_floats(r, l->weight_len, 1.0f));
+    l->bias = test_model_own(h, random_floats(r, l->bias_len, 1.0f));
 }
 
 /* The reference forward pass: each layer by its naive function. */
@@ -394,7 +363,7 @@ static void check_net_against_reference(test_model *h, rng *r, const char *what)
         return;
     CHECK_MSG(genre_net_output_size(net) == h->model.n_labels, "%s: output size", what);
     size_t n_in = (size_t)h->model.frontend.window_frames * h->model.frontend.n_mels;
-    float *window = random_floats(r, n_in), *copy = malloc(n_in * sizeof *copy);
+    float *window = random_floats(r, n_in, 1.0f), *copy = malloc(n_in * sizeof *copy);
     memcpy(copy, window, n_in * sizeof *copy);
     float probs[8], ref[8], again[8];
     genre_net_run(net, window, probs);
