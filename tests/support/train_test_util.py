@@ -1,6 +1,6 @@
 """Helpers shared by the `train` suite tests (test_train_*.py): locate the
 shared data, make features of a few real clips with genre-features, run the
-C probe."""
+C engine."""
 
 import csv
 import os
@@ -72,11 +72,12 @@ def run(cmd, **kw):
     return proc.stdout
 
 
-def probe_run(probe, model_path, windows, workdir):
-    """Probabilities the C engine gives for windows [K, frames, n_mels]."""
+def net_eval_run(net_eval, model_path, windows, workdir):
+    """Probabilities the C engine (tests/support/net_eval) gives for windows
+    [K, frames, n_mels]."""
     path = os.path.join(workdir, "windows.f32")
     np.ascontiguousarray(windows, dtype="<f4").tofile(path)
-    out = run([probe, "run", model_path, path])
+    out = run([net_eval, model_path, path])
     return np.array([[float(v) for v in line.split()] for line in out.splitlines() if line.strip()])
 
 

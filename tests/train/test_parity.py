@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Parity: the same weights through PyTorch and through libgenre (C, via
-tests/net_probe) give the same probabilities, max abs difference <= 1e-4,
+tests/support/net_eval) give the same probabilities, max abs difference <= 1e-4,
 on windows of real audio features made by genre-features.
 
   --model random   a small randomly initialised network that uses every
@@ -47,7 +47,7 @@ def random_model(n_labels, seed=7):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True, help="'random' or a model file")
-    p.add_argument("--probe", required=True)
+    p.add_argument("--net-eval", required=True)
     p.add_argument("--features-tool", required=True)
     p.add_argument("--data")
     p.add_argument("--workdir", required=True)
@@ -91,7 +91,7 @@ def main():
     windows = util.real_windows(logmel, mean, std, frames)
     with torch.no_grad():
         ref = reference(torch.from_numpy(windows).unsqueeze(1)).double().numpy()
-    got = util.probe_run(args.probe, model_path, windows, work)
+    got = util.net_eval_run(args.net_eval, model_path, windows, work)
     if got.shape != ref.shape:
         util.fail(f"C gave {got.shape} probabilities, PyTorch {ref.shape}")
     if np.abs(got.sum(1) - 1).max() > 1e-4:

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Pipeline smoke test: genre-features on 4 real clips (2 genres x train/
 valid), small_cnn.py for a few steps, export.py, the model loads in C
-(net_probe info), genre-classify classifies a clip with it."""
+(tests/support/model_dump), genre-classify classifies a clip with it."""
 
 import argparse
 import json
@@ -51,7 +51,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--features-tool", required=True)
     p.add_argument("--classify", required=True)
-    p.add_argument("--probe", required=True)
+    p.add_argument("--model-dump", required=True)
     p.add_argument("--data")
     p.add_argument("--workdir", required=True)
     args = p.parse_args()
@@ -83,8 +83,7 @@ def main():
     model = os.path.join(work, "model.gmdl")
     util.run([sys.executable, "-m", "train.export", os.path.join(run_dir, "best.pt"), model,
               "--manifest", manifest])
-    info = util.run([args.probe, "info", model])
-    labels = [line.split(" ", 2)[2] for line in info.splitlines() if line.startswith("label ")]
+    labels = json.loads(util.run([args.model_dump, model]))["labels"]
     if labels != ["blues", "jazz"]:
         util.fail(f"C loader read labels {labels}")
 

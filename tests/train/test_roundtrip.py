@@ -2,13 +2,14 @@
 """Round trip: what train/export.py writes is what the C loader reads, field
 by field.  A checkpoint in small_cnn.py's format is made here (random weights,
 random BatchNorm statistics, a non-ASCII label), exported by running
-export.py, and every field tests/net_probe prints is compared with values
+export.py, and every field tests/support/model_dump prints is compared with values
 computed here independently: the front-end spec, the normalisation, the
 labels, each layer's type and parameters, the BatchNorm-folded weights and
 the provenance keys."""
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -24,34 +25,20 @@ from train.genre_arch import build_model  # noqa: E402
 LAYER_CODES = {"conv2d": 1, "relu": 2, "maxpool2d": 3, "global_meanmax": 4, "dense": 5, "softmax": 6}
 
 
-def parse_info(text):
-    info = {"labels": [], "layers": []}
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if line == "meta":
-            info["meta"] = dict(l.split("=", 1) for l in lines[i + 1:] if "=" in l)
-            break
-        key, _, rest = line.partition(" ")
-        if key in ("norm_mean", "norm_std", "weight", "bias"):
-            parts = rest.split()
-            values = np.array([float.fromhex(v) for v in parts[1:]], dtype=np.float32)
-            if len(values) != int(parts[0]):
-                util.fail(f"{key}: count {parts[0]} but {len(values)} values")
-            if key in ("weight", "bias"):
-                info["layers"][-1][key] = values
-            else:
-                info[key] = values
-        elif key == "label":
-            info["labels"].append(rest.split(" ", 1)[1])
-        elif key == "layer":
-            nums = [int(v) for v in rest.split()]
-            info["layers"].append({"type": nums[1], "p": nums[2:]})
-        elif key in ("fmin", "fmax", "log_offset"):
-            info[key] = float.fromhex(rest)
-        elif key in ("labels", "layers"):
-            info["n_" + key] = int(rest)
-        elif key:
-            info[key] = int(rest)
+def read_back(model_dump, path):
+    """What the C loader read, through tests/support/model_dump (JSON with
+    9 significant digits: every float32 reads back exactly)."""
+    d = json.loads(util.run([model_dump, path]))
+    f32 = lambda v: np.asarray(v, dtype=np.float32)  # noqa: E731
+    info = dict(d["frontend"])
+    info["norm_mean"], info["norm_std"] = f32(info["norm_mean"]), f32(info["norm_std"])
+    for key in ("fmin", "fmax", "log_offset"):
+        info[key] = float(np.float32(info[key]))
+    info["labels"] = d["labels"]
+    info["n_labels"], info["n_layers"] = len(d["labels"]), len(d["layers"])
+    info["layers"] = [dict(l, **{k: f32(l[k]) for k in ("weight", "bias") if k in l})
+                      for l in d["layers"]]
+    info["meta"] = dict(line.split("=", 1) for line in d["meta"].splitlines() if "=" in line)
     return info
 
 
@@ -62,7 +49,7 @@ def expect_equal(what, got, want):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--probe", required=True)
+    p.add_argument("--model-dump", required=True)
     p.add_argument("--workdir", required=True)
     args = p.parse_args()
     work = util.fresh_dir(args.workdir)
@@ -95,7 +82,7 @@ def main():
     util.run([sys.executable, "-m", "train.export", ckpt_path, model_path,
               "--manifest", manifest])
 
-    info = parse_info(util.run([args.probe, "info", model_path]))
+    info = read_back(args.model_dump, model_path)
     # Front-end.
     for key in ("sample_rate", "n_fft", "hop", "n_mels", "window_frames"):
         expect_equal(key, info[key], spec[key])
