@@ -2,9 +2,11 @@
 
 The input is a private PulseAudio server (its own runtime directory, so it
 touches no other session's audio) with a null sink; a player loops real
-music clips into that sink and genred captures its monitor through
-PortAudio's ALSA `pulse` device, paced by the sound server's clock like a
-sound card.  Measured from outside the daemon:
+music clips into that sink and genred records its monitor over
+PulseAudio's native protocol (source = pulse), paced by the sound server's
+clock like a sound card.  For comparison, at interval 1 s, the same through
+PortAudio's ALSA `pulse` device (source = device) and the file source on
+the same music.  Measured from outside the daemon:
 
 * CPU: utime+stime from /proc/PID/stat over the steady-state period (after
   the first window filled), as % of one core; peak RSS: VmHWM.
@@ -240,11 +242,20 @@ def make_music(path, data, seconds=90):
     soundfile.write(path, np.concatenate(parts), 48000, subtype="PCM_16")
 
 
-def start_genred(build, model, tmp, env, interval):
+# The ways genred can take the same audio in: native PulseAudio (the
+# cheap live path), PortAudio through ALSA's pulse plugin, and the file
+# source on the same music (no sound server involved).
+AUDIO = {
+    "pulse": "source = pulse",
+    "portaudio": "source = device\ndevice = pulse",
+}
+
+
+def start_genred(build, model, tmp, env, interval, audio="pulse"):
     conf = os.path.join(tmp, f"genred-{interval}.conf")
     sock = os.path.join(tmp, "genred.sock")
     with open(conf, "w") as f:
-        f.write(f"[audio]\nsource = device\ndevice = pulse\n[model]\npath = {model}\n"
+        f.write(f"[audio]\n{AUDIO.get(audio, audio)}\n[model]\npath = {model}\n"
                 f"[inference]\ninterval = {interval}\n"
                 f"[socket]\npath = {sock}\ngroup =\nmax_clients = 1100\n[log]\nlevel = warning\n")
     log = open(os.path.join(tmp, f"genred-{interval}.log"), "w")
@@ -295,6 +306,19 @@ def steady_run(pid, sock, seconds, n_watchers):
     }
 
 
+def quiet_run(pid, sock, seconds):
+    """CPU % and peak RSS over `seconds` with one watching client and
+    nothing else asking: steady_run's stats polling (20 a second, for the
+    latency clock) costs the daemon more than its audio path does."""
+    watchers = Watchers(sock, 1)
+    cpu0, w0 = proc_cpu_s(pid), time.time()
+    time.sleep(seconds)
+    cpu1, w1 = proc_cpu_s(pid), time.time()
+    watchers.finish()
+    return {"cpu_pct": 100 * (cpu1 - cpu0) / (w1 - w0), "hwm_mib": proc_hwm_kib(pid) / 1024,
+            "results": len(watchers.window_recv)}
+
+
 def bench_daemon(build, model, table, quick):
     for tool in ("pulseaudio", "paplay", "pactl"):
         if not shutil.which(tool):
@@ -311,6 +335,46 @@ def bench_daemon(build, model, table, quick):
         make_music(music, data)
     session = Session(tmp, music)
     try:
+        # Interval 1 s, each way in: native PulseAudio (default latency and
+        # the desktop config's 0.5 s), PortAudio over ALSA's pulse plugin,
+        # the file source; alternating rounds.
+        file_audio = f"source = file\nfile = {music}\nloop = yes"
+        ways = [("native PulseAudio", "pulse"),
+                ("native PulseAudio, latency 0.5 (the desktop config)", "source = pulse\nlatency = 0.5"),
+                ("PortAudio, ALSA pulse plugin", "portaudio"), ("file source", file_audio)]
+        rounds = {name: [] for name, _ in ways}
+        for _ in range(3):
+            for name, audio in ways:
+                p, sock = start_genred(build, model, tmp, session.env, 1.0, audio)
+                try:
+                    wait_for_ok(sock)
+                    rounds[name].append(quiet_run(p.pid, sock, main_s))
+                finally:
+                    p.terminate()
+                    p.wait()
+        for name, _ in ways:
+            rs = rounds[name]
+            cpu = sorted(r["cpu_pct"] for r in rs)[len(rs) // 2]
+            hwm = sorted(r["hwm_mib"] for r in rs)[len(rs) // 2]
+            table.add(f"genred, {name}, interval 1 s, {len(rs)} x {main_s} s",
+                      f"CPU {cpu:.2f}% of a core, peak RSS {hwm:.1f} MiB", "-", "-",
+                      f"medians of {len(rs)} alternating rounds (CPU " +
+                      "/".join(f"{r['cpu_pct']:.2f}" for r in rs) +
+                      f"); 1 watching client, no stats polling; "
+                      f"{sum(r['results'] for r in rs)} results")
+        # End of window -> client through PortAudio, beside the native
+        # path's rows below.
+        p, sock = start_genred(build, model, tmp, session.env, 1.0, "portaudio")
+        try:
+            wait_for_ok(sock)
+            r = steady_run(p.pid, sock, main_s, 1)
+            table.add("latency end of window -> watching client, interval 1 s, PortAudio, ALSA "
+                      "pulse plugin",
+                      "median {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms".format(*r["latency_ms"]),
+                      "-", "-", "as the native rows below")
+        finally:
+            p.terminate()
+            p.wait()
         by_interval = {}
         for interval in (1.0, 0.25):
             p, sock = start_genred(build, model, tmp, session.env, interval)
@@ -318,7 +382,7 @@ def bench_daemon(build, model, table, quick):
                 wait_for_ok(sock)
                 r = steady_run(p.pid, sock, main_s, 1)
                 by_interval[interval] = r
-                table.add(f"genred live capture, interval {interval:g} s, {main_s} s",
+                table.add(f"genred live capture (native PulseAudio), interval {interval:g} s, {main_s} s",
                           f"CPU {r['cpu_pct']:.1f}% of a core, peak RSS {r['hwm_mib']:.1f} MiB",
                           "-", "-",
                           f"{r['results']} results, overruns {r['overruns']}, "

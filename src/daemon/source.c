@@ -25,6 +25,11 @@ unsigned long genred_source_period_frames(double rate, double latency)
     return frames;
 }
 
+unsigned long genred_source_fragment_frames(double rate, double latency)
+{
+    return genred_source_period_frames(rate, 2.0 * latency);
+}
+
 void genred_capture_init(genred_capture *c, double rate, double latency)
 {
     atomic_init(&c->frames, 0);

@@ -165,12 +165,10 @@ genred_source *genred_source_file_open(const genred_audio_config *cfg, genred_lo
                         s->base.rate, s->base.channels);
         goto fail;
     }
-    /* Blocks as a live device delivers them (half the latency, 2048 frames
-     * at 44.1 or 48 kHz and the default): short enough that stopping is
-     * prompt, long enough that the reader wakes some 20 times a second, not
-     * 100 as with 10-ms blocks (the small model at interval 1 s: 0.87 % -> 0.72 %
-     * of a core, medians of 4 alternating rounds, doc/benchmarks.md). */
-    s->block_frames = genred_source_period_frames(s->base.rate, cfg->latency);
+    /* Blocks as PulseAudio delivers its fragments: short enough that
+     * stopping is prompt, long enough that the reader wakes some 11 times a
+     * second, not 100 as with 10-ms blocks (doc/benchmarks.md). */
+    s->block_frames = genred_source_fragment_frames(s->base.rate, cfg->latency);
     s->base.delivery_seconds = (double)s->block_frames / s->base.rate;
     atomic_init(&s->base.arrived, NULL);
     s->block = malloc(s->block_frames * (size_t)s->base.channels * sizeof *s->block);

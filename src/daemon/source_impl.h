@@ -28,6 +28,12 @@
  * second in each of PortAudio's and libpulse's threads, which cost more CPU
  * than the network (bench/run --only daemon). */
 unsigned long genred_source_period_frames(double rate, double latency);
+/* Frames per delivery where the buffer is not the device's own and results
+ * wait for the delivery that ends their window (PulseAudio, whose server
+ * holds up to 4 MB for the stream; a file): the largest power of two within
+ * the latency (4096 frames at 44.1 or 48 kHz and 0.1 s, some 11 wake-ups a
+ * second).  Longer deliveries wake genred less and delay no result. */
+unsigned long genred_source_fragment_frames(double rate, double latency);
 
 /* What a live source counts while it captures: the capture callback's
  * deliveries, the device's own overflows and the capture gaps found from

@@ -6,10 +6,10 @@
  * (PortAudio's polling thread and the plugin's libpulse thread), which cost
  * several times what genred's own work does, and PortAudio 19.6 loads every
  * plugin ALSA's configuration names while it lists devices (some 16 MiB of
- * libraries).  Here libpulse's one thread receives fragments of about half
- * the latency (2048 frames at 44.1 or 48 kHz and the default 0.1 s: some 22
- * wake-ups a second), and nothing else is loaded (doc/benchmarks.md has
- * the figures).
+ * libraries).  Here libpulse's one thread receives fragments of up to the
+ * latency (genred_source_fragment_frames: 4096 frames at 44.1 or 48 kHz
+ * and the default 0.1 s, some 11 wake-ups a second), and nothing else is
+ * loaded (doc/benchmarks.md has the figures).
  *
  * The read callback runs on libpulse's mainloop thread.  Like the PortAudio
  * callback it only copies the fragment into the SPSC ring (dropping it
@@ -165,10 +165,8 @@ static int info_done(pulse_source *s) { return s->info_done; }
 static int pulse_start(genred_source *base, char *err, size_t errlen)
 {
     pulse_source *s = (pulse_source *)base;
-    /* Fragments as PortAudio's callbacks: half the latency, the latency
-     * within which a window's last sample reaches the feature thread. */
     uint32_t fragment =
-        (uint32_t)(genred_source_period_frames(base->rate, s->latency) * s->frame_bytes);
+        (uint32_t)(genred_source_fragment_frames(base->rate, s->latency) * s->frame_bytes);
     const pa_buffer_attr attr = {
         .maxlength = (uint32_t)-1,      /* the server's default (4 MB) */
         .tlength = (uint32_t)-1, .prebuf = (uint32_t)-1, .minreq = (uint32_t)-1,
@@ -342,7 +340,7 @@ genred_source *genred_source_pulse_open(const genred_audio_config *cfg, genred_l
         return NULL;
     }
     s->base.delivery_seconds =
-        (double)genred_source_period_frames(s->base.rate, s->latency) / s->base.rate;
+        (double)genred_source_fragment_frames(s->base.rate, s->latency) / s->base.rate;
     genred_capture_init(&s->capture, s->base.rate, s->latency);
     genred_debug(log, "PulseAudio source %s: %d channel(s), %g Hz", s->base.name,
                  s->base.channels, s->base.rate);

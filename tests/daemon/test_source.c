@@ -56,6 +56,8 @@ int main(void)
     CHECK(genred_source_period_frames(48000, 0.1) == 2048);
     CHECK(genred_source_period_frames(48000, 0.5) == 8192);
     CHECK(genred_source_period_frames(16000, 0.001) == 256);
+    CHECK(genred_source_fragment_frames(48000, 0.1) == 4096);
+    CHECK(genred_source_fragment_frames(44100, 0.5) == 16384);
 
     /* Kind names: the enum's order is the config choices' order. */
     const genred_config_key *source = NULL;
