@@ -38,7 +38,7 @@
 const genred_config_key genred_config_keys[] = {
     {"audio", "source", GENRED_CONFIG_CHOICE, FIELD(audio.source), 0, 0, "device",
      "source", "device|file|pulse",
-     "live capture through PortAudio, an audio file played in real time, or live capture from a PulseAudio server"},
+     "live capture (PortAudio), a file played in real time, or PulseAudio capture"},
     {"audio", "device", GENRED_CONFIG_TEXT, FIELD(audio.device), 1, 0, "default",
      "device", NULL, "capture device: default, an index or a name (pulse: a source name)"},
     {"audio", "rate", GENRED_CONFIG_NUMBER_OR_ZERO, FIELD(audio.rate), 8000, 384000, "0",

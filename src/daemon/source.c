@@ -37,7 +37,8 @@ void genred_capture_init(genred_capture *c, double rate, double latency)
     atomic_init(&c->gaps, 0);
     atomic_init(&c->gap_frames, 0);
     /* Lateness up to a few device buffers is jitter, not a gap. */
-    genred_gap_init(&c->gap, rate, SOURCE_GAP_THRESHOLD_SECONDS + SOURCE_GAP_LATENCY_FACTOR * latency);
+    genred_gap_init(&c->gap, rate,
+                    SOURCE_GAP_THRESHOLD_SECONDS + SOURCE_GAP_LATENCY_FACTOR * latency);
     c->stall_limit = latency * SOURCE_STALL_LATENCY_FACTOR;
     if (c->stall_limit < SOURCE_STALL_SECONDS_MIN)
         c->stall_limit = SOURCE_STALL_SECONDS_MIN;

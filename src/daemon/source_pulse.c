@@ -139,8 +139,8 @@ static void wake_up(pa_mainloop_api *api, pa_time_event *e, const struct timeval
 static int wait_until(pulse_source *s, int (*done)(pulse_source *))
 {
     s->timed_out = 0;
-    pa_time_event *timer = pa_context_rttime_new(s->context, pa_rtclock_now() + CONNECT_TIMEOUT_USEC,
-                                                 wake_up, s);
+    pa_time_event *timer =
+        pa_context_rttime_new(s->context, pa_rtclock_now() + CONNECT_TIMEOUT_USEC, wake_up, s);
     int ok;
     while (!(ok = done(s)) && !s->timed_out &&
            !atomic_load_explicit(&s->failed, memory_order_acquire))

@@ -68,8 +68,8 @@ SKIP = 77
 SUITE = "bookworm"
 MIRROR = os.environ.get("GENRED_NSPAWN_MIRROR", "http://deb.debian.org/debian")
 # minbase + systemd, and the runtime libraries genred links (Debian 12 names).
-PACKAGES = ["systemd", "systemd-sysv", "dbus", "libportaudio2", "libfftw3-single3", "libev4",
-            "libsamplerate0", "libinih1", "libsndfile1",
+PACKAGES = ["systemd", "systemd-sysv", "dbus", "libportaudio2", "libpulse0", "libfftw3-single3",
+            "libev4", "libsamplerate0", "libinih1", "libsndfile1",
             "libmosquitto1", "mosquitto", "mosquitto-clients",
             # genre-classify --plot draws with cairo
             "libcairo2", "libfontconfig1"]
