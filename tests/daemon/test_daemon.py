@@ -638,7 +638,8 @@ class PulseTests(TempDirTest):
         pactl("unload-module", module)
         self.assertTrue(wait_for(lambda: "audio input lost: recording from later stopped"
                                  in d.output(), 5), d.output())
-        self.assertEqual(d.status()["state"], "no-input")
+        # The state follows at the engine's next turn.
+        self.assertTrue(wait_for(lambda: d.status()["state"] == "no-input", 3), d.status())
         d.stop(self)
 
     def test_capture_gap(self):
