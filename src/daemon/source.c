@@ -135,6 +135,13 @@ double genred_source_notify(genred_source *s, sem_t *sem)
     return s->delivery_seconds;
 }
 
+void genred_source_announce(genred_source *s)
+{
+    sem_t *arrived = atomic_load_explicit(&s->arrived, memory_order_acquire);
+    if (arrived)
+        sem_post(arrived);
+}
+
 void genred_source_get_losses(const genred_source *s, genred_source_losses *out)
 {
     *out = (genred_source_losses){0};

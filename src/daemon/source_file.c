@@ -1,6 +1,6 @@
 /* An audio file played into the ring in real time: demo mode, and a way to
  * run genred with no audio hardware at all.  A reader thread decodes blocks
- * of a live device's size and sleeps to absolute CLOCK_MONOTONIC deadlines
+ * of PulseAudio's fragment size and sleeps to absolute CLOCK_MONOTONIC deadlines
  * (clock_nanosleep TIMER_ABSTIME), so pacing does not drift however long
  * each decode takes; if it falls behind (a stalled machine) it catches up
  * without sleeping rather than skipping audio.  Each block it writes is
@@ -81,9 +81,7 @@ static void *reader_thread(void *arg)
         }
         since_rewind += (uint64_t)got;
         genred_ring_write_all(s->base.ring, s->block, (size_t)got * (size_t)s->base.channels);
-        sem_t *arrived = atomic_load_explicit(&s->base.arrived, memory_order_acquire);
-        if (arrived)
-            sem_post(arrived);
+        genred_source_announce(&s->base);
         add_seconds(&deadline, (double)got / s->base.rate);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
             ;

@@ -35,6 +35,10 @@ unsigned long genred_source_period_frames(double rate, double latency);
  * second).  Longer deliveries wake genred less and delay no result. */
 unsigned long genred_source_fragment_frames(double rate, double latency);
 
+/* The capture side of genred_source_notify: posts the semaphore the engine
+ * gave, if any (sem_post never blocks). */
+void genred_source_announce(genred_source *s);
+
 /* What a live source counts while it captures: the capture callback's
  * deliveries, the device's own overflows and the capture gaps found from
  * the clock (written by the callback, atomics any thread may read), and the

@@ -99,9 +99,7 @@ static void read_fragments(pa_stream *st, size_t nbytes, void *user)
         genred_capture_delivered(&s->capture, frames);
         pa_stream_drop(st);
     }
-    sem_t *arrived = atomic_load_explicit(&s->base.arrived, memory_order_acquire);
-    if (arrived)
-        sem_post(arrived);
+    genred_source_announce(&s->base);
 }
 
 static void source_info(pa_context *c, const pa_source_info *info, int eol, void *user)
