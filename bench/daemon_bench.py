@@ -335,12 +335,13 @@ def bench_daemon(build, model, table, quick):
         make_music(music, data)
     session = Session(tmp, music)
     try:
-        # Interval 1 s, each way in: native PulseAudio (default latency and
-        # the desktop config's 0.5 s), PortAudio over ALSA's pulse plugin,
-        # the file source; alternating rounds.
+        # Interval 1 s, each way in: native PulseAudio (the automatic
+        # latency, one fragment per result, and 0.1 s, the default before
+        # it), PortAudio over ALSA's pulse plugin, the file source;
+        # alternating rounds.
         file_audio = f"source = file\nfile = {music}\nloop = yes"
         ways = [("native PulseAudio", "pulse"),
-                ("native PulseAudio, latency 0.5 (the desktop config)", "source = pulse\nlatency = 0.5"),
+                ("native PulseAudio, latency 0.1", "source = pulse\nlatency = 0.1"),
                 ("PortAudio, ALSA pulse plugin", "portaudio"), ("file source", file_audio)]
         rounds = {name: [] for name, _ in ways}
         for _ in range(3):

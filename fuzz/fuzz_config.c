@@ -28,13 +28,17 @@ static void check_strings(const genred_config *c)
 /* The ranges include/genred/config.h and genred.conf(5) give. */
 static void check_ranges(const genred_config *c)
 {
-    FUZZ_CHECK(c->audio.source == GENRED_SOURCE_DEVICE || c->audio.source == GENRED_SOURCE_FILE);
+    FUZZ_CHECK(c->audio.source == GENRED_SOURCE_DEVICE || c->audio.source == GENRED_SOURCE_FILE ||
+               c->audio.source == GENRED_SOURCE_PULSE);
     if (c->audio.source == GENRED_SOURCE_FILE)
         FUZZ_CHECK(c->audio.file[0] != '\0');
     FUZZ_CHECK(c->audio.rate == 0.0 || (c->audio.rate >= 8000.0 && c->audio.rate <= 384000.0));
     FUZZ_CHECK(c->audio.channels >= 0 && c->audio.channels <= 32);
-    FUZZ_CHECK(c->audio.latency >= 0.001 && c->audio.latency <= 2.0);
+    FUZZ_CHECK(c->audio.latency == 0.0 || (c->audio.latency >= 0.001 && c->audio.latency <= 2.0));
     FUZZ_CHECK(c->inference.interval >= 0.05 && c->inference.interval <= 60.0);
+    /* What a source opens with, automatic or not. */
+    double latency = genred_config_latency(&c->audio, c->inference.interval);
+    FUZZ_CHECK(latency >= 0.001 && latency <= 2.0);
     FUZZ_CHECK(c->inference.smoothing >= 1 && c->inference.smoothing <= 60);
     FUZZ_CHECK(c->inference.silence_dbfs >= -200.0 && c->inference.silence_dbfs <= 0.0);
     FUZZ_CHECK(c->inference.threads >= 1 && c->inference.threads <= 64);

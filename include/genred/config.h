@@ -12,6 +12,11 @@
 /* A config file larger than this is not a config file. */
 #define GENRED_CONFIG_FILE_MAX (1024 * 1024)
 
+/* [audio] latency: its largest value, and what 0 (automatic) means for a
+ * PortAudio device (genred_config_latency). */
+#define GENRED_LATENCY_MAX 2.0
+#define GENRED_LATENCY_DEVICE 0.1
+
 /* In the order of [audio] source's choices (config.c). */
 enum genred_source_kind { GENRED_SOURCE_DEVICE = 0, GENRED_SOURCE_FILE = 1, GENRED_SOURCE_PULSE = 2 };
 
@@ -22,7 +27,7 @@ typedef struct genred_audio_config {
     char device[GENRED_CONFIG_NAME_MAX];
     double rate;                        /* Hz, 0 = the device's native rate */
     int channels;                       /* 0 = the device's own count (at most 2) */
-    double latency;                     /* seconds */
+    double latency;                     /* seconds, 0 = automatic (genred_config_latency) */
     char file[GENRED_CONFIG_PATH_MAX];  /* for source = file */
     int loop;                           /* replay the file forever */
 } genred_audio_config;
@@ -94,6 +99,10 @@ int genred_config_parse_text(genred_config *cfg, const char *text, size_t len, c
 /* The cross-key checks done after parsing (e.g. source = file needs file =),
  * for a config assembled from defaults and command-line overrides. */
 int genred_config_validate(const genred_config *cfg, char *err, size_t errlen);
+/* The capture latency a source opens with, seconds: a's latency, or for
+ * 0 (automatic) the interval (at most GENRED_LATENCY_MAX) for PulseAudio
+ * and a file, GENRED_LATENCY_DEVICE for a PortAudio device. */
+double genred_config_latency(const genred_audio_config *a, double interval);
 /* Non-zero when a and b would open a different audio source. */
 int genred_config_audio_differs(const genred_audio_config *a, const genred_audio_config *b);
 

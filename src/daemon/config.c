@@ -45,8 +45,9 @@ const genred_config_key genred_config_keys[] = {
      "rate", NULL, "sample rate in Hz; 0 = the device's native rate"},
     {"audio", "channels", GENRED_CONFIG_INTEGER, FIELD(audio.channels), 0, 32, "0",
      "channel count", NULL, "channels to capture; 0 = the device's own, at most 2"},
-    {"audio", "latency", GENRED_CONFIG_NUMBER, FIELD(audio.latency), 0.001, 2.0, "0.1",
-     "latency", NULL, "capture latency asked of PortAudio or PulseAudio, seconds"},
+    {"audio", "latency", GENRED_CONFIG_NUMBER_OR_ZERO, FIELD(audio.latency), 0.001,
+     GENRED_LATENCY_MAX, "0", "latency", NULL,
+     "capture latency, seconds; 0 = automatic (pulse, file: the interval; device: 0.1)"},
     {"audio", "file", GENRED_CONFIG_TEXT, FIELD(audio.file), 0, 0, "",
      "file", NULL, "for source = file: the audio file"},
     {"audio", "loop", GENRED_CONFIG_BOOL, FIELD(audio.loop), 0, 0, "no",
@@ -388,6 +389,19 @@ int genred_config_validate(const genred_config *cfg, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+double genred_config_latency(const genred_audio_config *a, double interval)
+{
+    if (a->latency > 0)
+        return a->latency;
+    /* PulseAudio and the file source say when audio arrives and results
+     * wait for it, so audio in blocks of one interval costs no result
+     * latency and wakes genred once per result.  A PortAudio source is
+     * drained on a timer; its blocks stay short. */
+    if (a->source == GENRED_SOURCE_DEVICE)
+        return GENRED_LATENCY_DEVICE;
+    return interval < GENRED_LATENCY_MAX ? interval : GENRED_LATENCY_MAX;
 }
 
 int genred_config_audio_differs(const genred_audio_config *a, const genred_audio_config *b)

@@ -30,8 +30,10 @@
 #include "genred/source.h"
 
 
-/* How often the main loop looks at the audio source's health. */
-#define HEALTH_CHECK_SECONDS 0.25
+/* How often the main loop looks at the audio source's health: a silent
+ * source counts as gone after 2 s at the least (source_impl.h), and every
+ * look wakes the process. */
+#define HEALTH_CHECK_SECONDS 1.0
 /* Device retry backoff: first retry after 0.5 s, doubling up to 10 s.  It
  * starts again from 0.5 s only once a source has kept running for
  * RETRY_STABLE_SECONDS: a source that opens and fails again at once (an
@@ -355,10 +357,12 @@ static void server_warning(void *user, const char *message)
 
 /* ---- the audio source: health checks and retries --------------------------------- */
 
-static int open_source(genred *d, const genred_audio_config *a, genred_source **out, char *err,
+static int open_source(genred *d, const genred_config *cfg, genred_source **out, char *err,
                        size_t errlen)
 {
-    genred_source *s = genred_source_open(a, d->log, err, errlen);
+    genred_audio_config a = cfg->audio;
+    a.latency = genred_config_latency(&cfg->audio, cfg->inference.interval);
+    genred_source *s = genred_source_open(&a, d->log, err, errlen);
     if (!s)
         return -1;
     if (genred_source_start(s, err, errlen)) {
@@ -388,7 +392,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     char err[512];
     genred_source *s;
-    if (open_source(d, &d->cfg.audio, &s, err, sizeof err)) {
+    if (open_source(d, &d->cfg, &s, err, sizeof err)) {
         genred_debug(d->log, "audio input still unavailable: %s (next try in %.1f s)", err,
                      d->retry_delay);
         snprintf(d->input_error, sizeof d->input_error, "%s", err);
@@ -520,7 +524,7 @@ static void reload(genred *d)
         stream = NULL;
     }
     int new_audio = genred_config_audio_differs(&cfg.audio, &d->cfg.audio);
-    if (new_audio && open_source(d, &cfg.audio, &source, err, sizeof err))
+    if (new_audio && open_source(d, &cfg, &source, err, sizeof err))
         goto fail;
     if (strcmp(cfg.socket.path, d->cfg.socket.path) != 0 || cfg.socket.mode != d->cfg.socket.mode ||
         strcmp(cfg.socket.group, d->cfg.socket.group) != 0)
@@ -713,7 +717,7 @@ genred *genred_new(const genred_options *opt, genred_log *log, char *err, size_t
     d->source_wanted = 1;
     genred_source *source = NULL;
     char why[512];
-    if (open_source(d, &d->cfg.audio, &source, why, sizeof why)) {
+    if (open_source(d, &d->cfg, &source, why, sizeof why)) {
         if (d->cfg.audio.source == GENRED_SOURCE_FILE) {
             genre_set_error(err, errlen, "%s", why);
             goto fail;

@@ -21,16 +21,25 @@
 /* Frames read from the ring per pipeline call: the pipeline's own chunk,
  * so it never splits a call. */
 #define CHUNK_FRAMES GENRE_PIPELINE_MAX_CHUNK
-/* How the feature thread waits for audio.  The capture callback must not
- * make system calls that could block, and a condition variable would need
- * a mutex, so it cannot signal anything.  Instead the feature thread
- * drains the ring every FEATURE_PERIOD_NS, and the inference thread, when
- * a result is due, asks it to drain at once and waits for that (at most
- * DRAIN_WAIT_NS): the window then holds every frame captured up to the
- * result, as fresh as with constant polling, for 10 wake-ups a second
- * instead of 100.  The ring (4 s) holds 40 periods. */
+/* How the feature thread waits for audio.  It sleeps on a semaphore,
+ * which a source that says when audio arrives (PulseAudio, a file:
+ * genred_source_notify) posts after each delivery, and the inference
+ * thread posts to ask for a drain.  A PortAudio callback must not make
+ * system calls, so it posts nothing: its ring is drained every
+ * FEATURE_PERIOD_NS (the ring, 4 s, holds 40 periods), and a result due
+ * asks for a drain at once and waits for it (at most DRAIN_WAIT_NS).  A
+ * source that posts is drained once per delivery -- once per interval
+ * with the automatic latency -- and a result due waits for the drain of
+ * its next delivery, so its window ends with audio that has just arrived
+ * (if deliveries come at least once per interval; longer ones would hold
+ * results back, so then it asks for a drain as with PortAudio).
+ * FALLBACK_PERIOD_NS only bounds the sleep should the posts stop. */
 #define FEATURE_PERIOD_NS 100000000L
+#define FALLBACK_PERIOD_NS 2000000000L
 #define DRAIN_WAIT_NS 50000000L
+/* How far, as a fraction of the interval, a delivery may come before the
+ * due time and still end that result's window. */
+#define DELIVERY_TOLERANCE 0.05
 
 /* Everything a source has lost so far: the ring's drops and what the
  * source itself reports. */
@@ -107,13 +116,14 @@ struct genred_engine {
      * for parameters and statistics). */
     pthread_mutex_t lock;
     pthread_cond_t wake;        /* inference thread's timed wait */
-    pthread_cond_t feature_wake;    /* feature thread's timed wait: a drain request or stop */
-    pthread_cond_t drained_cond;    /* a drain request was served */
-    /* Posted by a source that says when audio arrives (genred_source_notify)
-     * and by whatever must end the inference thread's wait for it. */
-    sem_t audio_arrived;
+    pthread_cond_t drained_cond;    /* a drain finished (or a wait for one must end) */
+    /* The feature thread's wake-up: posted by a source that says when
+     * audio arrives (genred_source_notify), by a drain request and by a
+     * stop. */
+    sem_t feature_wake;
     double delivery_seconds;        /* the source's delivery period; 0: it does not post */
-    uint64_t drain_requests, drains_done;
+    uint64_t drains_started, drains_done;
+    double drain_started_at;        /* when the newest drain asked for started (mono s) */
     int feature_running_shared;     /* feature_running, for the inference thread */
     int stop_inference;
     int inference_done;         /* the inference thread has left its loop */
@@ -212,25 +222,31 @@ static void *feature_main(void *arg)
     genred_engine *e = arg;
     genred_ring *ring = genred_source_ring(e->source);
     const size_t channels = (size_t)genred_source_channels(e->source);
-    pthread_mutex_lock(&e->lock);
+    /* Set before this thread starts, changed only while it stands. */
+    const long period_ns = e->delivery_seconds > 0 ? FALLBACK_PERIOD_NS : FEATURE_PERIOD_NS;
+    int posted = 1;
     while (!atomic_load_explicit(&e->stop_feature, memory_order_relaxed)) {
-        uint64_t serving = e->drain_requests;
+        /* Posts that came while draining are served by the drain below. */
+        while (sem_trywait(&e->feature_wake) == 0)
+            ;
+        /* Only a drain that was asked for (a delivery, a request) counts
+         * for a result waiting for one; a timed one may find nothing new. */
+        pthread_mutex_lock(&e->lock);
+        uint64_t serving = e->drains_started += (uint64_t)posted;
+        if (posted)
+            e->drain_started_at = genred_mono_now();
         pthread_mutex_unlock(&e->lock);
         drain(e, ring, channels);
         pthread_mutex_lock(&e->lock);
         e->drains_done = serving;
         pthread_cond_broadcast(&e->drained_cond);
-        if (e->drain_requests != serving)
-            continue;   /* asked again meanwhile */
-        struct timespec ts = to_timespec(genred_mono_now() + FEATURE_PERIOD_NS * 1e-9);
-        while (e->drain_requests == serving &&
-               !atomic_load_explicit(&e->stop_feature, memory_order_relaxed)) {
-            int rc = pthread_cond_timedwait(&e->feature_wake, &e->lock, &ts);
-            if (rc == ETIMEDOUT)
-                break;
-        }
+        pthread_mutex_unlock(&e->lock);
+        struct timespec ts = to_timespec(genred_mono_now() + period_ns * 1e-9);
+        int rc;
+        while ((rc = sem_clockwait(&e->feature_wake, CLOCK_MONOTONIC, &ts)) != 0 && errno == EINTR)
+            ;
+        posted = rc == 0;
     }
-    pthread_mutex_unlock(&e->lock);
     return NULL;
 }
 
@@ -275,7 +291,6 @@ static void *inference_main(void *arg)
      * waiting, so a reload that shortens it applies at once.  The first
      * result is due right away. */
     double last = genred_mono_now() - e->params.interval;
-    int waited_for_audio = 0;
     while (!e->stop_inference) {
         net_parts retired = {0};
         adopt_pending(e, &retired);
@@ -297,33 +312,35 @@ static void *inference_main(void *arg)
                 break;
             continue;   /* woken: re-check stop, pending and the due time */
         }
-        /* A source that says when audio arrives (PulseAudio): the result
-         * waits for its next delivery, so the window ends with audio that
-         * has just arrived, not with audio up to a delivery period old
-         * (end of window -> client: doc/benchmarks.md).  Results stay one
-         * per interval on average: the due times do not move. */
-        if (e->delivery_seconds > 0 && !waited_for_audio) {
-            waited_for_audio = 1;
-            struct timespec limit = to_timespec(genred_mono_now() + 1.5 * e->delivery_seconds);
-            while (sem_trywait(&e->audio_arrived) == 0)
-                ;   /* deliveries before the due time do not count */
-            pthread_mutex_unlock(&e->lock);
-            while (sem_clockwait(&e->audio_arrived, CLOCK_MONOTONIC, &limit) != 0 &&
-                   errno == EINTR)
-                ;
-            pthread_mutex_lock(&e->lock);
-            continue;   /* re-check stop and pending; the due time has passed */
-        }
-        /* The window up to now: the feature thread drains the ring first. */
+        /* The window up to now.  A source that says when audio arrives
+         * (PulseAudio, a file): the result waits for the drain of its next
+         * delivery, so the window ends with audio that has just arrived,
+         * not with audio up to a delivery period old (end of window ->
+         * client: doc/benchmarks.md); results stay one per interval.  Any
+         * other source: the feature thread drains the ring at once. */
+        double delivery_at = 0;     /* the delivery the window ends with, if waited for */
         if (e->feature_running_shared) {
-            uint64_t ask = ++e->drain_requests;
-            pthread_cond_signal(&e->feature_wake);
-            struct timespec limit = to_timespec(genred_mono_now() + DRAIN_WAIT_NS * 1e-9);
-            while (e->drains_done < ask && e->feature_running_shared && !e->stop_inference &&
+            /* Within the interval, give or take a delivery's rounding. */
+            double tolerance = DELIVERY_TOLERANCE * e->params.interval;
+            int next_delivery = e->delivery_seconds > 0 &&
+                                e->delivery_seconds <= e->params.interval + tolerance;
+            /* A delivery drained just before the due time (deliveries one
+             * interval apart arrive about when results are due) will do. */
+            uint64_t target = e->drains_started + 1;
+            if (next_delivery && e->drains_started > 0 && e->drain_started_at >= due - tolerance)
+                target = e->drains_started;
+            double wait_s = next_delivery ? 1.5 * e->delivery_seconds : DRAIN_WAIT_NS * 1e-9;
+            if (!next_delivery)
+                sem_post(&e->feature_wake);
+            struct timespec limit = to_timespec(genred_mono_now() + wait_s);
+            while (e->drains_done < target && e->feature_running_shared && !e->stop_inference &&
+                   !e->pending.model &&
                    pthread_cond_timedwait(&e->drained_cond, &e->lock, &limit) != ETIMEDOUT)
                 ;
             if (e->stop_inference || e->pending.model)
                 continue;
+            if (next_delivery && e->drains_done >= target)
+                delivery_at = e->drain_started_at;
         }
         const genre_model *model = e->active.model;
         const genre_frontend_spec *fe = &model->frontend;
@@ -462,8 +479,11 @@ static void *inference_main(void *arg)
             e->inference_ms_last = r->inference_ms;
             e->inference_ms_sum += r->inference_ms;
         }
-        last = due;
-        waited_for_audio = 0;
+        /* Following deliveries, the next result is due one interval after
+         * this one's delivery, so results stay with the deliveries instead
+         * of waiting for the next whenever one comes just before the due
+         * time. */
+        last = delivery_at > due - DELIVERY_TOLERANCE * params.interval ? delivery_at : due;
         double now = genred_mono_now();
         if (now - last > params.interval)   /* late (slow machine): do not burst */
             last = now;
@@ -495,11 +515,10 @@ genred_engine *genred_engine_new(const genred_engine_params *params, genred_log 
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     int rc = pthread_cond_init(&e->wake, &ca);
-    rc |= pthread_cond_init(&e->feature_wake, &ca);
     rc |= pthread_cond_init(&e->drained_cond, &ca);
     pthread_condattr_destroy(&ca);
     if (rc != 0 || pthread_mutex_init(&e->lock, NULL) != 0 ||
-        pthread_mutex_init(&e->slot_lock, NULL) != 0 || sem_init(&e->audio_arrived, 0, 0) != 0) {
+        pthread_mutex_init(&e->slot_lock, NULL) != 0 || sem_init(&e->feature_wake, 0, 0) != 0) {
         genre_set_error(err, errlen, "cannot create engine locks");
         free(e);
         return NULL;
@@ -532,7 +551,7 @@ static void stop_feature_thread(genred_engine *e)
     atomic_store_explicit(&e->stop_feature, 1, memory_order_relaxed);
     pthread_mutex_lock(&e->lock);
     e->feature_running_shared = 0;
-    pthread_cond_signal(&e->feature_wake);
+    sem_post(&e->feature_wake);
     pthread_cond_broadcast(&e->drained_cond);   /* nobody waits for a drain now */
     pthread_mutex_unlock(&e->lock);
     pthread_join(e->feature_thread, NULL);
@@ -641,7 +660,7 @@ int genred_engine_apply(genred_engine *e, const genred_engine_change *change, ch
             genred_source_notify(closing, NULL);
         }
         e->source = source;
-        e->delivery_seconds = source ? genred_source_notify(source, &e->audio_arrived) : 0;
+        e->delivery_seconds = source ? genred_source_notify(source, &e->feature_wake) : 0;
         e->source_frames = 0;
         e->seen = (genred_loss_totals){0};
     }
@@ -655,7 +674,7 @@ int genred_engine_apply(genred_engine *e, const genred_engine_change *change, ch
             genre_stream_cancel(e->active.stream);
         e->model = model;
         e->generation = parts.generation;
-        sem_post(&e->audio_arrived);    /* a wait for audio ends: adopt it now */
+        pthread_cond_broadcast(&e->drained_cond);   /* a wait for audio ends: adopt it now */
         snprintf(e->model_name, sizeof e->model_name, "%s", model_name ? model_name : "");
     }
     if (window) {
@@ -775,7 +794,7 @@ int genred_engine_stop(genred_engine *e)
     if (e->active.stream)
         genre_stream_cancel(e->active.stream);
     pthread_cond_signal(&e->wake);
-    sem_post(&e->audio_arrived);
+    pthread_cond_broadcast(&e->drained_cond);
     struct timespec deadline = to_timespec(genred_mono_now() + STOP_WAIT_SECONDS);
     int rc = 0;
     while (!e->inference_done && rc != ETIMEDOUT)
@@ -858,8 +877,7 @@ void genred_engine_del(genred_engine *e)
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->slot_lock);
     pthread_cond_destroy(&e->wake);
-    pthread_cond_destroy(&e->feature_wake);
     pthread_cond_destroy(&e->drained_cond);
-    sem_destroy(&e->audio_arrived);
+    sem_destroy(&e->feature_wake);
     free(e);
 }

@@ -27,7 +27,8 @@ unsigned long genred_source_period_frames(double rate, double latency)
 
 unsigned long genred_source_fragment_frames(double rate, double latency)
 {
-    return genred_source_period_frames(rate, 2.0 * latency);
+    double frames = round(rate * latency);
+    return frames > 256 ? (unsigned long)frames : 256;
 }
 
 void genred_capture_init(genred_capture *c, double rate, double latency)
@@ -42,6 +43,8 @@ void genred_capture_init(genred_capture *c, double rate, double latency)
     c->stall_limit = latency * SOURCE_STALL_LATENCY_FACTOR;
     if (c->stall_limit < SOURCE_STALL_SECONDS_MIN)
         c->stall_limit = SOURCE_STALL_SECONDS_MIN;
+    if (c->stall_limit > SOURCE_STALL_SECONDS_MAX)
+        c->stall_limit = SOURCE_STALL_SECONDS_MAX;
     c->last_frames = 0;
     c->last_progress = c->last_check = 0;
 }

@@ -13,8 +13,10 @@
 #define SOURCE_RING_SECONDS 4.0
 
 /* A live device that delivers nothing for this long (or for many of its own
- * buffer periods, if those are long) is treated as gone. */
+ * buffer periods, if those are long, but never longer than the maximum) is
+ * treated as gone. */
 #define SOURCE_STALL_SECONDS_MIN 2.0
+#define SOURCE_STALL_SECONDS_MAX 10.0
 #define SOURCE_STALL_LATENCY_FACTOR 20.0
 /* A delivery later than this (plus a few buffer latencies) than the audio
  * before it accounts for is a capture gap (genred/gap.h). */
@@ -30,9 +32,9 @@
 unsigned long genred_source_period_frames(double rate, double latency);
 /* Frames per delivery where the buffer is not the device's own and results
  * wait for the delivery that ends their window (PulseAudio, whose server
- * holds up to 4 MB for the stream; a file): the largest power of two within
- * the latency (4096 frames at 44.1 or 48 kHz and 0.1 s, some 11 wake-ups a
- * second).  Longer deliveries wake genred less and delay no result. */
+ * holds up to 4 MB for the stream; a file): the latency's worth, at least
+ * 256 (48000 at 48 kHz and 1 s: with the automatic latency, one delivery
+ * per result).  Longer deliveries wake genred less and delay no result. */
 unsigned long genred_source_fragment_frames(double rate, double latency);
 
 /* The capture side of genred_source_notify: posts the semaphore the engine

@@ -6,10 +6,10 @@
  * (PortAudio's polling thread and the plugin's libpulse thread), which cost
  * several times what genred's own work does, and PortAudio 19.6 loads every
  * plugin ALSA's configuration names while it lists devices (some 16 MiB of
- * libraries).  Here libpulse's one thread receives fragments of up to the
- * latency (genred_source_fragment_frames: 4096 frames at 44.1 or 48 kHz
- * and the default 0.1 s, some 11 wake-ups a second), and nothing else is
- * loaded (doc/benchmarks.md has the figures).
+ * libraries).  Here libpulse's one thread receives fragments of the
+ * latency (genred_source_fragment_frames; with the automatic latency, one
+ * per result interval), and nothing else is loaded (doc/benchmarks.md has
+ * the figures).
  *
  * The read callback runs on libpulse's mainloop thread.  Like the PortAudio
  * callback it only copies the fragment into the SPSC ring (dropping it
@@ -44,6 +44,9 @@ typedef struct pulse_source {
     double latency;                     /* the configured capture latency, seconds */
     char want[GENRED_CONFIG_NAME_MAX];  /* the source asked for; "" = the default */
     genred_capture capture;             /* overflows: the server dropped data for us */
+    /* The server sends a fragment in pieces (of up to 64 KiB); it is
+     * announced once, when the last piece is here.  Mainloop thread only. */
+    uint64_t fragment_frames, unannounced;
     _Atomic int failed;                 /* the context or stream failed */
     _Atomic int error;                  /* its pa_context_errno */
     /* Set on the mainloop thread while opening (under its lock). */
@@ -97,9 +100,13 @@ static void read_fragments(pa_stream *st, size_t nbytes, void *user)
         else    /* a hole the server reports in the record stream: lost */
             genred_capture_overflow(&s->capture);
         genred_capture_delivered(&s->capture, frames);
+        s->unannounced += frames;
         pa_stream_drop(st);
     }
-    genred_source_announce(&s->base);
+    if (s->unannounced >= s->fragment_frames) {
+        s->unannounced %= s->fragment_frames;
+        genred_source_announce(&s->base);
+    }
 }
 
 static void source_info(pa_context *c, const pa_source_info *info, int eol, void *user)
@@ -163,12 +170,10 @@ static int info_done(pulse_source *s) { return s->info_done; }
 static int pulse_start(genred_source *base, char *err, size_t errlen)
 {
     pulse_source *s = (pulse_source *)base;
-    uint32_t fragment =
-        (uint32_t)(genred_source_fragment_frames(base->rate, s->latency) * s->frame_bytes);
     const pa_buffer_attr attr = {
         .maxlength = (uint32_t)-1,      /* the server's default (4 MB) */
         .tlength = (uint32_t)-1, .prebuf = (uint32_t)-1, .minreq = (uint32_t)-1,
-        .fragsize = fragment,
+        .fragsize = (uint32_t)(s->fragment_frames * s->frame_bytes),
     };
     /* A named source is that source or nothing: when it goes away the
      * server kills the stream (reported as input lost) instead of moving
@@ -181,9 +186,14 @@ static int pulse_start(genred_source *base, char *err, size_t errlen)
         const char *dev = pa_stream_get_device_name(s->stream);
         if (dev)
             snprintf(base->name, sizeof base->name, "%s", dev);
+        /* The server may grant another fragment size than asked for. */
         const pa_buffer_attr *got = pa_stream_get_buffer_attr(s->stream);
+        if (got && got->fragsize >= s->frame_bytes) {
+            s->fragment_frames = got->fragsize / s->frame_bytes;
+            base->delivery_seconds = (double)s->fragment_frames / base->rate;
+        }
         genred_debug(base->log, "recording %s: fragments of %.3f s", base->name,
-                     got ? (double)got->fragsize / (double)s->frame_bytes / base->rate : 0.0);
+                     (double)s->fragment_frames / base->rate);
     } else {
         genre_set_error(err, errlen, "cannot record from %s: %s", base->name, pulse_error(s));
     }
@@ -337,8 +347,8 @@ genred_source *genred_source_pulse_open(const genred_audio_config *cfg, genred_l
         pulse_close(&s->base);
         return NULL;
     }
-    s->base.delivery_seconds =
-        (double)genred_source_fragment_frames(s->base.rate, s->latency) / s->base.rate;
+    s->fragment_frames = genred_source_fragment_frames(s->base.rate, s->latency);
+    s->base.delivery_seconds = (double)s->fragment_frames / s->base.rate;
     genred_capture_init(&s->capture, s->base.rate, s->latency);
     genred_debug(log, "PulseAudio source %s: %d channel(s), %g Hz", s->base.name,
                  s->base.channels, s->base.rate);

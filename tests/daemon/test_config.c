@@ -39,7 +39,7 @@ static void defaults(void)
     CHECK(c.audio.source == GENRED_SOURCE_DEVICE);
     CHECK(strcmp(c.audio.device, "default") == 0);
     CHECK(c.audio.rate == 0 && c.audio.channels == 0);
-    CHECK(c.audio.latency == 0.1);
+    CHECK(c.audio.latency == 0);    /* automatic */
     CHECK(c.inference.interval == 1.0 && c.inference.smoothing == 3);
     CHECK(c.inference.silence_dbfs == -60 && c.inference.threads == 1);
     CHECK(strcmp(c.socket.path, "/run/genred/genred.sock") == 0);
@@ -125,7 +125,8 @@ static void errors(void)
     refuses("[audio]\nrate = nan\n", "t.conf:2:", "not a number");
     refuses("[audio]\nchannels = 2.5\n", "t.conf:2:", "not a whole number");
     refuses("[audio]\nchannels = 33\n", "t.conf:2:", "out of range");
-    refuses("[audio]\nlatency = 0\n", "t.conf:2:", "out of range");
+    refuses("[audio]\nlatency = 0.0001\n", "t.conf:2:", "too low");
+    refuses("[audio]\nlatency = 3\n", "t.conf:2:", "out of range");
     refuses("[audio]\ndevice =\n", "t.conf:2:", "empty value");
     refuses("[socket]\npath =\n", "t.conf:2:", "empty value");
     refuses("[audio]\nloop = maybe\n", "t.conf:2:", "not yes/no");
@@ -206,6 +207,26 @@ static void files(void)
     snprintf(want, sizeof want, "%s:2: [inference] interval: 'two' is not a number", path);
     CHECK(strcmp(err, want) == 0);
     remove(path);
+}
+
+/* latency = 0: one block per interval from the sources that say when
+ * audio arrives, short blocks from a PortAudio device; a latency given is
+ * used as it is. */
+static void automatic_latency(void)
+{
+    genred_config c;
+    genred_config_defaults(&c);
+    CHECK(genred_config_latency(&c.audio, 1.0) == GENRED_LATENCY_DEVICE);
+    c.audio.source = GENRED_SOURCE_PULSE;
+    CHECK(genred_config_latency(&c.audio, 1.0) == 1.0);
+    CHECK(genred_config_latency(&c.audio, 0.25) == 0.25);
+    CHECK(genred_config_latency(&c.audio, 30.0) == GENRED_LATENCY_MAX);
+    c.audio.source = GENRED_SOURCE_FILE;
+    CHECK(genred_config_latency(&c.audio, 0.5) == 0.5);
+    c.audio.latency = 0.05;
+    CHECK(genred_config_latency(&c.audio, 0.5) == 0.05);
+    c.audio.source = GENRED_SOURCE_DEVICE;
+    CHECK(genred_config_latency(&c.audio, 0.5) == 0.05);
 }
 
 static void audio_differs(void)
@@ -472,6 +493,7 @@ int main(int argc, char **argv)
     every_key();
     errors();
     files();
+    automatic_latency();
     audio_differs();
     return check_exit_status("test_config");
 }

@@ -43,6 +43,11 @@ int main(void)
     CHECK_MSG(watch(&c, 0.5, 10.0) == 0, "9.5 s of a 0.5-s-latency device: not gone yet");
     CHECK(watch(&c, 10.5, 11.0) == 1);
     CHECK_MSG(!strcmp(why, "no audio from dev for 10.5 s"), "why: %s", why);
+    /* Longer ones (the automatic latency of a PulseAudio source at a long
+     * interval): never more than 10 s. */
+    genred_capture_init(&c, 48000, 2.0);
+    CHECK_MSG(watch(&c, 0.5, 10.0) == 0, "9.5 s of a 2-s-latency device: not gone yet");
+    CHECK(watch(&c, 10.5, 11.0) == 1);
     /* The watcher itself did not run for 30 s (a stopped process): the
      * device is judged from then on, not failed at once. */
     genred_capture_init(&c, 48000, 0.05);
@@ -56,8 +61,9 @@ int main(void)
     CHECK(genred_source_period_frames(48000, 0.1) == 2048);
     CHECK(genred_source_period_frames(48000, 0.5) == 8192);
     CHECK(genred_source_period_frames(16000, 0.001) == 256);
-    CHECK(genred_source_fragment_frames(48000, 0.1) == 4096);
-    CHECK(genred_source_fragment_frames(44100, 0.5) == 16384);
+    CHECK(genred_source_fragment_frames(48000, 0.1) == 4800);
+    CHECK(genred_source_fragment_frames(44100, 1.0) == 44100);
+    CHECK(genred_source_fragment_frames(16000, 0.001) == 256);
 
     /* Kind names: the enum's order is the config choices' order. */
     const genred_config_key *source = NULL;
