@@ -29,17 +29,15 @@
  * FEATURE_PERIOD_NS (the ring, 4 s, holds 40 periods), and a result due
  * asks for a drain at once and waits for it (at most DRAIN_WAIT_NS).  A
  * source that posts is drained once per delivery -- once per interval
- * with the automatic latency -- and a result due waits for the drain of
- * its next delivery, so its window ends with audio that has just arrived
- * (if deliveries come at least once per interval; longer ones would hold
- * results back, so then it asks for a drain as with PortAudio).
+ * with the automatic latency -- and a result is computed at the drain of
+ * the first delivery from half a delivery before its due time, so its
+ * window ends with audio that has just arrived (if deliveries come at
+ * least once per interval; longer ones would hold results back, so then
+ * it asks for a drain as with PortAudio).
  * FALLBACK_PERIOD_NS only bounds the sleep should the posts stop. */
 #define FEATURE_PERIOD_NS 100000000L
 #define FALLBACK_PERIOD_NS 2000000000L
 #define DRAIN_WAIT_NS 50000000L
-/* How far, as a fraction of the interval, a delivery may come before the
- * due time and still end that result's window. */
-#define DELIVERY_TOLERANCE 0.05
 
 /* Everything a source has lost so far: the ring's drops and what the
  * source itself reports. */
@@ -123,7 +121,6 @@ struct genred_engine {
     sem_t feature_wake;
     double delivery_seconds;        /* the source's delivery period; 0: it does not post */
     uint64_t drains_started, drains_done;
-    double drain_started_at;        /* when the newest drain asked for started (mono s) */
     int feature_running_shared;     /* feature_running, for the inference thread */
     int stop_inference;
     int inference_done;         /* the inference thread has left its loop */
@@ -233,8 +230,6 @@ static void *feature_main(void *arg)
          * for a result waiting for one; a timed one may find nothing new. */
         pthread_mutex_lock(&e->lock);
         uint64_t serving = e->drains_started += (uint64_t)posted;
-        if (posted)
-            e->drain_started_at = genred_mono_now();
         pthread_mutex_unlock(&e->lock);
         drain(e, ring, channels);
         pthread_mutex_lock(&e->lock);
@@ -281,6 +276,14 @@ static void adopt_pending(genred_engine *e, net_parts *retired)
     e->work.has_probs = 0;
 }
 
+/* Called with e->lock held: results wait for deliveries (the source says
+ * when audio arrives, at least once per interval, give or take a
+ * delivery's rounding). */
+static int follows_deliveries(const genred_engine *e)
+{
+    return e->delivery_seconds > 0 && e->delivery_seconds <= 1.05 * e->params.interval;
+}
+
 static void *inference_main(void *arg)
 {
     genred_engine *e = arg;
@@ -305,32 +308,28 @@ static void *inference_main(void *arg)
             continue;
         }
         double due = last + e->params.interval;
-        if (genred_mono_now() < due) {
-            struct timespec ts = to_timespec(due);
+        /* Following deliveries, a result is computed at the first one from
+         * half a delivery before its due time: the one nearest to it. */
+        int follow = follows_deliveries(e);
+        double start = follow ? due - 0.5 * e->delivery_seconds : due;
+        if (genred_mono_now() < start) {
+            struct timespec ts = to_timespec(start);
             int rc = pthread_cond_timedwait(&e->wake, &e->lock, &ts);
             if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
                 break;
             continue;   /* woken: re-check stop, pending and the due time */
         }
         /* The window up to now.  A source that says when audio arrives
-         * (PulseAudio, a file): the result waits for the drain of its next
-         * delivery, so the window ends with audio that has just arrived,
-         * not with audio up to a delivery period old (end of window ->
-         * client: doc/benchmarks.md); results stay one per interval.  Any
-         * other source: the feature thread drains the ring at once. */
-        double delivery_at = 0;     /* the delivery the window ends with, if waited for */
+         * (PulseAudio, a file) at least once per interval: the result waits
+         * for the drain of the next delivery, so its window ends with audio
+         * that has just arrived, not with audio up to a delivery period old
+         * (end of window -> client: doc/benchmarks.md).  Due times stay on
+         * their grid, so results stay one per interval.  Any other source:
+         * the feature thread drains the ring at once. */
         if (e->feature_running_shared) {
-            /* Within the interval, give or take a delivery's rounding. */
-            double tolerance = DELIVERY_TOLERANCE * e->params.interval;
-            int next_delivery = e->delivery_seconds > 0 &&
-                                e->delivery_seconds <= e->params.interval + tolerance;
-            /* A delivery drained just before the due time (deliveries one
-             * interval apart arrive about when results are due) will do. */
             uint64_t target = e->drains_started + 1;
-            if (next_delivery && e->drains_started > 0 && e->drain_started_at >= due - tolerance)
-                target = e->drains_started;
-            double wait_s = next_delivery ? 1.5 * e->delivery_seconds : DRAIN_WAIT_NS * 1e-9;
-            if (!next_delivery)
+            double wait_s = follow ? 1.5 * e->delivery_seconds : DRAIN_WAIT_NS * 1e-9;
+            if (!follow)
                 sem_post(&e->feature_wake);
             struct timespec limit = to_timespec(genred_mono_now() + wait_s);
             while (e->drains_done < target && e->feature_running_shared && !e->stop_inference &&
@@ -339,8 +338,6 @@ static void *inference_main(void *arg)
                 ;
             if (e->stop_inference || e->pending.model)
                 continue;
-            if (next_delivery && e->drains_done >= target)
-                delivery_at = e->drain_started_at;
         }
         const genre_model *model = e->active.model;
         const genre_frontend_spec *fe = &model->frontend;
@@ -479,11 +476,7 @@ static void *inference_main(void *arg)
             e->inference_ms_last = r->inference_ms;
             e->inference_ms_sum += r->inference_ms;
         }
-        /* Following deliveries, the next result is due one interval after
-         * this one's delivery, so results stay with the deliveries instead
-         * of waiting for the next whenever one comes just before the due
-         * time. */
-        last = delivery_at > due - DELIVERY_TOLERANCE * params.interval ? delivery_at : due;
+        last = due;
         double now = genred_mono_now();
         if (now - last > params.interval)   /* late (slow machine): do not burst */
             last = now;

@@ -14,11 +14,12 @@
  * The read callback runs on libpulse's mainloop thread.  Like the PortAudio
  * callback it only copies the fragment into the SPSC ring (dropping it
  * whole, counted, when the ring is full), updates the gap detector and bumps
- * atomic counters; it never blocks, allocates or logs.  Unlike it, it also
- * says that audio arrived (sem_post, genred_source_notify): this is not a
- * real-time thread but libpulse's I/O thread, which makes several system
- * calls per fragment anyway, and it lets a result be computed as soon as
- * its audio is here.  The stream and
+ * atomic counters; it never blocks, allocates or logs.  Unlike it, once the
+ * fragment's last piece is in (a timer SETTLE_USEC after the latest piece)
+ * it also says that audio arrived (sem_post, genred_source_notify): this is
+ * not a real-time thread but libpulse's I/O thread, which makes several
+ * system calls per fragment anyway, and it lets a result be computed as
+ * soon as its audio is here.  The stream and
  * context state callbacks only set an atomic flag and an error code, so
  * the main thread's health check reads atomics and never takes libpulse's
  * lock.  Opening and closing take that lock as libpulse requires. */
@@ -33,6 +34,10 @@
 
 /* How long opening may wait for the server to answer. */
 #define CONNECT_TIMEOUT_USEC (5 * PA_USEC_PER_SEC)
+/* The pieces of one fragment arrive within a millisecond or two of each
+ * other (measured: at most 1.2 ms apart, bursts 1 s apart at the automatic
+ * latency). */
+#define SETTLE_USEC (5 * PA_MSEC_PER_SEC)
 
 typedef struct pulse_source {
     genred_source base;             /* first: the generic part */
@@ -44,9 +49,11 @@ typedef struct pulse_source {
     double latency;                     /* the configured capture latency, seconds */
     char want[GENRED_CONFIG_NAME_MAX];  /* the source asked for; "" = the default */
     genred_capture capture;             /* overflows: the server dropped data for us */
-    /* The server sends a fragment in pieces (of up to 64 KiB); it is
-     * announced once, when the last piece is here.  Mainloop thread only. */
-    uint64_t fragment_frames, unannounced;
+    uint64_t fragment_frames;           /* asked for, then as granted */
+    /* The server sends a fragment as a burst of pieces (of up to 64 KiB,
+     * not aligned to the fragment size); the burst is announced once, when
+     * no piece came for SETTLE_USEC.  Mainloop thread only. */
+    pa_time_event *settle;
     _Atomic int failed;                 /* the context or stream failed */
     _Atomic int error;                  /* its pa_context_errno */
     /* Set on the mainloop thread while opening (under its lock). */
@@ -100,13 +107,17 @@ static void read_fragments(pa_stream *st, size_t nbytes, void *user)
         else    /* a hole the server reports in the record stream: lost */
             genred_capture_overflow(&s->capture);
         genred_capture_delivered(&s->capture, frames);
-        s->unannounced += frames;
         pa_stream_drop(st);
     }
-    if (s->unannounced >= s->fragment_frames) {
-        s->unannounced %= s->fragment_frames;
-        genred_source_announce(&s->base);
-    }
+    pa_context_rttime_restart(s->context, s->settle, pa_rtclock_now() + SETTLE_USEC);
+}
+
+static void fragment_settled(pa_mainloop_api *api, pa_time_event *e, const struct timeval *tv,
+                             void *user)
+{
+    (void)api, (void)e, (void)tv;
+    pulse_source *s = user;
+    genred_source_announce(&s->base);
 }
 
 static void source_info(pa_context *c, const pa_source_info *info, int eol, void *user)
@@ -180,7 +191,9 @@ static int pulse_start(genred_source *base, char *err, size_t errlen)
      * it.  The default follows the server's (or PULSE_SOURCE's) default. */
     pa_stream_flags_t flags = PA_STREAM_ADJUST_LATENCY | (s->want[0] ? PA_STREAM_DONT_MOVE : 0);
     pa_threaded_mainloop_lock(s->loop);
-    int ok = pa_stream_connect_record(s->stream, s->want[0] ? s->want : NULL, &attr, flags) == 0 &&
+    s->settle = pa_context_rttime_new(s->context, PA_USEC_INVALID, fragment_settled, s);
+    int ok = s->settle &&
+             pa_stream_connect_record(s->stream, s->want[0] ? s->want : NULL, &attr, flags) == 0 &&
              wait_until(s, stream_ready);
     if (ok) {
         const char *dev = pa_stream_get_device_name(s->stream);
@@ -227,6 +240,8 @@ static void pulse_close(genred_source *base)
     pulse_source *s = (pulse_source *)base;
     if (s->loop) {
         pa_threaded_mainloop_lock(s->loop);
+        if (s->settle)
+            pa_threaded_mainloop_get_api(s->loop)->time_free(s->settle);
         if (s->stream) {
             pa_stream_set_read_callback(s->stream, NULL, NULL);
             pa_stream_set_state_callback(s->stream, NULL, NULL);

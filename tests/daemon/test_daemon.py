@@ -541,52 +541,58 @@ class PulseTests(TempDirTest):
 
     def test_native_automatic_latency(self):
         """With the automatic latency PulseAudio sends one fragment per
-        interval, genred drains it once, and each result waits for the
-        fragment that ends its window: one result per interval, none
+        interval, genred drains it once, and each result is computed at the
+        fragment nearest its due time: one result per interval, none
         skipped, and windows that end with audio that has just arrived (a
-        result that took the window before its fragment would be up to a
-        second old)."""
+        result that took the window before its fragment, or before the
+        fragment's last piece, would be up to an interval or 0.17 s old)."""
         self.pulse.start()
         model = test_model(self.dir)
         wav = excerpt_wav(os.path.join(self.dir, "clip.wav"), 30.0)
         env = {"HOME": self.pulse.home, "XDG_RUNTIME_DIR": self.pulse.runtime}
-        d = self.start(base_config(model, "source = pulse\ndevice = v.monitor", interval=1.0,
-                                   extra="[log]\nlevel = debug\n"), env=env)
-        self.assertIn("fragments of 1.000 s", d.output())
         self.play(wav)
-        self.assertTrue(wait_for(lambda: d.stats()["frames"] > 0, 5), d.output())
-        # Stream time 0 on the monotonic clock: at each poll the daemon had
-        # drained `frames`, so T0 <= now - frames / rate (the minimum is
-        # the moment it had them).
-        polls = []
-        stop = threading.Event()
+        for interval, seconds in ((1.0, 8.0), (0.25, 5.0)):
+            d = self.start(base_config(model, "source = pulse\ndevice = v.monitor",
+                                       interval=interval, extra="[log]\nlevel = debug\n"),
+                           env=env)
+            self.assertIn("fragments of %.3f s" % interval, d.output())
+            self.assertTrue(wait_for(lambda: d.stats()["frames"] > 0, 5), d.output())
+            # Stream time 0 on the monotonic clock: at each poll the daemon
+            # had drained `frames`, so T0 <= now - frames / rate (the
+            # minimum is the moment it had them).
+            polls = []
+            stop = threading.Event()
 
-        def poll():
-            while not stop.is_set():
-                before = time.monotonic()
-                st = d.stats()
-                polls.append(((before + time.monotonic()) / 2, st["frames"], st["sample_rate"]))
-                time.sleep(0.05)
-        poller = threading.Thread(target=poll)
-        poller.start()
-        try:
-            objects = d.watch(8.0)
-        finally:
-            stop.set()
-            poller.join()
-        results = [o for o in objects if o["type"] == "result" and "window" in o]
-        self.assertGreaterEqual(len(results), 7, [r["seq"] for r in results])
-        seqs = [r["seq"] for r in results]
-        self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))))
-        gaps = [b["_received"] - a["_received"] for a, b in zip(results, results[1:])]
-        self.assertAlmostEqual(statistics.median(gaps), 1.0, delta=0.05, msg=str(gaps))
-        # Drained once per fragment: the frame count moves about once a second.
-        steps = len({frames for _, frames, _ in polls})
-        self.assertLessEqual(steps, 12, "%d frame counts in 8 s of polling" % steps)
-        t0 = min(t - frames / rate for t, frames, rate in polls)
-        ages = [r["_received"] - (t0 + r["window"]["end"]) for r in results]
-        self.assertLess(statistics.median(ages), 0.25, "window end -> client: %s" % ages)
-        d.stop(self)
+            def poll():
+                while not stop.is_set():
+                    before = time.monotonic()
+                    st = d.stats()
+                    polls.append(((before + time.monotonic()) / 2, st["frames"],
+                                  st["sample_rate"]))
+                    time.sleep(0.05)
+            poller = threading.Thread(target=poll)
+            poller.start()
+            try:
+                objects = d.watch(seconds)
+            finally:
+                stop.set()
+                poller.join()
+            results = [o for o in objects if o["type"] == "result" and "window" in o]
+            self.assertGreaterEqual(len(results), round(seconds / interval) - 1,
+                                    [r["seq"] for r in results])
+            seqs = [r["seq"] for r in results]
+            self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))))
+            gaps = [b["_received"] - a["_received"] for a, b in zip(results, results[1:])]
+            self.assertAlmostEqual(statistics.median(gaps), interval, delta=0.05 * interval,
+                                   msg=str(gaps))
+            # Drained once per fragment: the frame count moves once an interval.
+            steps = len({frames for _, frames, _ in polls})
+            self.assertLessEqual(steps, 1.5 * seconds / interval,
+                                 "%d frame counts in %g s of polling" % (steps, seconds))
+            t0 = min(t - frames / rate for t, frames, rate in polls)
+            ages = [r["_received"] - (t0 + r["window"]["end"]) for r in results]
+            self.assertLess(statistics.median(ages), 0.1, "window end -> client: %s" % ages)
+            d.stop(self)
 
     def check_capture_and_loss(self, audio, kind, device):
         model = test_model(self.dir)
