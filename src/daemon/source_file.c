@@ -55,8 +55,9 @@ static void finish(file_source *s, enum genred_source_health h, const char *why)
     atomic_store_explicit(&s->health, (int)h, memory_order_release);
 }
 
-/* Up to want frames from the file into the ring; the frames read, 0 at
- * the end of the file, -1 when the reader must stop (health set). */
+/* Up to want frames from the file into the ring (fewer only where the file
+ * ends; a looping file starts again at the next call); the frames written,
+ * or -1 when the reader must stop (health set: the end, an error). */
 static ssize_t read_block(file_source *s, size_t want, uint64_t *since_rewind)
 {
     char err[256];
@@ -199,8 +200,12 @@ genred_source *genred_source_file_open(const genred_audio_config *cfg, genred_lo
     s->base.delivery_seconds = (double)s->block_frames / s->base.rate;
     atomic_init(&s->base.arrived, NULL);
     s->piece = malloc((size_t)READ_FRAMES * (size_t)s->base.channels * sizeof *s->piece);
-    if (!s->piece || sem_init(&s->wake, 0, 0) != 0) {
+    if (!s->piece) {
         genre_set_error(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (sem_init(&s->wake, 0, 0) != 0) {
+        genre_set_error(err, errlen, "cannot create the file reader's semaphore");
         goto fail;
     }
     s->wake_ready = 1;
